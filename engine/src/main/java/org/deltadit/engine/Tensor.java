@@ -1,0 +1,341 @@
+package org.deltadit.engine;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+
+/**
+ * An n-dimensional array over a {@link MemorySegment}: shape, strides (in elements), an element
+ * offset and a {@link DType}. Views (permute, slice, select, reshape of contiguous data) share the
+ * segment and copy nothing; {@link #contiguous()} and {@link #copy()} copy.
+ *
+ * <p>The storage is either a heap array (tensors this engine allocates, so the GC frees them) or
+ * any segment handed to {@link #wrap} (memory-mapped weights, viewed zero-copy).
+ */
+public final class Tensor {
+    private final MemorySegment data;
+    private final DType dtype;
+    private final int[] shape;
+    private final long[] strides;
+    private final long offset;
+
+    private Tensor(MemorySegment data, DType dtype, int[] shape, long[] strides, long offset) {
+        this.data = data;
+        this.dtype = dtype;
+        this.shape = shape;
+        this.strides = strides;
+        this.offset = offset;
+    }
+
+    // ---- creation ---------------------------------------------------------------------------
+
+    /** A new zero-filled tensor. */
+    public static Tensor zeros(DType dtype, int... shape) {
+        int[] s = checkShape("zeros", shape);
+        long n = count(s);
+        MemorySegment seg;
+        if (n <= Integer.MAX_VALUE - 16) {
+            seg = dtype == DType.F32 ? MemorySegment.ofArray(new float[(int) n]) : MemorySegment.ofArray(new short[(int) n]);
+        } else {
+            seg = Arena.ofAuto().allocate(n * dtype.bytes(), 64);
+        }
+        return new Tensor(seg, dtype, s, contiguousStrides(s), 0);
+    }
+
+    /** A new zero-filled F32 tensor. */
+    public static Tensor zeros(int... shape) { return zeros(DType.F32, shape); }
+
+    /** Wraps {@code data} (row-major, no copy) as an F32 tensor of {@code shape}. */
+    public static Tensor of(float[] data, int... shape) {
+        int[] s = checkShape("of", shape);
+        if (count(s) != data.length) {
+            throw new IllegalArgumentException("of: shape " + str(s) + " holds " + count(s) + " elements, array has " + data.length);
+        }
+        return new Tensor(MemorySegment.ofArray(data), DType.F32, s, contiguousStrides(s), 0);
+    }
+
+    /** Views {@code seg} (row-major, starting at byte 0) as a tensor; the segment must be large enough. */
+    public static Tensor wrap(MemorySegment seg, DType dtype, int... shape) {
+        int[] s = checkShape("wrap", shape);
+        long need = count(s) * dtype.bytes();
+        if (seg.byteSize() < need) {
+            throw new IllegalArgumentException("wrap: shape " + str(s) + " " + dtype + " needs " + need
+                    + " bytes, segment has " + seg.byteSize());
+        }
+        return new Tensor(seg, dtype, s, contiguousStrides(s), 0);
+    }
+
+    // ---- properties -------------------------------------------------------------------------
+
+    public DType dtype() { return dtype; }
+    public int rank() { return shape.length; }
+    public int[] shape() { return shape.clone(); }
+    public long[] strides() { return strides.clone(); }
+    /** Offset of the first element, in elements of {@link #dtype()}, into {@link #segment()}. */
+    public long offset() { return offset; }
+    /** The whole underlying storage (not just this view). */
+    public MemorySegment segment() { return data; }
+    public long numel() { return count(shape); }
+
+    /** Size of dimension {@code d}; negative counts from the end. */
+    public int dim(int d) { return shape[axis("dim", d)]; }
+    public long stride(int d) { return strides[axis("stride", d)]; }
+
+    /** True when the elements are laid out row-major with no gaps. */
+    public boolean isContiguous() {
+        long expect = 1;
+        for (int d = shape.length - 1; d >= 0; d--) {
+            if (shape[d] != 1 && strides[d] != expect) return false;
+            expect *= shape[d];
+        }
+        return true;
+    }
+
+    /** True when every dimension has the same size as in {@code other}. */
+    public boolean sameShape(Tensor other) { return Arrays.equals(shape, other.shape); }
+
+    // ---- element access (slow path: tests, small tensors) -----------------------------------
+
+    public float get(int... idx) { return dtype.get(data, index("get", idx)); }
+
+    public void set(float v, int... idx) { dtype.set(data, index("set", idx), v); }
+
+    private long index(String op, int[] idx) {
+        if (idx.length != shape.length) {
+            throw new IllegalArgumentException(op + ": " + idx.length + " indices for tensor " + str(shape));
+        }
+        long o = offset;
+        for (int d = 0; d < idx.length; d++) {
+            if (idx[d] < 0 || idx[d] >= shape[d]) {
+                throw new IndexOutOfBoundsException(op + ": index " + Arrays.toString(idx) + " outside " + str(shape));
+            }
+            o += idx[d] * strides[d];
+        }
+        return o;
+    }
+
+    /** All elements in row-major order, widened to float. */
+    public float[] toFloatArray() {
+        long n = numel();
+        if (n > Integer.MAX_VALUE - 16) throw new IllegalStateException("toFloatArray: " + str(shape) + " is too large for an array");
+        float[] out = new float[(int) n];
+        Tensor dst = of(out, shape);
+        dst.copyFrom(this);
+        return out;
+    }
+
+    // ---- views ------------------------------------------------------------------------------
+
+    /** Same data, new shape (one dimension may be -1); a view when contiguous, else a copy. */
+    public Tensor reshape(int... newShape) {
+        int[] s = inferShape(newShape);
+        Tensor src = isContiguous() ? this : contiguous();
+        return new Tensor(src.data, dtype, s, contiguousStrides(s), src.offset);
+    }
+
+    /** Reorders dimensions: result dimension i is this tensor's dimension {@code order[i]}. */
+    public Tensor permute(int... order) {
+        if (order.length != shape.length) {
+            throw new IllegalArgumentException("permute: order " + Arrays.toString(order) + " for tensor " + str(shape));
+        }
+        int[] s = new int[order.length];
+        long[] st = new long[order.length];
+        boolean[] seen = new boolean[order.length];
+        for (int i = 0; i < order.length; i++) {
+            int d = axis("permute", order[i]);
+            if (seen[d]) throw new IllegalArgumentException("permute: dimension " + d + " repeated in " + Arrays.toString(order));
+            seen[d] = true;
+            s[i] = shape[d];
+            st[i] = strides[d];
+        }
+        return new Tensor(data, dtype, s, st, offset);
+    }
+
+    public Tensor transpose(int a, int b) {
+        int[] order = new int[shape.length];
+        for (int i = 0; i < order.length; i++) order[i] = i;
+        a = axis("transpose", a);
+        b = axis("transpose", b);
+        order[a] = b;
+        order[b] = a;
+        return permute(order);
+    }
+
+    /** Elements {@code from} (inclusive) to {@code to} (exclusive) along {@code dim}. */
+    public Tensor slice(int dim, int from, int to) {
+        int d = axis("slice", dim);
+        if (from < 0 || to > shape[d] || from > to) {
+            throw new IndexOutOfBoundsException("slice: [" + from + ", " + to + ") of dimension " + d + " in " + str(shape));
+        }
+        int[] s = shape.clone();
+        s[d] = to - from;
+        return new Tensor(data, dtype, s, strides.clone(), offset + from * strides[d]);
+    }
+
+    /** Index {@code i} of dimension {@code dim}; the result has one dimension fewer. */
+    public Tensor select(int dim, int i) {
+        int d = axis("select", dim);
+        if (i < 0 || i >= shape[d]) throw new IndexOutOfBoundsException("select: index " + i + " of dimension " + d + " in " + str(shape));
+        int[] s = new int[shape.length - 1];
+        long[] st = new long[shape.length - 1];
+        for (int k = 0, j = 0; k < shape.length; k++) {
+            if (k == d) continue;
+            s[j] = shape[k];
+            st[j++] = strides[k];
+        }
+        return new Tensor(data, dtype, s, st, offset + i * strides[d]);
+    }
+
+    /** Inserts a dimension of size 1 at {@code dim} (0..rank). */
+    public Tensor unsqueeze(int dim) {
+        if (dim < 0) dim += shape.length + 1;
+        if (dim < 0 || dim > shape.length) throw new IllegalArgumentException("unsqueeze: dimension " + dim + " for tensor " + str(shape));
+        int[] s = new int[shape.length + 1];
+        long[] st = new long[shape.length + 1];
+        for (int k = 0, j = 0; k < s.length; k++) {
+            if (k == dim) {
+                s[k] = 1;
+                st[k] = 0;
+            } else {
+                s[k] = shape[j];
+                st[k] = strides[j++];
+            }
+        }
+        return new Tensor(data, dtype, s, st, offset);
+    }
+
+    /** Splits {@code dim} into views of the given sizes, which must add up to its length. */
+    public Tensor[] split(int dim, int... sizes) {
+        int d = axis("split", dim);
+        int total = 0;
+        for (int z : sizes) {
+            if (z < 0) throw new IllegalArgumentException("split: negative size in " + Arrays.toString(sizes));
+            total += z;
+        }
+        if (total != shape[d]) {
+            throw new IllegalArgumentException("split: sizes " + Arrays.toString(sizes) + " do not add up to dimension " + d + " of " + str(shape));
+        }
+        Tensor[] out = new Tensor[sizes.length];
+        for (int i = 0, at = 0; i < sizes.length; at += sizes[i++]) out[i] = slice(d, at, at + sizes[i]);
+        return out;
+    }
+
+    /** Splits {@code dim} into {@code n} equal views (as PyTorch's chunk when the size divides). */
+    public Tensor[] chunk(int dim, int n) {
+        int d = axis("chunk", dim);
+        if (n <= 0 || shape[d] % n != 0) throw new IllegalArgumentException("chunk: " + n + " chunks of dimension " + d + " in " + str(shape));
+        int[] sizes = new int[n];
+        Arrays.fill(sizes, shape[d] / n);
+        return split(d, sizes);
+    }
+
+    // ---- copies -----------------------------------------------------------------------------
+
+    /** This tensor when already contiguous, else a contiguous copy. */
+    public Tensor contiguous() { return isContiguous() ? this : copy(); }
+
+    /** A contiguous copy with the same dtype. */
+    public Tensor copy() { return to(dtype); }
+
+    /** A contiguous copy converted to {@code target}. */
+    public Tensor to(DType target) {
+        Tensor out = zeros(target, shape);
+        out.copyFrom(this);
+        return out;
+    }
+
+    /** Copies (and converts) every element of {@code src}, which must have this tensor's shape. */
+    public Tensor copyFrom(Tensor src) {
+        if (!Arrays.equals(shape, src.shape)) {
+            throw new IllegalArgumentException("copy: destination " + str(shape) + " and source " + str(src.shape) + " differ");
+        }
+        Strided.copy(src, this);
+        return this;
+    }
+
+    /** Joins tensors along {@code dim}; all other dimensions must agree. */
+    public static Tensor concat(int dim, Tensor... parts) {
+        if (parts.length == 0) throw new IllegalArgumentException("concat: no tensors");
+        int rank = parts[0].rank();
+        int d = dim < 0 ? dim + rank : dim;
+        if (d < 0 || d >= rank) throw new IllegalArgumentException("concat: dimension " + dim + " for tensor " + str(parts[0].shape));
+        int[] s = parts[0].shape();
+        s[d] = 0;
+        for (Tensor p : parts) {
+            boolean ok = p.rank() == rank;
+            for (int k = 0; ok && k < rank; k++) ok = k == d || p.shape[k] == parts[0].shape[k];
+            if (!ok) throw new IllegalArgumentException("concat: " + str(parts[0].shape) + " and " + str(p.shape) + " differ outside dimension " + d);
+            s[d] += p.shape[d];
+        }
+        Tensor out = zeros(parts[0].dtype, s);
+        int at = 0;
+        for (Tensor p : parts) {
+            out.slice(d, at, at + p.shape[d]).copyFrom(p);
+            at += p.shape[d];
+        }
+        return out;
+    }
+
+    // ---- helpers ----------------------------------------------------------------------------
+
+    /** Formats a shape as {@code [2, 3]}, for error messages. */
+    public static String str(int[] shape) { return Arrays.toString(shape); }
+
+    /** This tensor's shape as {@code [2, 3]}. */
+    public String shapeString() { return str(shape); }
+
+    @Override
+    public String toString() { return "Tensor" + str(shape) + " " + dtype; }
+
+    int axis(String op, int d) {
+        int a = d < 0 ? d + shape.length : d;
+        if (a < 0 || a >= shape.length) throw new IllegalArgumentException(op + ": dimension " + d + " out of range for tensor " + str(shape));
+        return a;
+    }
+
+    private int[] inferShape(int[] newShape) {
+        int infer = -1;
+        long known = 1;
+        for (int i = 0; i < newShape.length; i++) {
+            if (newShape[i] == -1) {
+                if (infer >= 0) throw new IllegalArgumentException("reshape: two -1 in " + str(newShape));
+                infer = i;
+            } else if (newShape[i] < 0) {
+                throw new IllegalArgumentException("reshape: negative size in " + str(newShape));
+            } else {
+                known *= newShape[i];
+            }
+        }
+        int[] s = newShape.clone();
+        long n = numel();
+        if (infer >= 0) {
+            if (known == 0 || n % known != 0) throw new IllegalArgumentException("reshape: " + str(shape) + " to " + str(newShape));
+            s[infer] = (int) (n / known);
+        }
+        if (count(s) != n) throw new IllegalArgumentException("reshape: " + str(shape) + " (" + n + " elements) to " + str(newShape));
+        return s;
+    }
+
+    static int[] checkShape(String op, int[] shape) {
+        for (int s : shape) {
+            if (s < 0) throw new IllegalArgumentException(op + ": negative size in shape " + str(shape));
+        }
+        return shape.clone();
+    }
+
+    static long count(int[] shape) {
+        long n = 1;
+        for (int s : shape) n = Math.multiplyExact(n, s);
+        return n;
+    }
+
+    static long[] contiguousStrides(int[] shape) {
+        long[] st = new long[shape.length];
+        long acc = 1;
+        for (int d = shape.length - 1; d >= 0; d--) {
+            st[d] = acc;
+            acc *= shape[d];
+        }
+        return st;
+    }
+}

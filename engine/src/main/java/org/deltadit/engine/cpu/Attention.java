@@ -1,0 +1,231 @@
+package org.deltadit.engine.cpu;
+
+import static org.deltadit.engine.cpu.VectorConfig.LANES;
+import static org.deltadit.engine.cpu.VectorConfig.S;
+import static org.deltadit.engine.cpu.VectorConfig.VEC;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import org.deltadit.engine.Tensor;
+
+/**
+ * Flash-style attention: for each (batch, head, chunk of queries) a thread packs Kᵀ and V once,
+ * then walks the keys in blocks of {@link #KB}, keeping for each of {@link #R} query rows a running
+ * maximum, a running sum and an unnormalised output (online softmax). Per thread the score tile is
+ * R × KB floats; the Lq × Lk score matrix never exists.
+ */
+final class Attention {
+    /** Query rows processed together (register blocking of the score and P·V products). */
+    static final int R = 4;
+    /** Keys per block: four vectors, so an R × 4-vector score block is 16 accumulators. */
+    static final int KB = VEC ? 4 * LANES : 64;
+    private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    private Attention() {}
+
+    /** Largest score tile any thread holds, in floats (for tests and docs). */
+    static int scoreTileFloats() { return R * KB; }
+
+    private static final class Scratch {
+        float[] kt = new float[0], vp = new float[0];
+        float[] qr = new float[0], o = new float[0];
+        final float[] s = new float[R * KB];
+        final float[] m = new float[R], l = new float[R];
+    }
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    static void run(WorkerPool pool, Tensor q, Tensor k, Tensor v, Tensor mask, long[] ms, float scale, Tensor out) {
+        int bn = q.dim(0), hn = q.dim(1), lq = q.dim(2);
+        if (bn * hn * lq == 0) return;
+        int heads = bn * hn;
+        int chunks = Math.max(1, Math.min(Gemm.ceilDiv(lq, R), Gemm.ceilDiv(4 * pool.threads(), heads)));
+        int rowsPerChunk = Gemm.roundUp(Gemm.ceilDiv(lq, chunks), R);
+        int realChunks = Gemm.ceilDiv(lq, rowsPerChunk);
+        pool.run(heads * realChunks, task -> {
+            int bh = task / realChunks, chunk = task % realChunks;
+            int q0 = chunk * rowsPerChunk;
+            head(q, k, v, mask, ms, scale, out, bh / hn, bh % hn, q0, Math.min(lq, q0 + rowsPerChunk));
+        });
+    }
+
+    private static void head(Tensor q, Tensor k, Tensor v, Tensor mask, long[] ms, float scale, Tensor out,
+                             int b, int h, int q0, int q1) {
+        int lk = k.dim(2), d = q.dim(3), dv = v.dim(3);
+        int lkPad = Gemm.roundUp(Math.max(lk, 1), KB), dvPad = VEC ? Gemm.roundUp(dv, LANES) : dv;
+        Scratch sc = SCRATCH.get();
+        if (sc.kt.length < d * lkPad) sc.kt = new float[d * lkPad];
+        if (sc.vp.length < lkPad * dvPad) sc.vp = new float[lkPad * dvPad];
+        if (sc.qr.length < R * d) sc.qr = new float[R * d];
+        if (sc.o.length < R * dvPad) sc.o = new float[R * dvPad];
+        float[] kt = sc.kt, vp = sc.vp, qr = sc.qr, o = sc.o, s = sc.s, mx = sc.m, l = sc.l;
+
+        // Kᵀ [d][lkPad] so a score block is a broadcast-FMA product; V [lkPad][dvPad]; zero padding.
+        MemorySegment ks = k.segment(), vs = v.segment(), qs = q.segment(), os = out.segment();
+        long kb = k.offset() + b * k.stride(0) + h * k.stride(1), vb = v.offset() + b * v.stride(0) + h * v.stride(1);
+        float[] row = new float[Math.max(d, dv)];
+        for (int j = 0; j < lkPad; j++) {
+            if (j < lk) {
+                MemorySegment.copy(ks, F, (kb + j * k.stride(2)) * 4, row, 0, d);
+                for (int t = 0; t < d; t++) kt[t * lkPad + j] = row[t];
+                MemorySegment.copy(vs, F, (vb + j * v.stride(2)) * 4, vp, j * dvPad, dv);
+                Arrays.fill(vp, j * dvPad + dv, (j + 1) * dvPad, 0f);
+            } else {
+                for (int t = 0; t < d; t++) kt[t * lkPad + j] = 0f;
+                Arrays.fill(vp, j * dvPad, (j + 1) * dvPad, 0f);
+            }
+        }
+
+        long qb = q.offset() + b * q.stride(0) + h * q.stride(1), ob = out.offset() + b * out.stride(0) + h * out.stride(1);
+        for (int i0 = q0; i0 < q1; i0 += R) {
+            int rows = Math.min(R, q1 - i0);
+            for (int r = 0; r < R; r++) {
+                if (r < rows) {
+                    MemorySegment.copy(qs, F, (qb + (i0 + r) * q.stride(2)) * 4, qr, r * d, d);
+                    for (int t = 0; t < d; t++) qr[r * d + t] *= scale;
+                } else {
+                    Arrays.fill(qr, r * d, (r + 1) * d, 0f);
+                }
+            }
+            Arrays.fill(mx, Float.NEGATIVE_INFINITY);
+            Arrays.fill(l, 0f);
+            Arrays.fill(o, 0, R * dvPad, 0f);
+            for (int j0 = 0; j0 < lk; j0 += KB) {
+                int kn = Math.min(KB, lk - j0);
+                scores(qr, d, kt, lkPad, j0, s);
+                for (int r = 0; r < R; r++) {
+                    int base = r * KB;
+                    if (mask != null && r < rows) {
+                        long mb = mask.offset() + b * ms[0] + h * ms[1] + (i0 + r) * ms[2] + j0 * ms[3];
+                        for (int j = 0; j < kn; j++) s[base + j] += mask.segment().getAtIndex(F, mb + j * ms[3]);
+                    }
+                    for (int j = kn; j < KB; j++) s[base + j] = Float.NEGATIVE_INFINITY;
+                    softmaxUpdate(s, base, r, mx, l, o, dvPad);
+                }
+                accumulatePV(s, vp, j0, kn, dvPad, o);
+            }
+            for (int r = 0; r < rows; r++) {
+                float inv = 1f / l[r];
+                long at = ob + (i0 + r) * out.stride(2);
+                for (int t = 0; t < dv; t++) os.setAtIndex(F, at + t, o[r * dvPad + t] * inv);
+            }
+        }
+    }
+
+    /** s[r][j] = Σ_t qr[r][t] · kt[t][j0 + j] for the R rows and KB keys of this block. */
+    private static void scores(float[] qr, int d, float[] kt, int lkPad, int j0, float[] s) {
+        if (!VEC) {
+            for (int r = 0; r < R; r++) for (int j = 0; j < KB; j++) {
+                float acc = 0;
+                for (int t = 0; t < d; t++) acc += qr[r * d + t] * kt[t * lkPad + j0 + j];
+                s[r * KB + j] = acc;
+            }
+            return;
+        }
+        FloatVector a00 = FloatVector.zero(S), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+        for (int t = 0; t < d; t++) {
+            int kb = t * lkPad + j0;
+            FloatVector k0 = FloatVector.fromArray(S, kt, kb), k1 = FloatVector.fromArray(S, kt, kb + LANES);
+            FloatVector k2 = FloatVector.fromArray(S, kt, kb + 2 * LANES), k3 = FloatVector.fromArray(S, kt, kb + 3 * LANES);
+            FloatVector x = FloatVector.broadcast(S, qr[t]);
+            a00 = x.fma(k0, a00); a01 = x.fma(k1, a01); a02 = x.fma(k2, a02); a03 = x.fma(k3, a03);
+            x = FloatVector.broadcast(S, qr[d + t]);
+            a10 = x.fma(k0, a10); a11 = x.fma(k1, a11); a12 = x.fma(k2, a12); a13 = x.fma(k3, a13);
+            x = FloatVector.broadcast(S, qr[2 * d + t]);
+            a20 = x.fma(k0, a20); a21 = x.fma(k1, a21); a22 = x.fma(k2, a22); a23 = x.fma(k3, a23);
+            x = FloatVector.broadcast(S, qr[3 * d + t]);
+            a30 = x.fma(k0, a30); a31 = x.fma(k1, a31); a32 = x.fma(k2, a32); a33 = x.fma(k3, a33);
+        }
+        int L = LANES;
+        a00.intoArray(s, 0); a01.intoArray(s, L); a02.intoArray(s, 2 * L); a03.intoArray(s, 3 * L);
+        a10.intoArray(s, KB); a11.intoArray(s, KB + L); a12.intoArray(s, KB + 2 * L); a13.intoArray(s, KB + 3 * L);
+        a20.intoArray(s, 2 * KB); a21.intoArray(s, 2 * KB + L); a22.intoArray(s, 2 * KB + 2 * L); a23.intoArray(s, 2 * KB + 3 * L);
+        a30.intoArray(s, 3 * KB); a31.intoArray(s, 3 * KB + L); a32.intoArray(s, 3 * KB + 2 * L); a33.intoArray(s, 3 * KB + 3 * L);
+    }
+
+    /** Online softmax for row r: new running max, rescale the running sum and output, turn scores into weights. */
+    private static void softmaxUpdate(float[] s, int base, int r, float[] mx, float[] l, float[] o, int dvPad) {
+        float blockMax = Float.NEGATIVE_INFINITY;
+        int j = 0;
+        if (VEC) {
+            FloatVector m = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+            for (; j < KB; j += LANES) m = m.max(FloatVector.fromArray(S, s, base + j));
+            blockMax = m.reduceLanes(VectorOperators.MAX);
+        } else {
+            for (; j < KB; j++) blockMax = Math.max(blockMax, s[base + j]);
+        }
+        float newMax = Math.max(mx[r], blockMax);
+        if (newMax == Float.NEGATIVE_INFINITY) {
+            // Every key so far masked out: weights stay 0 (the final 0/0 is NaN, as in PyTorch).
+            Arrays.fill(s, base, base + KB, 0f);
+            return;
+        }
+        float corr = (float) Math.exp(mx[r] - newMax);
+        mx[r] = newMax;
+        float sum = 0;
+        j = 0;
+        if (VEC) {
+            FloatVector acc = FloatVector.zero(S);
+            for (; j < KB; j += LANES) {
+                FloatVector p = FloatVector.fromArray(S, s, base + j).sub(newMax).lanewise(VectorOperators.EXP);
+                p.intoArray(s, base + j);
+                acc = acc.add(p);
+            }
+            sum = acc.reduceLanes(VectorOperators.ADD);
+        } else {
+            for (; j < KB; j++) sum += s[base + j] = (float) Math.exp(s[base + j] - newMax);
+        }
+        l[r] = l[r] * corr + sum;
+        if (corr != 1f) for (int t = r * dvPad; t < (r + 1) * dvPad; t++) o[t] *= corr;
+    }
+
+    /** o[r] += Σ_j p[r][j] · V[j0 + j] for the R rows, two output vectors at a time. */
+    private static void accumulatePV(float[] p, float[] vp, int j0, int kn, int dvPad, float[] o) {
+        if (!VEC) {
+            for (int r = 0; r < R; r++) for (int j = 0; j < kn; j++) {
+                float w = p[r * KB + j];
+                for (int t = 0; t < dvPad; t++) o[r * dvPad + t] += w * vp[(j0 + j) * dvPad + t];
+            }
+            return;
+        }
+        int t = 0;
+        for (; t + 2 * LANES <= dvPad; t += 2 * LANES) {
+            FloatVector o00 = FloatVector.fromArray(S, o, t), o01 = FloatVector.fromArray(S, o, t + LANES);
+            FloatVector o10 = FloatVector.fromArray(S, o, dvPad + t), o11 = FloatVector.fromArray(S, o, dvPad + t + LANES);
+            FloatVector o20 = FloatVector.fromArray(S, o, 2 * dvPad + t), o21 = FloatVector.fromArray(S, o, 2 * dvPad + t + LANES);
+            FloatVector o30 = FloatVector.fromArray(S, o, 3 * dvPad + t), o31 = FloatVector.fromArray(S, o, 3 * dvPad + t + LANES);
+            for (int j = 0; j < kn; j++) {
+                int vb = (j0 + j) * dvPad + t;
+                FloatVector v0 = FloatVector.fromArray(S, vp, vb), v1 = FloatVector.fromArray(S, vp, vb + LANES);
+                FloatVector w = FloatVector.broadcast(S, p[j]);
+                o00 = w.fma(v0, o00); o01 = w.fma(v1, o01);
+                w = FloatVector.broadcast(S, p[KB + j]);
+                o10 = w.fma(v0, o10); o11 = w.fma(v1, o11);
+                w = FloatVector.broadcast(S, p[2 * KB + j]);
+                o20 = w.fma(v0, o20); o21 = w.fma(v1, o21);
+                w = FloatVector.broadcast(S, p[3 * KB + j]);
+                o30 = w.fma(v0, o30); o31 = w.fma(v1, o31);
+            }
+            o00.intoArray(o, t); o01.intoArray(o, t + LANES);
+            o10.intoArray(o, dvPad + t); o11.intoArray(o, dvPad + t + LANES);
+            o20.intoArray(o, 2 * dvPad + t); o21.intoArray(o, 2 * dvPad + t + LANES);
+            o30.intoArray(o, 3 * dvPad + t); o31.intoArray(o, 3 * dvPad + t + LANES);
+        }
+        for (; t < dvPad; t += LANES) {
+            FloatVector o0 = FloatVector.fromArray(S, o, t), o1 = FloatVector.fromArray(S, o, dvPad + t);
+            FloatVector o2 = FloatVector.fromArray(S, o, 2 * dvPad + t), o3 = FloatVector.fromArray(S, o, 3 * dvPad + t);
+            for (int j = 0; j < kn; j++) {
+                FloatVector v0 = FloatVector.fromArray(S, vp, (j0 + j) * dvPad + t);
+                o0 = FloatVector.broadcast(S, p[j]).fma(v0, o0);
+                o1 = FloatVector.broadcast(S, p[KB + j]).fma(v0, o1);
+                o2 = FloatVector.broadcast(S, p[2 * KB + j]).fma(v0, o2);
+                o3 = FloatVector.broadcast(S, p[3 * KB + j]).fma(v0, o3);
+            }
+            o0.intoArray(o, t); o1.intoArray(o, dvPad + t); o2.intoArray(o, 2 * dvPad + t); o3.intoArray(o, 3 * dvPad + t);
+        }
+    }
+}

@@ -1,0 +1,228 @@
+package org.deltadit.engine.cpu;
+
+import static org.deltadit.engine.cpu.VectorConfig.LANES;
+import static org.deltadit.engine.cpu.VectorConfig.S;
+import static org.deltadit.engine.cpu.VectorConfig.VEC;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import org.deltadit.engine.Mat;
+
+/**
+ * C[M,N] = A[M,K] · B[K,N] (+ bias), Goto-style: B is packed in blocks of KC rows × up to NB_MAX
+ * columns (NR-wide panels), A in blocks of MC × KC (MR-high panels), and an MR × NR register-blocked
+ * micro-kernel multiplies one A panel by one B panel. Packing widens F16/BF16 to F32, so the
+ * micro-kernel only sees float arrays; it also absorbs strides (a PyTorch [out, in] weight is read
+ * as Bᵀ) and implicit im2col for convolutions. Work is split into column × row blocks that the
+ * pool's threads take from a shared counter.
+ */
+final class Gemm {
+    static final int MR = 6;
+    /** Two vectors wide: 6 × 2 accumulators + 2 B vectors + 1 broadcast fit in 16 registers (AVX2) or 32 (AVX-512). */
+    static final int NR = VEC ? 2 * LANES : 16;
+    static final int KC = 256;
+    static final int MC = 120;
+    static final int NB_MAX = 512;
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+
+    private Gemm() {}
+
+    /** Fills NR-wide panels: element (k, c) of panel q at {@code dst[q*NR*kc + k*NR + c]}, zero past the last column. */
+    interface BSource {
+        int rows();
+
+        int cols();
+
+        void pack(int k0, int kc, int j0, int nc, float[] dst, float[] tmp);
+    }
+
+    /** A dense matrix of any dtype and strides. */
+    record DenseB(Mat m) implements BSource {
+        public int rows() { return m.rows(); }
+
+        public int cols() { return m.cols(); }
+
+        public void pack(int k0, int kc, int j0, int nc, float[] dst, float[] tmp) {
+            int panels = (nc + NR - 1) / NR;
+            if (m.colStride() == 1 || m.rowStride() != 1) {
+                // Row by row: each row of B (k fixed) is contiguous when colStride == 1.
+                for (int k = 0; k < kc; k++) {
+                    readLine(m, m.offset() + (long) (k0 + k) * m.rowStride() + (long) j0 * m.colStride(), m.colStride(), nc, tmp);
+                    for (int q = 0; q < panels; q++) {
+                        int w = Math.min(NR, nc - q * NR), at = q * NR * kc + k * NR;
+                        System.arraycopy(tmp, q * NR, dst, at, w);
+                        if (w < NR) Arrays.fill(dst, at + w, at + NR, 0f);
+                    }
+                }
+            } else {
+                // Column by column: a PyTorch weight [out, in] viewed as B = Wᵀ has contiguous columns.
+                for (int jj = 0; jj < panels * NR; jj++) {
+                    int base = (jj / NR) * NR * kc + jj % NR;
+                    if (jj < nc) {
+                        readLine(m, m.offset() + (long) k0 * m.rowStride() + (long) (j0 + jj) * m.colStride(), m.rowStride(), kc, tmp);
+                        for (int k = 0; k < kc; k++) dst[base + k * NR] = tmp[k];
+                    } else {
+                        for (int k = 0; k < kc; k++) dst[base + k * NR] = 0f;
+                    }
+                }
+            }
+        }
+    }
+
+    /** Reads n elements spaced {@code stride} apart, widened to float. */
+    static void readLine(Mat m, long start, long stride, int n, float[] dst) {
+        if (stride == 1) {
+            m.dtype().read(m.seg(), start, dst, 0, n);
+        } else {
+            for (int i = 0; i < n; i++) dst[i] = m.dtype().get(m.seg(), start + i * stride);
+        }
+    }
+
+    private static final class Buffers {
+        final float[] a = new float[MC * KC];
+        final float[] b = new float[KC * NB_MAX];
+        final float[] tile = new float[MR * NR];
+        final float[] tmp = new float[Math.max(KC, NB_MAX)];
+    }
+
+    private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
+
+    /** C = A·B (+ bias per column); C must have colStride 1. */
+    static void multiply(WorkerPool pool, Mat a, BSource b, float[] bias, Mat c) {
+        int m = a.rows(), k = a.cols(), n = b.cols();
+        if (m == 0 || n == 0) return;
+        int threads = pool.threads();
+        int split = ceilDiv(n, threads * NB_MAX);
+        int nb = Math.min(NB_MAX, roundUp(ceilDiv(n, threads * split), NR));
+        int colBlocks = ceilDiv(n, nb);
+        int mb = m <= 1024 ? m : roundUp(ceilDiv(m, ceilDiv(m, 1024)), MR);
+        while (colBlocks * ceilDiv(m, mb) < 2 * threads && mb >= 8 * MR) mb = roundUp(mb / 2, MR);
+        int rowBlocks = ceilDiv(m, mb), fmb = mb;
+        pool.run(colBlocks * rowBlocks, task -> {
+            int i0 = (task % rowBlocks) * fmb, j0 = (task / rowBlocks) * nb;
+            block(a, b, bias, c, i0, Math.min(m, i0 + fmb), j0, Math.min(n, j0 + nb), k);
+        });
+    }
+
+    private static void block(Mat a, BSource b, float[] bias, Mat c, int i0, int i1, int j0, int j1, int k) {
+        Buffers buf = BUFFERS.get();
+        int nc = j1 - j0;
+        if (k == 0) {
+            Arrays.fill(buf.tile, 0f);
+            for (int i = i0; i < i1; i += MR) for (int j = j0; j < j1; j += NR) merge(buf.tile, c, i, Math.min(MR, i1 - i), j, Math.min(NR, j1 - j), true, bias);
+            return;
+        }
+        for (int k0 = 0; k0 < k; k0 += KC) {
+            int kc = Math.min(KC, k - k0);
+            boolean first = k0 == 0;
+            b.pack(k0, kc, j0, nc, buf.b, buf.tmp);
+            for (int ic = i0; ic < i1; ic += MC) {
+                int mc = Math.min(MC, i1 - ic);
+                packA(a, ic, mc, k0, kc, buf.a, buf.tmp);
+                for (int ir = 0; ir < mc; ir += MR) {
+                    for (int jr = 0; jr < nc; jr += NR) {
+                        if (VEC) kernel(kc, buf.a, ir * kc, buf.b, jr * kc, buf.tile);
+                        else scalarKernel(kc, buf.a, ir * kc, buf.b, jr * kc, buf.tile);
+                        merge(buf.tile, c, ic + ir, Math.min(MR, mc - ir), j0 + jr, Math.min(NR, nc - jr), first, bias);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Packs rows [i0, i0+mc) × columns [k0, k0+kc) of A into MR-high panels: (k, r) at p*MR*kc + k*MR + r. */
+    private static void packA(Mat a, int i0, int mc, int k0, int kc, float[] dst, float[] tmp) {
+        int panels = ceilDiv(mc, MR);
+        for (int p = 0; p < panels; p++) {
+            int base = p * MR * kc;
+            for (int r = 0; r < MR; r++) {
+                int i = p * MR + r;
+                if (i < mc) {
+                    readLine(a, a.offset() + (long) (i0 + i) * a.rowStride() + (long) k0 * a.colStride(), a.colStride(), kc, tmp);
+                    for (int kk = 0; kk < kc; kk++) dst[base + kk * MR + r] = tmp[kk];
+                } else {
+                    for (int kk = 0; kk < kc; kk++) dst[base + kk * MR + r] = 0f;
+                }
+            }
+        }
+    }
+
+    /** The hot loop: 12 accumulators stay in registers; per k, two B loads and six broadcasts feed twelve FMAs. */
+    private static void kernel(int kc, float[] ap, int ai, float[] bp, int bi, float[] tile) {
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        for (int k = 0; k < kc; k++, ai += MR, bi += NR) {
+            FloatVector b0 = FloatVector.fromArray(S, bp, bi), b1 = FloatVector.fromArray(S, bp, bi + LANES);
+            FloatVector x = FloatVector.broadcast(S, ap[ai]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(S, ap[ai + 1]);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(S, ap[ai + 2]);
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(S, ap[ai + 3]);
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(S, ap[ai + 4]);
+            c40 = x.fma(b0, c40);
+            c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(S, ap[ai + 5]);
+            c50 = x.fma(b0, c50);
+            c51 = x.fma(b1, c51);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, LANES);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + LANES);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + LANES);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + LANES);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + LANES);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + LANES);
+    }
+
+    /** Same contract as {@link #kernel} with plain loops (dit.vector.bits=0). */
+    private static void scalarKernel(int kc, float[] ap, int ai, float[] bp, int bi, float[] tile) {
+        Arrays.fill(tile, 0f);
+        for (int k = 0; k < kc; k++, ai += MR, bi += NR) {
+            for (int r = 0; r < MR; r++) {
+                float x = ap[ai + r];
+                for (int j = 0; j < NR; j++) tile[r * NR + j] += x * bp[bi + j];
+            }
+        }
+    }
+
+    /** Writes (first K block: tile + bias) or adds (later blocks) the valid mr × nr corner of the tile into C. */
+    private static void merge(float[] tile, Mat c, int row, int mr, int col, int nr, boolean first, float[] bias) {
+        MemorySegment seg = c.seg();
+        for (int r = 0; r < mr; r++) {
+            long at = c.offset() + (long) (row + r) * c.rowStride() + col;
+            int t = r * NR, j = 0;
+            if (VEC && nr == NR) {
+                for (; j < NR; j += LANES) {
+                    FloatVector v = FloatVector.fromArray(S, tile, t + j);
+                    if (!first) v = v.add(FloatVector.fromMemorySegment(S, seg, (at + j) * 4, ORDER));
+                    else if (bias != null) v = v.add(FloatVector.fromArray(S, bias, col + j));
+                    v.intoMemorySegment(seg, (at + j) * 4, ORDER);
+                }
+            }
+            for (; j < nr; j++) {
+                float v = tile[t + j];
+                if (!first) v += seg.getAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, at + j);
+                else if (bias != null) v += bias[col + j];
+                seg.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, at + j, v);
+            }
+        }
+    }
+
+    static int ceilDiv(int a, int b) { return (a + b - 1) / b; }
+
+    static int roundUp(int a, int b) { return ceilDiv(a, b) * b; }
+}

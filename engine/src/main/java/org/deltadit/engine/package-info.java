@@ -1,0 +1,2 @@
+/** Tensors, dtypes, the op SPI and its backends. */
+package org.deltadit.engine;
