@@ -41,7 +41,7 @@ public final class Backends {
                     yield new ReferenceBackend();
                 }
             }
-            default -> throw new IllegalArgumentException("dit.backend: unknown backend '" + name + "' (cpu or reference)");
+            default -> throw new IllegalArgumentException("unknown backend '" + name + "' (cpu or reference)");
         };
     }
 

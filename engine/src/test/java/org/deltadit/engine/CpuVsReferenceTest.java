@@ -132,8 +132,10 @@ class CpuVsReferenceTest {
     }
 
     @Test
-    void describesItself() {
-        assertTrue(CPU.describe().startsWith("cpu ("), CPU.describe());
+    void runsAtTheRequestedVectorWidth() {
+        String bits = System.getProperty("dit.vector.bits", "");
+        String expect = bits.isEmpty() ? "FloatVector " : bits.equals("0") ? "scalar" : "FloatVector " + bits + "-bit";
+        assertTrue(CPU.describe().startsWith("cpu (" + expect), CPU.describe() + " for dit.vector.bits=" + bits);
     }
 
     static int[] dims(String s) {

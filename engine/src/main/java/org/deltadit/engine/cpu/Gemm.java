@@ -19,10 +19,13 @@ import org.deltadit.engine.Mat;
  * pool's threads take from a shared counter.
  */
 final class Gemm {
-    static final int MR = 6;
-    /** Two vectors wide: 6 × 2 accumulators + 2 B vectors + 1 broadcast fit in 16 registers (AVX2) or 32 (AVX-512). */
+    /** 8 rows with AVX-512's 32 registers (16 accumulators); 6 where only 16 registers exist. */
+    static final int MR = LANES >= 16 ? 8 : 6;
+    /** Two vectors wide: 6 × 2 accumulators + 2 B vectors + 1 broadcast fit AVX2's 16 registers. */
     static final int NR = VEC ? 2 * LANES : 16;
-    static final int KC = 256;
+    // Block sizes tuned on Zen 4 (1 MiB L2) with JMH: KC = 512 beat 256 and 128; NB 512 beat 256.
+    static final int KC = 512;
+    /** A multiple of both MRs (6 and 8), so only the last block of a call has a partial panel. */
     static final int MC = 120;
     static final int NB_MAX = 512;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
@@ -84,6 +87,7 @@ final class Gemm {
         final float[] a = new float[MC * KC];
         final float[] b = new float[KC * NB_MAX];
         final float[] tile = new float[MR * NR];
+        final int[] rows = new int[MR];
         final float[] tmp = new float[Math.max(KC, NB_MAX)];
     }
 
@@ -114,22 +118,45 @@ final class Gemm {
             for (int i = i0; i < i1; i += MR) for (int j = j0; j < j1; j += NR) merge(buf.tile, c, i, Math.min(MR, i1 - i), j, Math.min(NR, j1 - j), true, bias);
             return;
         }
+        // Row-major F32 activations on the heap are read in place: broadcasting from MR rows costs the
+        // micro-kernel nothing extra, and packing A (once per column block) is then saved entirely.
+        float[] direct = directA(a);
+        long lda = a.rowStride();
         for (int k0 = 0; k0 < k; k0 += KC) {
             int kc = Math.min(KC, k - k0);
             boolean first = k0 == 0;
             b.pack(k0, kc, j0, nc, buf.b, buf.tmp);
             for (int ic = i0; ic < i1; ic += MC) {
                 int mc = Math.min(MC, i1 - ic);
-                packA(a, ic, mc, k0, kc, buf.a, buf.tmp);
+                if (direct == null) packA(a, ic, mc, k0, kc, buf.a, buf.tmp);
                 for (int ir = 0; ir < mc; ir += MR) {
+                    int mr = Math.min(MR, mc - ir);
+                    float[] ap = direct != null ? direct : buf.a;
+                    int ks;
+                    if (direct != null) {
+                        // Rows past the end repeat the first row: their results are never merged.
+                        int base = (int) (a.seg().address() / 4 + a.offset() + (ic + ir) * lda + k0);
+                        for (int r = 0; r < MR; r++) buf.rows[r] = base + (r < mr ? (int) (r * lda) : 0);
+                        ks = 1;
+                    } else {
+                        for (int r = 0; r < MR; r++) buf.rows[r] = ir * kc + r;
+                        ks = MR;
+                    }
                     for (int jr = 0; jr < nc; jr += NR) {
-                        if (VEC) kernel(kc, buf.a, ir * kc, buf.b, jr * kc, buf.tile);
-                        else scalarKernel(kc, buf.a, ir * kc, buf.b, jr * kc, buf.tile);
-                        merge(buf.tile, c, ic + ir, Math.min(MR, mc - ir), j0 + jr, Math.min(NR, nc - jr), first, bias);
+                        if (!VEC) scalarKernel(kc, ap, buf.rows, ks, buf.b, jr * kc, buf.tile);
+                        else if (MR == 8) kernel8(kc, ap, buf.rows, ks, buf.b, jr * kc, buf.tile);
+                        else kernel(kc, ap, buf.rows, ks, buf.b, jr * kc, buf.tile);
+                        merge(buf.tile, c, ic + ir, mr, j0 + jr, Math.min(NR, nc - jr), first, bias);
                     }
                 }
             }
         }
+    }
+
+    /** A's float[] when A is F32 in a heap array with unit column stride, else null (then A is packed). */
+    private static float[] directA(Mat a) {
+        if (a.dtype() != org.deltadit.engine.DType.F32 || a.colStride() != 1 || a.rowStride() > Integer.MAX_VALUE / 8) return null;
+        return a.seg().heapBase().orElse(null) instanceof float[] f ? f : null;
     }
 
     /** Packs rows [i0, i0+mc) × columns [k0, k0+kc) of A into MR-high panels: (k, r) at p*MR*kc + k*MR + r. */
@@ -149,28 +176,30 @@ final class Gemm {
         }
     }
 
-    /** The hot loop: 12 accumulators stay in registers; per k, two B loads and six broadcasts feed twelve FMAs. */
-    private static void kernel(int kc, float[] ap, int ai, float[] bp, int bi, float[] tile) {
+    /** MR = 6 (AVX2, 128-bit): 12 accumulators stay in registers; per k, two B loads and six broadcasts feed twelve FMAs. */
+    private static void kernel(int kc, float[] ap, int[] rows, int ks, float[] bp, int bi, float[] tile) {
+        int r0 = rows[0], r1 = rows[1], r2 = rows[2], r3 = rows[3], r4 = rows[4], r5 = rows[5];
         FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
         FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-        for (int k = 0; k < kc; k++, ai += MR, bi += NR) {
-            FloatVector b0 = FloatVector.fromArray(S, bp, bi), b1 = FloatVector.fromArray(S, bp, bi + LANES);
-            FloatVector x = FloatVector.broadcast(S, ap[ai]);
+        for (int k = 0; k < kc; k++) {
+            int a = k * ks, b = bi + k * NR;
+            FloatVector b0 = FloatVector.fromArray(S, bp, b), b1 = FloatVector.fromArray(S, bp, b + LANES);
+            FloatVector x = FloatVector.broadcast(S, ap[r0 + a]);
             c00 = x.fma(b0, c00);
             c01 = x.fma(b1, c01);
-            x = FloatVector.broadcast(S, ap[ai + 1]);
+            x = FloatVector.broadcast(S, ap[r1 + a]);
             c10 = x.fma(b0, c10);
             c11 = x.fma(b1, c11);
-            x = FloatVector.broadcast(S, ap[ai + 2]);
+            x = FloatVector.broadcast(S, ap[r2 + a]);
             c20 = x.fma(b0, c20);
             c21 = x.fma(b1, c21);
-            x = FloatVector.broadcast(S, ap[ai + 3]);
+            x = FloatVector.broadcast(S, ap[r3 + a]);
             c30 = x.fma(b0, c30);
             c31 = x.fma(b1, c31);
-            x = FloatVector.broadcast(S, ap[ai + 4]);
+            x = FloatVector.broadcast(S, ap[r4 + a]);
             c40 = x.fma(b0, c40);
             c41 = x.fma(b1, c41);
-            x = FloatVector.broadcast(S, ap[ai + 5]);
+            x = FloatVector.broadcast(S, ap[r5 + a]);
             c50 = x.fma(b0, c50);
             c51 = x.fma(b1, c51);
         }
@@ -188,12 +217,63 @@ final class Gemm {
         c51.intoArray(tile, 5 * NR + LANES);
     }
 
+    /** MR = 8 (AVX-512): sixteen accumulators, two B loads and eight broadcasts per k. */
+    private static void kernel8(int kc, float[] ap, int[] rows, int ks, float[] bp, int bi, float[] tile) {
+        int r0 = rows[0], r1 = rows[1], r2 = rows[2], r3 = rows[3], r4 = rows[4], r5 = rows[5], r6 = rows[6], r7 = rows[7];
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+        FloatVector c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+        for (int k = 0; k < kc; k++) {
+            int a = k * ks, b = bi + k * NR;
+            FloatVector b0 = FloatVector.fromArray(S, bp, b), b1 = FloatVector.fromArray(S, bp, b + LANES);
+            FloatVector x = FloatVector.broadcast(S, ap[r0 + a]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(S, ap[r1 + a]);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(S, ap[r2 + a]);
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(S, ap[r3 + a]);
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(S, ap[r4 + a]);
+            c40 = x.fma(b0, c40);
+            c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(S, ap[r5 + a]);
+            c50 = x.fma(b0, c50);
+            c51 = x.fma(b1, c51);
+            x = FloatVector.broadcast(S, ap[r6 + a]);
+            c60 = x.fma(b0, c60);
+            c61 = x.fma(b1, c61);
+            x = FloatVector.broadcast(S, ap[r7 + a]);
+            c70 = x.fma(b0, c70);
+            c71 = x.fma(b1, c71);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, LANES);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + LANES);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + LANES);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + LANES);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + LANES);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + LANES);
+        c60.intoArray(tile, 6 * NR);
+        c61.intoArray(tile, 6 * NR + LANES);
+        c70.intoArray(tile, 7 * NR);
+        c71.intoArray(tile, 7 * NR + LANES);
+    }
+
     /** Same contract as {@link #kernel} with plain loops (dit.vector.bits=0). */
-    private static void scalarKernel(int kc, float[] ap, int ai, float[] bp, int bi, float[] tile) {
+    private static void scalarKernel(int kc, float[] ap, int[] rows, int ks, float[] bp, int bi, float[] tile) {
         Arrays.fill(tile, 0f);
-        for (int k = 0; k < kc; k++, ai += MR, bi += NR) {
+        for (int k = 0; k < kc; k++, bi += NR) {
             for (int r = 0; r < MR; r++) {
-                float x = ap[ai + r];
+                float x = ap[rows[r] + k * ks];
                 for (int j = 0; j < NR; j++) tile[r * NR + j] += x * bp[bi + j];
             }
         }

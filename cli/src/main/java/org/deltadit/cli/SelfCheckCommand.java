@@ -1,0 +1,59 @@
+package org.deltadit.cli;
+
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.deltadit.engine.Backend;
+import org.deltadit.engine.Backends;
+import org.deltadit.engine.SelfCheck;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code dit selfcheck}: every op of the chosen backend against the reference, and a GEMM figure. */
+@Command(name = "selfcheck", mixinStandardHelpOptions = true,
+        description = "Check every engine op against the scalar reference and measure GEMM throughput.")
+final class SelfCheckCommand implements Callable<Integer> {
+
+    @Option(names = "--backend", defaultValue = "cpu", description = "cpu or reference (default: ${DEFAULT-VALUE})")
+    String backend;
+
+    @Option(names = "--threads", description = "worker threads (default: all cores)")
+    Integer threads;
+
+    @Option(names = "--gemm", defaultValue = "256x1152x1152", description = "MxKxN to time, or 'none' (default: ${DEFAULT-VALUE}, a DiT-XL/2 linear at 256 px)")
+    String gemm;
+
+    @Override
+    public Integer call() {
+        if (threads != null && threads < 1) throw new IllegalArgumentException("--threads: " + threads + " (must be at least 1)");
+        int[] shape = gemm.equals("none") ? null : parseShape(gemm);
+        Backend be = Backends.create(backend, threads == null ? Runtime.getRuntime().availableProcessors() : threads);
+        System.out.println("backend: " + be.describe());
+        List<SelfCheck.Result> results = SelfCheck.run(be);
+        int failed = 0;
+        for (SelfCheck.Result r : results) {
+            System.out.printf("  %-22s %s  max error %.2e (tolerance %.0e)%n", r.op(), r.ok() ? "ok  " : "FAIL", r.maxError(), r.tolerance());
+            if (!r.ok()) failed++;
+        }
+        if (shape != null) {
+            double gf = SelfCheck.gemmGflops(be, shape[0], shape[1], shape[2], 9);
+            System.out.printf("gemm %s: %.1f GFLOP/s (median of 9; run bench/target/benchmarks.jar for JMH figures)%n", gemm, gf);
+        }
+        System.out.println(failed == 0 ? "selfcheck: all " + results.size() + " ops match the reference" : "selfcheck: " + failed + " of " + results.size() + " ops FAILED");
+        return failed == 0 ? 0 : 1;
+    }
+
+    static int[] parseShape(String s) {
+        String[] p = s.split("x");
+        if (p.length != 3) throw new IllegalArgumentException("--gemm: '" + s + "' is not MxKxN");
+        int[] r = new int[3];
+        for (int i = 0; i < 3; i++) {
+            try {
+                r[i] = Integer.parseInt(p[i]);
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("--gemm: '" + s + "' is not MxKxN");
+            }
+            if (r[i] < 1 || r[i] > 65536) throw new IllegalArgumentException("--gemm: dimension " + r[i] + " in '" + s + "' (1..65536)");
+        }
+        return r;
+    }
+}

@@ -1,0 +1,50 @@
+package org.deltadit.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import org.junit.jupiter.api.Test;
+
+/** Exit statuses and messages of the command line: 0 when all is well, 2 and one line for bad input. */
+class MainTest {
+
+    record Run(int status, String out, String err) {}
+
+    static Run run(String... args) {
+        PrintStream oldOut = System.out, oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(out, true));
+        System.setErr(new PrintStream(err, true));
+        try {
+            int status = Main.execute(args);
+            return new Run(status, out.toString(), err.toString());
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    @Test
+    void selfcheckPassesOnBothBackends() {
+        Run cpu = run("selfcheck", "--gemm", "none", "--threads", "2");
+        assertEquals(0, cpu.status(), cpu.out() + cpu.err());
+        assertTrue(cpu.out().contains("all 18 ops match"), cpu.out());
+        Run ref = run("selfcheck", "--gemm", "none", "--backend", "reference");
+        assertEquals(0, ref.status(), ref.out() + ref.err());
+    }
+
+    @Test
+    void badInputIsOneLineAndStatusTwo() {
+        for (String[] args : new String[][] {
+                {"selfcheck", "--bogus"}, {"selfcheck", "--gemm", "12x3"}, {"selfcheck", "--gemm", "0x5x5"},
+                {"selfcheck", "--backend", "gpu"}, {"selfcheck", "--threads", "0"}, {"selfcheck", "--threads", "two"}, {"nosuch"}}) {
+            Run r = run(args);
+            assertEquals(2, r.status(), String.join(" ", args) + ": " + r.err());
+            String err = r.err().strip();
+            assertTrue(err.startsWith("dit: "), String.join(" ", args) + ": " + err);
+            assertTrue(!err.contains("\tat ") && !err.contains("Exception"), "no stack trace for " + String.join(" ", args) + ": " + err);
+        }
+    }
+}
