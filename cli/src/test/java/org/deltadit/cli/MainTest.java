@@ -35,6 +35,34 @@ class MainTest {
         assertEquals(0, ref.status(), ref.out() + ref.err());
     }
 
+    static final String FIX = "../weights/src/test/resources/fixtures/";
+
+    @Test
+    void infoDescribesACheckpoint() {
+        Run r = run("info", "--model", FIX + "tiny_dit_train.pt", "--heads", "2");
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.out().contains("DiT, official layout"), r.out());
+        assertTrue(r.out().contains("weights key:  ema (default)"), r.out());
+        assertTrue(r.out().contains("num_heads    2          --heads"), r.out());
+        assertTrue(r.out().contains("15,872 values"), r.out());
+        Run d = run("info", "--model", FIX + "tiny_dit_diffusers");
+        assertEquals(0, d.status(), d.err());
+        assertTrue(d.out().contains("diffusers (timestep frequencies /127"), d.out());
+    }
+
+    @Test
+    void infoOnBadFilesIsOneLineAndStatusTwo() {
+        for (String[] args : new String[][] {
+                {"info", "--model", FIX + "evil_os_system.pt"}, {"info", "--model", FIX + "nope.pt"},
+                {"info", "--model", FIX + "tiny_dit.pt"}, {"info", "--model", FIX + "tiny_dit.pt", "--arch", "DiT-XL/2"},
+                {"info", "--model", FIX + "tiny_dit.pt", "--arch", "DiT-Q/3"}, {"info"}}) {
+            Run r = run(args);
+            assertEquals(2, r.status(), String.join(" ", args) + ": " + r.err());
+            assertEquals("", r.out(), "nothing on stdout for " + String.join(" ", args));
+            assertEquals(1, r.err().strip().lines().count(), "one line for " + String.join(" ", args) + ": " + r.err());
+        }
+    }
+
     @Test
     void badInputIsOneLineAndStatusTwo() {
         for (String[] args : new String[][] {

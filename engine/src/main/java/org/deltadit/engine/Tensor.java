@@ -65,6 +65,30 @@ public final class Tensor {
         return new Tensor(seg, dtype, s, contiguousStrides(s), 0);
     }
 
+    /**
+     * Views {@code seg} with explicit strides and element offset (a PyTorch storage view). Every
+     * addressed element must lie inside the segment; strides must not be negative.
+     */
+    public static Tensor wrapStrided(MemorySegment seg, DType dtype, int[] shape, long[] strides, long offset) {
+        int[] s = checkShape("wrapStrided", shape);
+        if (strides.length != s.length) {
+            throw new IllegalArgumentException("wrapStrided: " + strides.length + " strides for shape " + str(s));
+        }
+        long last = offset;
+        boolean empty = false;
+        for (int d = 0; d < s.length; d++) {
+            if (strides[d] < 0) throw new IllegalArgumentException("wrapStrided: negative stride " + Arrays.toString(strides));
+            if (s[d] == 0) empty = true;
+            else last = Math.addExact(last, Math.multiplyExact((long) s[d] - 1, strides[d]));
+        }
+        long capacity = seg.byteSize() / dtype.bytes();
+        if (offset < 0 || (!empty && last >= capacity)) {
+            throw new IllegalArgumentException("wrapStrided: shape " + str(s) + " strides " + Arrays.toString(strides) + " offset " + offset
+                    + " reaches element " + last + " of a segment holding " + capacity);
+        }
+        return new Tensor(seg, dtype, s, strides.clone(), offset);
+    }
+
     // ---- properties -------------------------------------------------------------------------
 
     public DType dtype() { return dtype; }

@@ -1,6 +1,5 @@
 /**
- * Checkpoint readers (safetensors, PyTorch zip pickles, sharded indexes) and key-name mapping.
- *
- * <p>Placeholder until its issue lands; see the module README.
+ * Checkpoint readers: safetensors (memory-mapped, sharded indexes), PyTorch zip pickles through a
+ * restricted unpickler, checkpoint format detection, key-name tables and DiT configs.
  */
 package org.deltadit.weights;

@@ -1,0 +1,79 @@
+package org.deltadit.cli;
+
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.deltadit.weights.Checkpoint;
+import org.deltadit.weights.DitConfig;
+import org.deltadit.weights.KeyMap;
+import org.deltadit.weights.StoredType;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code dit info}: what a checkpoint is, without loading a model. */
+@Command(name = "info", mixinStandardHelpOptions = true,
+        description = "Show a checkpoint's format, architecture, parameter count and dtypes, and what was read versus inferred.")
+final class InfoCommand implements Callable<Integer> {
+
+    @Option(names = "--model", required = true, description = "weights file, folder, or diffusers repository")
+    Path model;
+
+    @Option(names = "--config", description = "config.json to use instead of the one beside the weights")
+    Path config;
+
+    @Option(names = "--weights-key", description = "nested state dict of a PyTorch checkpoint (default: the dict itself, else ema, model, state_dict)")
+    String weightsKey;
+
+    @Option(names = "--heads", description = "attention heads, when neither config nor the standard table gives them")
+    Integer heads;
+
+    @Option(names = "--arch", description = "architecture preset such as DiT-XL/2")
+    String arch;
+
+    @Override
+    public Integer call() {
+        if (heads != null && heads < 1) throw new IllegalArgumentException("--heads: " + heads + " (must be at least 1)");
+        try (Checkpoint ck = Checkpoint.open(model, config, weightsKey)) {
+            var sd = ck.weights();
+            // Resolve everything before printing, so a bad checkpoint prints one line and nothing else.
+            DitConfig c = ck.format().isDit() ? ck.ditConfig(new DitConfig.Overrides(heads, arch, null)) : null;
+            int canonical = c == null ? KeyMap.canonical(sd, ck.format()).size() : 0;
+            System.out.println("model:        " + model + (ck.container().equals("file") ? "" : "  [" + ck.container() + "]"));
+            System.out.println("weights:      " + sd.source() + "  (" + human(sd.fileBytes()) + ")");
+            for (Map.Entry<String, String> d : sd.details().entrySet()) System.out.printf("%-13s %s%n", d.getKey() + ":", d.getValue());
+            System.out.println("format:       " + ck.format().description());
+            System.out.println("config:       " + (ck.configPath() == null ? "none (architecture inferred from tensor shapes)" : ck.configPath()));
+            StringBuilder types = new StringBuilder();
+            for (Map.Entry<StoredType, Long> e : sd.elementsByType().entrySet()) types.append(types.isEmpty() ? "" : ", ").append(e.getKey()).append(' ').append(String.format("%,d", e.getValue()));
+            System.out.printf("tensors:      %d keys, %,d values (%s)%n", sd.size(), sd.parameterCount(), types);
+            if (c != null) {
+                System.out.println("architecture: " + c.archName());
+                row(c, "input_size", c.inputSize() == 0 ? "unknown (give --image-size)" : c.inputSize() + "  (" + c.tokens() + " tokens)");
+                row(c, "patch_size", c.patchSize());
+                row(c, "in_channels", c.inChannels() + " → out " + c.outChannels());
+                row(c, "hidden_size", c.hiddenSize());
+                row(c, "depth", c.depth());
+                row(c, "num_heads", c.numHeads());
+                row(c, "num_classes", c.numClasses());
+                row(c, "learn_sigma", c.learnSigma());
+                System.out.printf("  %-12s %-10s %s%n", "mlp_hidden", c.mlpHidden(), "blocks.0.mlp.fc1.weight");
+                System.out.println("numerics:     " + (c.format() == org.deltadit.weights.CheckpointFormat.DIT_DIFFUSERS
+                        ? "diffusers (timestep frequencies /127, MLP LayerNorm eps 1e-5)" : "official (timestep frequencies /128, LayerNorm eps 1e-6)"));
+            } else {
+                System.out.println("canonical:    all " + sd.size() + " keys recognised (" + canonical + " canonical tensors); this model is not runnable yet");
+            }
+        }
+        return 0;
+    }
+
+    private static void row(DitConfig c, String field, Object value) {
+        System.out.printf("  %-12s %-10s %s%n", field, value, c.sources().getOrDefault(field, ""));
+    }
+
+    static String human(long bytes) {
+        if (bytes >= 1L << 30) return String.format("%.2f GiB", bytes / (double) (1L << 30));
+        if (bytes >= 1L << 20) return String.format("%.1f MiB", bytes / (double) (1L << 20));
+        if (bytes >= 1L << 10) return String.format("%.1f KiB", bytes / 1024.0);
+        return bytes + " bytes";
+    }
+}

@@ -1,0 +1,48 @@
+package org.deltadit.weights;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The checkpoint layouts we read, told apart by keys only they have. Each maps to its model's
+ * canonical names through {@link KeyMap}: official DiT names for DiT, original PixArt names for
+ * PixArt-α, current diffusers names for the VAE, Hugging Face names for T5.
+ */
+public enum CheckpointFormat {
+    DIT_OFFICIAL("DiT, official layout (facebookresearch/DiT)", "y_embedder.embedding_table.weight", "x_embedder.proj.weight"),
+    DIT_DIFFUSERS("DiT, diffusers layout (DiTTransformer2DModel)", "transformer_blocks.0.norm1.emb.class_embedder.embedding_table.weight", "proj_out_2.weight"),
+    PIXART_ORIGINAL("PixArt-α, original layout (PixArt / PixArtMS .pth)", "t_block.1.weight", "y_embedder.y_proj.fc1.weight"),
+    PIXART_DIFFUSERS("PixArt-α, diffusers layout (PixArtTransformer2DModel)", "adaln_single.linear.weight", "caption_projection.linear_1.weight"),
+    VAE("AutoencoderKL (diffusers), attention named to_q/to_k/to_v/to_out.0", "decoder.conv_in.weight", "decoder.mid_block.attentions.0.to_q.weight"),
+    VAE_LEGACY_ATTENTION("AutoencoderKL (diffusers), attention named query/key/value/proj_attn", "decoder.conv_in.weight", "decoder.mid_block.attentions.0.query.weight"),
+    T5_ENCODER("T5 encoder (Hugging Face T5EncoderModel)", "encoder.block.0.layer.0.SelfAttention.q.weight", "encoder.final_layer_norm.weight");
+
+    private final String description;
+    private final String[] marks;
+
+    CheckpointFormat(String description, String... marks) {
+        this.description = description;
+        this.marks = marks;
+    }
+
+    public String description() { return description; }
+
+    /** True for the DiT formats (class-conditional, no text). */
+    public boolean isDit() { return this == DIT_OFFICIAL || this == DIT_DIFFUSERS; }
+
+    /** The format whose marker keys the state dict has; an unknown layout is a {@link CheckpointException}. */
+    public static CheckpointFormat detect(StateDict sd) {
+        for (CheckpointFormat f : values()) {
+            boolean all = true;
+            for (String k : f.marks) all &= sd.has(k);
+            if (all) return f;
+        }
+        List<String> first = new ArrayList<>();
+        for (String k : sd.keys()) {
+            if (first.size() == 5) break;
+            first.add(k);
+        }
+        throw new CheckpointException(sd.source() + ": unrecognised checkpoint layout (" + sd.size() + " keys, first: " + String.join(", ", first)
+                + "); expected DiT, PixArt-α, AutoencoderKL or T5 encoder names");
+    }
+}

@@ -1,0 +1,71 @@
+package org.deltadit.weights;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import tools.jackson.core.JacksonException;
+import tools.jackson.core.JsonParser;
+import tools.jackson.core.JsonToken;
+import tools.jackson.core.ObjectReadContext;
+import tools.jackson.core.json.JsonFactory;
+
+/** Small JSON files (configs, shard indexes) as maps, lists, strings, longs, doubles, booleans and null. */
+public final class Json {
+    private static final JsonFactory JSON = new JsonFactory();
+    /** Configs and indexes are kilobytes; anything this large is not one. */
+    private static final long MAX_BYTES = 64L << 20;
+    private static final int MAX_DEPTH = 64;
+
+    private Json() {}
+
+    /** Parses {@code file}, which must hold a JSON object. */
+    public static Map<String, Object> readObject(Path file) {
+        byte[] bytes;
+        try {
+            if (Files.size(file) > MAX_BYTES) throw new CheckpointException(file + ": " + Files.size(file) + " bytes is too large for a JSON config");
+            bytes = Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw new CheckpointException(file + ": cannot read (" + e.getMessage() + ")", e);
+        }
+        try (JsonParser p = JSON.createParser(ObjectReadContext.empty(), bytes)) {
+            Object v = value(file, p, p.nextToken(), 0);
+            if (p.nextToken() != null) throw new CheckpointException(file + ": trailing data after the JSON value");
+            if (!(v instanceof Map<?, ?>)) throw new CheckpointException(file + ": not a JSON object");
+            @SuppressWarnings("unchecked") Map<String, Object> m = (Map<String, Object>) v;
+            return m;
+        } catch (JacksonException e) {
+            throw new CheckpointException(file + ": not valid JSON (" + Safetensors.firstLine(e.getOriginalMessage()) + ")", e);
+        }
+    }
+
+    private static Object value(Path file, JsonParser p, JsonToken t, int depth) {
+        if (t == null) throw new CheckpointException(file + ": empty JSON");
+        if (depth > MAX_DEPTH) throw new CheckpointException(file + ": JSON nested deeper than " + MAX_DEPTH);
+        return switch (t) {
+            case START_OBJECT -> {
+                Map<String, Object> m = new LinkedHashMap<>();
+                for (JsonToken k = p.nextToken(); k != JsonToken.END_OBJECT; k = p.nextToken()) {
+                    String name = p.currentName();
+                    m.put(name, value(file, p, p.nextToken(), depth + 1));
+                }
+                yield m;
+            }
+            case START_ARRAY -> {
+                List<Object> l = new ArrayList<>();
+                for (JsonToken v = p.nextToken(); v != JsonToken.END_ARRAY; v = p.nextToken()) l.add(value(file, p, v, depth + 1));
+                yield l;
+            }
+            case VALUE_STRING -> p.getString();
+            case VALUE_NUMBER_INT -> p.getLongValue();
+            case VALUE_NUMBER_FLOAT -> p.getDoubleValue();
+            case VALUE_TRUE -> true;
+            case VALUE_FALSE -> false;
+            case VALUE_NULL -> null;
+            default -> throw new CheckpointException(file + ": unexpected JSON token " + t);
+        };
+    }
+}

@@ -1,0 +1,91 @@
+package org.deltadit.weights;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Map;
+import org.deltadit.engine.DType;
+import org.deltadit.engine.Tensor;
+
+/**
+ * Writes tensors as safetensors (header padded to 8 bytes, tensors in the given order). The file
+ * is written to a temporary name beside the target and renamed, so a failure leaves no partial file.
+ */
+public final class SafetensorsWriter {
+    private SafetensorsWriter() {}
+
+    public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) {
+        StringBuilder h = new StringBuilder("{");
+        if (metadata != null && !metadata.isEmpty()) {
+            h.append("\"__metadata__\":{");
+            int i = 0;
+            for (Map.Entry<String, String> m : metadata.entrySet()) h.append(i++ > 0 ? "," : "").append(quote(m.getKey())).append(':').append(quote(m.getValue()));
+            h.append('}');
+        }
+        long offset = 0;
+        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+            Tensor t = e.getValue();
+            long bytes = t.numel() * t.dtype().bytes();
+            if (h.length() > 1) h.append(',');
+            h.append(quote(e.getKey())).append(":{\"dtype\":\"").append(t.dtype()).append("\",\"shape\":").append(java.util.Arrays.toString(t.shape()).replace(" ", ""))
+                    .append(",\"data_offsets\":[").append(offset).append(',').append(offset + bytes).append("]}");
+            offset += bytes;
+        }
+        h.append('}');
+        byte[] header = h.toString().getBytes(StandardCharsets.UTF_8);
+        // Pad with spaces (in bytes: names may be non-ASCII) so the data starts 8-byte aligned.
+        while (header.length % 8 != 0) header = h.append(' ').toString().getBytes(StandardCharsets.UTF_8);
+        Path dir = file.toAbsolutePath().getParent();
+        Path tmp = null;
+        try {
+            tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
+            try (OutputStream out = Files.newOutputStream(tmp)) {
+                out.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).array());
+                out.write(header);
+                for (Tensor t : tensors.values()) writeData(out, t);
+            }
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            try {
+                if (tmp != null) Files.deleteIfExists(tmp);
+            } catch (IOException ignored) {
+                // the original failure is the one to report
+            }
+            throw new java.io.UncheckedIOException(file + ": cannot write (" + e.getMessage() + ")", e);
+        }
+    }
+
+    private static void writeData(OutputStream out, Tensor t) throws IOException {
+        Tensor c = t.contiguous();
+        long n = c.numel(), chunk = 1 << 16;
+        float[] buf = new float[(int) Math.min(chunk, Math.max(n, 1))];
+        Tensor flat = c.reshape(-1);
+        ByteBuffer bb = ByteBuffer.allocate(buf.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (long i = 0; i < n; i += chunk) {
+            int len = (int) Math.min(chunk, n - i);
+            bb.clear();
+            if (c.dtype() == DType.F32) {
+                flat.dtype().read(flat.segment(), flat.offset() + i, buf, 0, len);
+                for (int j = 0; j < len; j++) bb.putFloat(buf[j]);
+            } else {
+                for (int j = 0; j < len; j++) bb.putShort(flat.segment().getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, flat.offset() + i + j));
+            }
+            out.write(bb.array(), 0, bb.position());
+        }
+    }
+
+    private static String quote(String s) {
+        StringBuilder b = new StringBuilder("\"");
+        for (char ch : s.toCharArray()) {
+            if (ch == '"' || ch == '\\') b.append('\\').append(ch);
+            else if (ch < 0x20) b.append(String.format("\\u%04x", (int) ch));
+            else b.append(ch);
+        }
+        return b.append('"').toString();
+    }
+}

@@ -1,0 +1,132 @@
+package org.deltadit.weights;
+
+import static org.deltadit.weights.Fixtures.fails;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.deltadit.engine.DType;
+import org.deltadit.engine.Tensor;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SafetensorsTest {
+    @TempDir Path dir;
+
+    static Map<String, Tensor> sample() {
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        float[] v = new float[24];
+        for (int i = 0; i < v.length; i++) v[i] = i * 0.37f - 3;
+        m.put("a.weight", Tensor.of(v, 2, 3, 4));
+        m.put("half", Tensor.of(v.clone(), 4, 6).to(DType.F16));
+        m.put("brain", Tensor.of(v.clone(), 24).to(DType.BF16));
+        m.put("empty", Tensor.zeros(0, 5));
+        m.put("scalar", Tensor.of(new float[] {7f}));
+        return m;
+    }
+
+    @Test
+    void writesAndReadsBackEveryDtype() throws IOException {
+        Path f = dir.resolve("x.safetensors");
+        SafetensorsWriter.write(f, sample(), Map.of("format", "pt"));
+        try (StateDict sd = Safetensors.open(f)) {
+            assertEquals(5, sd.size());
+            for (Map.Entry<String, Tensor> e : sample().entrySet()) {
+                Tensor t = sd.tensor(e.getKey());
+                assertEquals(e.getValue().dtype(), t.dtype(), e.getKey());
+                assertArrayEquals(e.getValue().shape(), t.shape(), e.getKey());
+                assertArrayEquals(e.getValue().toFloatArray(), t.toFloatArray(), e.getKey());
+            }
+        }
+        long headerLength = ByteBuffer.wrap(Files.readAllBytes(f), 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        assertEquals(0, headerLength % 8, "data starts 8-byte aligned");
+    }
+
+    @Test
+    void shardedIndexLoadsAsOne() throws IOException {
+        Map<String, Tensor> all = sample();
+        Map<String, Tensor> one = new LinkedHashMap<>(), two = new LinkedHashMap<>();
+        int i = 0;
+        StringBuilder map = new StringBuilder();
+        for (Map.Entry<String, Tensor> e : all.entrySet()) {
+            String shard = i++ % 2 == 0 ? "m-00001-of-00002.safetensors" : "m-00002-of-00002.safetensors";
+            (shard.startsWith("m-00001") ? one : two).put(e.getKey(), e.getValue());
+            map.append(map.isEmpty() ? "" : ",").append('"').append(e.getKey()).append("\":\"").append(shard).append('"');
+        }
+        SafetensorsWriter.write(dir.resolve("m-00001-of-00002.safetensors"), one, null);
+        SafetensorsWriter.write(dir.resolve("m-00002-of-00002.safetensors"), two, null);
+        Path index = dir.resolve("m.safetensors.index.json");
+        Files.writeString(index, "{\"metadata\":{\"total_size\":1},\"weight_map\":{" + map + "}}");
+        try (StateDict sd = Checkpoint.read(index, null)) {
+            assertEquals(all.keySet(), sd.keys());
+            assertArrayEquals(all.get("half").toFloatArray(), sd.tensor("half").toFloatArray());
+        }
+        Files.writeString(index, "{\"weight_map\":{\"a.weight\":\"m-00002-of-00002.safetensors\"}}");
+        fails(() -> Checkpoint.read(index, null), "key 'a.weight' is not in m-00002-of-00002.safetensors");
+        Files.writeString(index, "{\"weight_map\":{\"a.weight\":\"../escape.safetensors\"}}");
+        fails(() -> Checkpoint.read(index, null), "a.weight", "names no file");
+    }
+
+    /** Writes an 8-byte length, the header text (padded) and {@code data} bytes. */
+    Path raw(String name, long headerLength, String header, int dataBytes) throws IOException {
+        byte[] h = header.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer b = ByteBuffer.allocate(8 + h.length + dataBytes).order(ByteOrder.LITTLE_ENDIAN);
+        b.putLong(headerLength).put(h);
+        Path f = dir.resolve(name);
+        Files.write(f, b.array());
+        return f;
+    }
+
+    Path raw(String name, String header, int dataBytes) throws IOException { return raw(name, header.length(), header, dataBytes); }
+
+    @Test
+    void badFilesFailWithTheFileAndTheKey() throws IOException {
+        String ok = "{\"t\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]}}";
+        Path tiny = dir.resolve("tiny.safetensors");
+        Files.write(tiny, new byte[] {1, 2, 3});
+        fails(() -> Safetensors.open(tiny), "tiny.safetensors", "truncated");
+        Path big = raw("big.safetensors", 1L << 40, ok, 16);
+        fails(() -> Safetensors.open(big), "big.safetensors", "header length");
+        Path over = raw("over.safetensors", 200L << 20, ok, 16);
+        fails(() -> Safetensors.open(over), "over.safetensors", "header length");
+        Path longer = raw("longer.safetensors", 4096, ok, 16);
+        fails(() -> Safetensors.open(longer), "longer.safetensors", "larger than the file");
+        fails(() -> Safetensors.open(raw("notjson.safetensors", "{\"t\" 1}", 16)), "notjson.safetensors", "not valid JSON");
+        fails(() -> Safetensors.open(raw("notobj.safetensors", "{\"t\": [1, 2]}", 16)), "notobj.safetensors", "tensor 't' is not a JSON object");
+        fails(() -> Safetensors.open(raw("arr.safetensors", "[1,2,3]", 0)), "arr.safetensors", "not a JSON object");
+        fails(() -> Safetensors.open(raw("range.safetensors", ok.replace("[0,16]", "[0,32]"), 16)), "range.safetensors", "'t'", "outside the data");
+        fails(() -> Safetensors.open(raw("neg.safetensors", ok.replace("[0,16]", "[8,0]"), 16)), "'t'", "data_offsets");
+        fails(() -> Safetensors.open(raw("size.safetensors", ok.replace("[2,2]", "[2,3]"), 16)), "size.safetensors", "'t'", "needs 24");
+        fails(() -> Safetensors.open(raw("dtype.safetensors", ok.replace("F32", "Q7"), 16)), "dtype.safetensors", "'t'", "unknown dtype 'Q7'");
+        String two = "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}";
+        fails(() -> Safetensors.open(raw("overlap.safetensors", two, 16)), "overlap.safetensors", "'a' and 'b' overlap");
+        String dup = "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}";
+        fails(() -> Safetensors.open(raw("dup.safetensors", dup, 8)), "dup.safetensors", "'a' appears twice");
+        fails(() -> Safetensors.open(raw("shape.safetensors", ok.replace("[2,2]", "[2,-2]"), 16)), "'t'", "shape");
+        fails(() -> Safetensors.open(raw("field.safetensors", ok.replace("\"shape\"", "\"shapes\""), 16)), "'t'", "unexpected field 'shapes'");
+        fails(() -> Safetensors.open(dir.resolve("absent.safetensors")), "absent.safetensors", "cannot read");
+    }
+
+    @Test
+    void aLyingHeaderIsRefusedBeforeAnyLargeAllocation() throws IOException {
+        // Claims 2^40 elements: the size check fails before anything of that size is touched.
+        Path f = raw("liar.safetensors", "{\"t\":{\"dtype\":\"F32\",\"shape\":[1048576,1048576],\"data_offsets\":[0,16]}}", 16);
+        fails(() -> Safetensors.open(f), "liar.safetensors", "'t'");
+        assertFalse(Files.exists(dir.resolve("liar.safetensors.tmp")));
+    }
+
+    @Test
+    void writerLeavesNoPartialFileOnFailure() {
+        Path missingDir = dir.resolve("no/such/dir/out.safetensors");
+        org.junit.jupiter.api.Assertions.assertThrows(java.io.UncheckedIOException.class, () -> SafetensorsWriter.write(missingDir, sample(), null));
+        assertFalse(Files.exists(missingDir));
+    }
+}
