@@ -1,6 +1,5 @@
 /**
- * Models: DiT, PixArt-alpha, VAE decoder, T5 encoder; each exposes its block stack and knows nothing about caching.
- *
- * <p>Placeholder until its issue lands; see the module README.
+ * Models. Each exposes its block stack (embed, block i, final layer) and knows nothing about
+ * caching: a cache policy decides which blocks run.
  */
 package org.deltadit.dit;
