@@ -1,6 +1,5 @@
 /**
- * Delta-Cache store, cache policies (Delta-DiT and baselines), MAC accounting and the budget solver.
- *
- * <p>Placeholder until its issue lands; see the module README.
+ * Between the sampler and the model: the denoiser that batches guidance and runs the block stack,
+ * where the Δ-Cache policies (issue 5) decide which blocks run.
  */
 package org.deltadit.cache;

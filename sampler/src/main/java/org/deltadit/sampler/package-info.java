@@ -1,6 +1,6 @@
 /**
- * Noise schedules and samplers; they call a denoiser with the step context and know nothing about models.
- *
- * <p>Placeholder until its issue lands; see the module README.
+ * Noise schedules, timestep spacings and samplers (DDPM, DDIM, DPM-Solver++, Euler, DEIS) and
+ * classifier-free guidance. A sampler calls a {@link org.deltadit.sampler.Denoiser} with the step
+ * context and knows nothing about models.
  */
 package org.deltadit.sampler;

@@ -1,0 +1,34 @@
+package org.deltadit.sampler;
+
+/** DDIM: x_prev = √ᾱ_prev·x0 + √(1 − ᾱ_prev − σ²)·ε + σ·z, σ = η·√((1−ᾱ_prev)/(1−ᾱ))·√(1 − ᾱ/ᾱ_prev); η = 0 is deterministic. */
+public final class DdimSampler extends Sampler {
+    private final DiffusionSteps ds;
+    private final double eta;
+
+    public DdimSampler(int steps, Spacing spacing, double eta) {
+        super(steps);
+        if (eta < 0 || eta > 1) throw new IllegalArgumentException("--eta: " + eta + " (0..1)");
+        this.ds = DiffusionSteps.of(schedule, steps, spacing);
+        this.eta = eta;
+    }
+
+    @Override public String name() { return "ddim"; }
+
+    @Override public float[] timesteps() { return ds.floatTimesteps(); }
+
+    @Override
+    protected float[] step(int i, float[] x, float[] eps, float[] var, FreshNoise fresh) {
+        double ab = ds.alphaBar()[i], prev = ds.alphaBarPrev()[i];
+        double sigma = eta == 0 ? 0 : eta * Math.sqrt((1 - prev) / (1 - ab)) * Math.sqrt(1 - ab / prev);
+        float[] z = sigma == 0 ? null : fresh.next(x.length);
+        double dir = Math.sqrt(Math.max(0, 1 - prev - sigma * sigma));
+        float[] out = new float[x.length];
+        for (int k = 0; k < x.length; k++) {
+            // x0 and ε as DiT's ddim_sample derives them (ε re-derived from x0, identical without clipping)
+            double x0 = Math.sqrt(1 / ab) * x[k] - Math.sqrt(1 / ab - 1) * eps[k];
+            double e = (Math.sqrt(1 / ab) * x[k] - x0) / Math.sqrt(1 / ab - 1);
+            out[k] = (float) (Math.sqrt(prev) * x0 + dir * e + (z == null ? 0 : sigma * z[k]));
+        }
+        return out;
+    }
+}

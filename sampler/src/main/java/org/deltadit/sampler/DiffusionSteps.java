@@ -1,0 +1,31 @@
+package org.deltadit.sampler;
+
+/**
+ * The respaced discrete schedule DDPM and DDIM step through: for each step, the model timestep and
+ * ᾱ at it and at the next (less noisy) step; ᾱ after the last step is 1. With {@code dit} spacing
+ * the next step's ᾱ is the next kept timestep's (DiT's SpacedDiffusion); with diffusers spacings it is
+ * ᾱ at t − 1000//T, as diffusers' DDIM computes it.
+ */
+record DiffusionSteps(int[] timesteps, double[] alphaBar, double[] alphaBarPrev) {
+
+    static DiffusionSteps of(NoiseSchedule s, int steps, Spacing spacing) {
+        int[] ts = spacing.timesteps(steps, true);
+        double[] ab = new double[steps], prev = new double[steps];
+        for (int i = 0; i < steps; i++) {
+            ab[i] = s.alphaBar(ts[i]);
+            if (spacing == Spacing.DIT) {
+                prev[i] = i + 1 < steps ? s.alphaBar(ts[i + 1]) : 1.0;
+            } else {
+                int p = ts[i] - NoiseSchedule.TRAIN_STEPS / steps;
+                prev[i] = p >= 0 ? s.alphaBar(p) : 1.0;
+            }
+        }
+        return new DiffusionSteps(ts, ab, prev);
+    }
+
+    float[] floatTimesteps() {
+        float[] f = new float[timesteps.length];
+        for (int i = 0; i < f.length; i++) f[i] = timesteps[i];
+        return f;
+    }
+}

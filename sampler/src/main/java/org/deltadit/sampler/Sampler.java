@@ -1,0 +1,91 @@
+package org.deltadit.sampler;
+
+import org.deltadit.engine.Tensor;
+
+/**
+ * A sampling loop: timesteps for T steps, the model input at each, and the update from the model
+ * output. Subclasses give the formulas (model-formats.md §5); this class runs the loop, tells the
+ * denoiser the step context, and stops with the step number if the latent turns NaN or infinite.
+ */
+public abstract class Sampler {
+    /** Fresh standard-normal values for stochastic steps (DDPM, DDIM η > 0, LCM). */
+    @FunctionalInterface
+    public interface FreshNoise {
+        float[] next(int count);
+    }
+
+    /** Told after every step (progress bars, timing). */
+    @FunctionalInterface
+    public interface StepListener {
+        void afterStep(int step, int steps);
+    }
+
+    protected final NoiseSchedule schedule = new NoiseSchedule();
+    protected final int steps;
+
+    protected Sampler(int steps) {
+        if (steps < 1) throw new IllegalArgumentException("--steps: " + steps + " (must be at least 1)");
+        this.steps = steps;
+    }
+
+    public abstract String name();
+
+    public int steps() { return steps; }
+
+    /** Model timesteps, in evaluation order. */
+    public abstract float[] timesteps();
+
+    /** x_T = noise × this (Euler works in σ-space, so its x_T is scaled by σ_max). */
+    public double initNoiseSigma() { return 1; }
+
+    /** Scale applied to x before the model sees it at step i (Euler: 1/√(σ²+1)). */
+    protected double inputScale(int i) { return 1; }
+
+    /**
+     * One update. x is [B·C·H·W]; eps and var are the model's first C output channels and (for
+     * learned-σ models) the next C, laid out like x; var is null when the model has no σ channels.
+     */
+    protected abstract float[] step(int i, float[] x, float[] eps, float[] var, FreshNoise fresh);
+
+    /** Runs every step from unit noise [B, C, H, W]; returns x_0. */
+    public final Tensor sample(Tensor noise, Denoiser model, FreshNoise fresh, StepListener listener) {
+        int[] shape = noise.shape();
+        int b = shape[0], c = shape[1], hw = shape[2] * shape[3];
+        float[] x = noise.toFloatArray();
+        double init = initNoiseSigma();
+        if (init != 1) for (int k = 0; k < x.length; k++) x[k] *= (float) init;
+        float[] ts = timesteps();
+        for (int i = 0; i < steps; i++) {
+            double s = inputScale(i);
+            float[] in = x;
+            if (s != 1) {
+                in = x.clone();
+                for (int k = 0; k < in.length; k++) in[k] *= (float) s;
+            }
+            Tensor out = model.apply(Tensor.of(in, shape), new StepContext(i + 1, steps, ts[i]));
+            int oc = out.dim(1);
+            if (out.dim(0) != b || (oc != c && oc != 2 * c) || out.dim(2) != shape[2] || out.dim(3) != shape[3]) {
+                throw new IllegalStateException("model output " + out.shapeString() + " does not match the latent " + noise.shapeString());
+            }
+            float[] o = out.toFloatArray();
+            float[] eps = new float[x.length], var = oc == 2 * c ? new float[x.length] : null;
+            for (int n = 0; n < b; n++) {
+                System.arraycopy(o, n * oc * hw, eps, n * c * hw, c * hw);
+                if (var != null) System.arraycopy(o, n * oc * hw + c * hw, var, n * c * hw, c * hw);
+            }
+            x = step(i, x, eps, var, fresh);
+            for (float v : x) {
+                if (!Float.isFinite(v)) throw new NonFiniteLatentException(i + 1, steps);
+            }
+            if (listener != null) listener.afterStep(i + 1, steps);
+        }
+        return Tensor.of(x, shape);
+    }
+
+    /** The latent became NaN or infinite: the run stops and says at which step. */
+    public static final class NonFiniteLatentException extends IllegalStateException {
+        public NonFiniteLatentException(int step, int steps) {
+            super("the latent became NaN or infinite at step " + step + " of " + steps);
+        }
+    }
+}

@@ -1,0 +1,27 @@
+package org.deltadit.sampler;
+
+import java.util.Locale;
+
+/** Creates a sampler by name with the spacing defaults of DESIGN.md §4. */
+public final class Samplers {
+    private Samplers() {}
+
+    public static final String NAMES = "ddpm, ddim, dpm-solver++, euler, deis";
+
+    /**
+     * {@code spacing} null picks the default: DiT's respacing for DDPM and DDIM on DiT models
+     * ({@code ditModel}), diffusers' linspace otherwise.
+     */
+    public static Sampler create(String name, int steps, Spacing spacing, boolean ditModel, double eta, boolean legacyDpmFinal) {
+        String n = name.trim().toLowerCase(Locale.ROOT);
+        Spacing sp = spacing != null ? spacing : (ditModel && (n.equals("ddpm") || n.equals("ddim")) ? Spacing.DIT : Spacing.LINSPACE);
+        return switch (n) {
+            case "ddpm" -> new DdpmSampler(steps, sp);
+            case "ddim" -> new DdimSampler(steps, sp, eta);
+            case "dpm-solver++", "dpmsolver++", "dpm++" -> new DpmSolverPlusPlus(steps, sp, legacyDpmFinal);
+            case "euler" -> new EulerSampler(steps, sp);
+            case "deis" -> new DeisSampler(steps, sp);
+            default -> throw new IllegalArgumentException("--sampler: unknown sampler '" + name + "' (" + NAMES + ")");
+        };
+    }
+}

@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""Short guided sampling runs of the tiny DiT (dit_reference.py), written from the formulas in
+shared/reference/model-formats.md §5 (not copied from any repository): the fixture the Java samplers
+are tested against.
+
+Run with Debian's PyTorch:  /usr/bin/python3 tools/reference/sampler_reference.py
+Writes cache/src/test/resources/fixtures/tiny_dit_sampling.safetensors with the tiny DiT weights
+(w.*), noise [2,4,8,8], labels y [2], and the final latents of
+  ddim5      DDIM (eta 0), DiT respacing "5" (timesteps 999, 749, 500, 250, 0), guidance 4 on all channels
+  dpmpp5     DPM-Solver++(2M), linspace (999, 799, 599, 400, 200), final step to sigma 0, guidance 4
+  ddim5_g3   as ddim5 with only the first 3 latent channels guided (the official sample script)
+"""
+import math
+import os
+
+import torch
+
+from dit_reference import dit_forward, tiny_weights
+from safetensors_io import write_safetensors
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "cache", "src", "test", "resources", "fixtures")
+NULL = 10
+
+
+def alphas_cumprod():
+    betas = torch.linspace(1e-4, 0.02, 1000, dtype=torch.float64)
+    return torch.cumprod(1 - betas, 0)
+
+
+def dit_kept(steps):
+    stride, cur, kept = 999 / (steps - 1), 0.0, []
+    for _ in range(steps):
+        kept.append(round(cur))  # Python rounds half to even, like IDDPM's space_timesteps
+        cur += stride
+    return kept
+
+
+def guided_eps(w, x, t, y, scale, guided):
+    xx = torch.cat([x, x])
+    yy = torch.cat([y, torch.full_like(y, NULL)])
+    tt = torch.full((xx.shape[0],), float(t))
+    with torch.no_grad():
+        _, out = dit_forward(w, xx, tt, yy, depth=3, heads=4, patch=2)
+    cond, unc = out[: x.shape[0]], out[x.shape[0]:]
+    mixed = cond.clone()
+    mixed[:, :guided] = unc[:, :guided] + scale * (cond[:, :guided] - unc[:, :guided])
+    return mixed[:, : x.shape[1]].double()
+
+
+def ddim(w, noise, y, steps, scale, guided):
+    ab = alphas_cumprod()
+    ts = list(reversed(dit_kept(steps)))
+    x = noise.double()
+    for i, t in enumerate(ts):
+        eps = guided_eps(w, x.float(), t, y, scale, guided)
+        a, prev = ab[t], (ab[ts[i + 1]] if i + 1 < len(ts) else torch.tensor(1.0, dtype=torch.float64))
+        x0 = torch.sqrt(1 / a) * x - torch.sqrt(1 / a - 1) * eps
+        e = (torch.sqrt(1 / a) * x - x0) / torch.sqrt(1 / a - 1)
+        x = (torch.sqrt(prev) * x0 + torch.sqrt(1 - prev) * e).float().double()
+    return x.float()
+
+
+def dpmpp(w, noise, y, steps, scale, guided):
+    ab = alphas_cumprod()
+    ts = [int(v) for v in torch.linspace(0, 999, steps + 1, dtype=torch.float64).round().flip(0)[:-1]]
+    sig = [math.sqrt((1 - ab[t]) / ab[t]) for t in ts] + [0.0]
+    alpha = lambda s: 1 / math.sqrt(1 + s * s)
+    lam = lambda s: math.log(alpha(s)) - math.log(s * alpha(s))
+    x, prev_x0 = noise.double(), None
+    for i, t in enumerate(ts):
+        eps = guided_eps(w, x.float(), t, y, scale, guided)
+        s0, st = sig[i], sig[i + 1]
+        x0 = (x - s0 * alpha(s0) * eps) / alpha(s0)
+        if st == 0:
+            x = x0
+        else:
+            h = lam(st) - lam(s0)
+            phi = math.expm1(-h)
+            at, vt, v0 = alpha(st), st * alpha(st), s0 * alpha(s0)
+            if prev_x0 is None:
+                x = vt / v0 * x - at * phi * x0
+            else:
+                r0 = (lam(s0) - lam(sig[i - 1])) / h
+                x = vt / v0 * x - at * phi * x0 - 0.5 * at * phi * (x0 - prev_x0) / r0
+        prev_x0 = x0.float().double()
+        x = x.float().double()
+    return x.float()
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    w = tiny_weights(3, 32, 2, 4, 10)
+    noise = torch.randn(2, 4, 8, 8, generator=torch.Generator().manual_seed(5))
+    y = torch.tensor([3, 7])
+    out = {"w." + k: v for k, v in w.items()}
+    out.update(noise=noise, y=y)
+    out["ddim5"] = ddim(w, noise, y, 5, 4.0, 4)
+    out["dpmpp5"] = dpmpp(w, noise, y, 5, 4.0, 4)
+    out["ddim5_g3"] = ddim(w, noise, y, 5, 4.0, 3)
+    write_safetensors(os.path.join(OUT, "tiny_dit_sampling.safetensors"), out)
+    print("wrote", os.path.normpath(os.path.join(OUT, "tiny_dit_sampling.safetensors")))
+
+
+if __name__ == "__main__":
+    main()
