@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code dit} command. Bad input exits with status 2 and one line on stderr, never a stack trace. */
 @Command(name = "dit", mixinStandardHelpOptions = true, version = "dit 0.1.0",
         description = "Diffusion transformer inference on the JVM, with Δ-DiT block caching.",
-        subcommands = {InfoCommand.class, SelfCheckCommand.class})
+        subcommands = {GenerateCommand.class, InfoCommand.class, SelfCheckCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec
@@ -15,7 +15,16 @@ public final class Main implements Runnable {
     @Override
     public void run() { spec.commandLine().usage(System.err); }
 
-    public static void main(String[] args) { System.exit(execute(args)); }
+    public static void main(String[] args) {
+        int status;
+        try {
+            status = execute(args);
+        } catch (OutOfMemoryError e) {
+            System.err.println("dit: out of memory; give the JVM more with DIT_JAVA_OPTS=-Xmx16g (or fewer images per --batch)");
+            status = 1;
+        }
+        System.exit(status);
+    }
 
     /** Runs the command line and returns the exit status (0 ok, 1 failed check, 2 bad input). */
     public static int execute(String... args) {
@@ -28,6 +37,10 @@ public final class Main implements Runnable {
             if (ex instanceof IllegalArgumentException || ex instanceof java.io.UncheckedIOException) {
                 c.getErr().println("dit: " + ex.getMessage());
                 return 2;
+            }
+            if (ex instanceof IllegalStateException) { // e.g. the latent turned NaN: a failed run, not bad input
+                c.getErr().println("dit: " + ex.getMessage());
+                return 1;
             }
             throw ex;
         });

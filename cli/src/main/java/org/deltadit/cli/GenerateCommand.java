@@ -1,0 +1,221 @@
+package org.deltadit.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import org.deltadit.cache.DitDenoiser;
+import org.deltadit.cache.MacCount;
+import org.deltadit.dit.DitLoader;
+import org.deltadit.dit.DitModel;
+import org.deltadit.dit.VaeDecoder;
+import org.deltadit.engine.Backend;
+import org.deltadit.engine.Backends;
+import org.deltadit.engine.Tensor;
+import org.deltadit.sampler.Noise;
+import org.deltadit.sampler.Sampler;
+import org.deltadit.sampler.Samplers;
+import org.deltadit.sampler.Spacing;
+import org.deltadit.weights.Checkpoint;
+import org.deltadit.weights.CheckpointException;
+import org.deltadit.weights.DitConfig;
+import org.deltadit.weights.Safetensors;
+import org.deltadit.weights.SafetensorsWriter;
+import org.deltadit.weights.StateDict;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code dit generate}: class labels and noise to images with a DiT checkpoint (DESIGN.md §6). */
+@Command(name = "generate", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Generate images with a class-conditional DiT.")
+final class GenerateCommand implements Callable<Integer> {
+    @Option(names = "--model", description = "weights file, folder or diffusers repository")
+    Path model;
+    @Option(names = "--config", description = "config.json for the model (default: the one beside the weights)")
+    Path config;
+    @Option(names = "--weights-key", description = "nested state dict of a PyTorch checkpoint (default: the dict, else ema, model)")
+    String weightsKey;
+    @Option(names = "--arch", description = "architecture preset, e.g. DiT-XL/2 (needed with --random-weights)")
+    String arch;
+    @Option(names = "--heads", description = "attention heads when config and shapes do not tell")
+    Integer heads;
+    @Option(names = "--image-size", description = "output size in pixels (default: what the model was trained for)")
+    Integer imageSize;
+    @Option(names = "--vae", description = "AutoencoderKL folder or file for latent models (default: vae/ of a diffusers repository)")
+    Path vae;
+    @Option(names = "--class", split = ",", description = "class labels, one image each, repeated up to --count (default: drawn from the seed)")
+    List<Integer> classes;
+    @Option(names = "--count", description = "number of images (default: one per --class, else 1)")
+    Integer count;
+    @Option(names = "--batch", description = "images per model batch (default: min(count, 8))")
+    Integer batch;
+    @Option(names = "--seed", defaultValue = "0", description = "noise seed (default: ${DEFAULT-VALUE})")
+    long seed;
+    @Option(names = "--steps", defaultValue = "20", description = "sampling steps (default: ${DEFAULT-VALUE})")
+    int steps;
+    @Option(names = "--sampler", defaultValue = "dpm-solver++", description = Samplers.NAMES + " (default: ${DEFAULT-VALUE})")
+    String sampler;
+    @Option(names = "--spacing", description = "dit, linspace, leading, trailing (default: dit for ddpm/ddim, linspace otherwise)")
+    String spacing;
+    @Option(names = "--cfg", defaultValue = "4.0", description = "classifier-free guidance scale; 1 or less: none (default: ${DEFAULT-VALUE})")
+    double cfg;
+    @Option(names = "--guide-channels", description = "latent channels guidance mixes (default: all; 3 reproduces DiT's sample.py)")
+    Integer guideChannels;
+    @Option(names = "--eta", defaultValue = "0", description = "DDIM η (default: ${DEFAULT-VALUE})")
+    double eta;
+    @Option(names = "--final-sigma", defaultValue = "zero", description = "DPM-Solver++ last step: zero (diffusers ≥ 0.26) or min (older)")
+    String finalSigma;
+    @Option(names = "--noise", description = "safetensors with tensor 'noise' [count, C, H, W] to use as x_T")
+    Path noiseFile;
+    @Option(names = "--save-latent", description = "write the final latents (tensor 'latent', F32) to this safetensors file")
+    Path saveLatent;
+    @Option(names = "--out", description = "FILE.png (one image, or a grid) or a folder (00000.png, …); default samples.png")
+    Path out;
+    @Option(names = "--grid", description = "write all images as one grid")
+    boolean grid;
+    @Option(names = "--threads", description = "worker threads (default: all cores)")
+    Integer threads;
+    @Option(names = "--random-weights", description = "random weights of --arch, for timing; no image unless --out")
+    boolean randomWeights;
+    @Option(names = "--json", description = "print one JSON line with the run's figures on stdout")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        checkArguments();
+        Backend be = Backends.create("cpu", threads == null ? Runtime.getRuntime().availableProcessors() : threads);
+        VaeDecoder decoder = null;
+        DitModel m;
+        if (randomWeights) {
+            if (arch == null) throw new IllegalArgumentException("--random-weights needs --arch (e.g. DiT-XL/2)");
+            if (model != null) throw new IllegalArgumentException("--random-weights and --model exclude each other");
+            int size = imageSize == null ? 256 : imageSize;
+            if (size % 8 != 0) throw new IllegalArgumentException("--image-size: " + size + " is not a multiple of 8 (the VAE factor)");
+            m = DitLoader.random(arch, size / 8, 4, 1000, seed, be);
+            if (vae != null) decoder = DitLoader.vae(vae, be);
+        } else {
+            if (model == null) throw new IllegalArgumentException("--model is required (the demo model ships with a later release); or use --random-weights --arch DiT-XL/2");
+            Path vaePath = vae;
+            if (vaePath == null && Files.isDirectory(model) && Files.isDirectory(model.resolve("vae")) && Files.exists(model.resolve("model_index.json"))) vaePath = model;
+            if (vaePath != null) decoder = DitLoader.vae(vaePath, be);
+            int factor = decoder == null ? 1 : decoder.config().factor();
+            Integer input = null;
+            if (imageSize != null) {
+                if (imageSize % factor != 0) throw new IllegalArgumentException("--image-size: " + imageSize + " is not a multiple of the VAE factor " + factor);
+                input = imageSize / factor;
+            }
+            Checkpoint ck = Checkpoint.open(model, config, weightsKey);
+            m = DitLoader.dit(ck, new DitConfig.Overrides(heads, arch, input), be);
+        }
+        DitConfig c = m.config();
+        if (decoder != null && decoder.config().latentChannels() != c.inChannels()) {
+            throw new IllegalArgumentException("--vae: the decoder takes " + decoder.config().latentChannels() + " latent channels, the model makes " + c.inChannels());
+        }
+        boolean pixels = decoder == null && (c.inChannels() == 1 || c.inChannels() == 3);
+        boolean canDecode = decoder != null || pixels;
+        // Random weights write nothing unless asked; a latent model with --save-latent alone needs no VAE.
+        boolean writeImages = randomWeights ? out != null : out != null || canDecode || saveLatent == null;
+        if (writeImages && !canDecode) {
+            throw new IllegalArgumentException("this model makes " + c.inChannels() + "-channel latents: give --vae (e.g. sd-vae-ft-ema)" + (saveLatent == null ? " or --save-latent" : ""));
+        }
+
+        int n = count != null ? count : classes != null ? classes.size() : 1;
+        int[] labels = labels(n, c.numClasses());
+        int bsz = batch != null ? batch : Math.min(n, 8);
+        int side = c.inputSize();
+        Tensor noise = noiseFile != null ? readNoise(n, c) : Tensor.of(new Noise(seed, n).next(0, n, c.inChannels() * side * side), n, c.inChannels(), side, side);
+        Noise fresh = new Noise(seed ^ 0x5DEECE66DL, n);
+        Sampler s = Samplers.create(sampler, steps, spacing == null ? null : Spacing.parse(spacing), true, eta, finalSigma.equals("min"));
+        int guided = guideChannels != null ? guideChannels : c.inChannels();
+        for (int y : labels) if (y < 0 || y >= c.numClasses()) throw new IllegalArgumentException("--class: " + y + " outside [0, " + c.numClasses() + ")");
+
+        Progress progress = new Progress(System.err, "sampling", steps * ((n + bsz - 1) / bsz));
+        List<Tensor> parts = new ArrayList<>();
+        for (int from = 0; from < n; from += bsz) {
+            int to = Math.min(n, from + bsz), f0 = from, cnt = to - from;
+            DitDenoiser den = new DitDenoiser(m, java.util.Arrays.copyOfRange(labels, from, to), cfg, guided);
+            parts.add(s.sample(noise.slice(0, from, to), den, k -> fresh.next(f0, cnt, k / cnt), (i, t) -> progress.step()));
+        }
+        double seconds = progress.elapsed();
+        Tensor latents = Tensor.concat(0, parts.toArray(new Tensor[0]));
+        if (saveLatent != null) SafetensorsWriter.write(saveLatent, Map.of("latent", latents), Map.of("sampler", s.name(), "steps", String.valueOf(steps)));
+
+        String written = "";
+        if (writeImages) {
+            Tensor images = decoder != null ? decoder.decode(latents) : latents;
+            written = writeImages(images);
+        }
+        long rows = (long) n * (cfg > 1 ? 2 : 1);
+        long macs = steps * rows * MacCount.forward(c);
+        long macsAttn = macs + steps * rows * c.depth() * MacCount.attentionPerBlock(c);
+        System.err.printf(Locale.ROOT, "dit: %d image%s, %s %d steps, cfg %.1f, %.1f s sampling (%.2f s/step), %.3f TMACs%s%n",
+                n, n == 1 ? "" : "s", s.name(), steps, cfg, seconds, seconds / (steps * ((n + bsz - 1) / bsz)), macs / 1e12, written.isEmpty() ? "" : " → " + written);
+        if (json) System.out.println(json(s, n, seconds, progress.stepSeconds, macs, macsAttn, c, written));
+        return 0;
+    }
+
+    private void checkArguments() {
+        if (steps < 1) throw new IllegalArgumentException("--steps: " + steps + " (must be at least 1)");
+        if (count != null && count < 1) throw new IllegalArgumentException("--count: " + count + " (must be at least 1)");
+        if (batch != null && batch < 1) throw new IllegalArgumentException("--batch: " + batch + " (must be at least 1)");
+        if (threads != null && threads < 1) throw new IllegalArgumentException("--threads: " + threads + " (must be at least 1)");
+        if (imageSize != null && imageSize < 8) throw new IllegalArgumentException("--image-size: " + imageSize + " (at least 8)");
+        if (!(cfg >= 0) || cfg > 100) throw new IllegalArgumentException("--cfg: " + cfg + " (0..100)");
+        if (!finalSigma.equals("zero") && !finalSigma.equals("min")) throw new IllegalArgumentException("--final-sigma: '" + finalSigma + "' (zero or min)");
+        if (classes != null && classes.isEmpty()) throw new IllegalArgumentException("--class: empty list");
+        if (out != null && out.toString().endsWith(".png") && Files.isDirectory(out)) throw new IllegalArgumentException("--out: " + out + " is a folder");
+        if (noiseFile != null && !Files.isRegularFile(noiseFile)) throw new IllegalArgumentException("--noise: " + noiseFile + ": no such file");
+    }
+
+    private int[] labels(int n, int numClasses) {
+        int[] y = new int[n];
+        SplittableRandom r = new SplittableRandom(seed);
+        for (int i = 0; i < n; i++) y[i] = classes != null ? classes.get(i % classes.size()) : r.nextInt(numClasses);
+        return y;
+    }
+
+    private Tensor readNoise(int n, DitConfig c) {
+        try (StateDict sd = Safetensors.open(noiseFile)) {
+            if (!sd.has("noise")) throw new CheckpointException(noiseFile + ": no tensor 'noise'");
+            Tensor t = sd.tensor("noise");
+            int[] want = {n, c.inChannels(), c.inputSize(), c.inputSize()};
+            if (!java.util.Arrays.equals(t.shape(), want)) {
+                throw new CheckpointException(noiseFile + ": 'noise' is " + t.shapeString() + ", this run needs " + java.util.Arrays.toString(want));
+            }
+            return t.to(org.deltadit.engine.DType.F32);
+        }
+    }
+
+    /** Writes the PNG(s) and says where. */
+    private String writeImages(Tensor images) {
+        Path target = out != null ? out : Path.of("samples.png");
+        int n = images.dim(0);
+        if (target.toString().toLowerCase(Locale.ROOT).endsWith(".png")) {
+            Images.writePng(grid || n > 1 ? Images.grid(images) : Images.toImage(images, 0), target);
+            return target.toString();
+        }
+        for (int i = 0; i < n; i++) Images.writePng(Images.toImage(images, i), target.resolve(String.format("%05d.png", i)));
+        return target + "/ (" + n + " files)";
+    }
+
+    private String json(Sampler s, int n, double seconds, double[] stepSeconds, long macs, long macsAttn, DitConfig c, String written) {
+        StringBuilder b = new StringBuilder("{");
+        b.append("\"images\":").append(n).append(",\"model\":\"").append(c.archName()).append("\",\"sampler\":\"").append(s.name())
+                .append("\",\"steps\":").append(steps).append(",\"cfg\":").append(cfg)
+                .append(String.format(Locale.ROOT, ",\"seconds\":%.4f", seconds)).append(",\"step_seconds\":[");
+        for (int i = 0; i < stepSeconds.length; i++) b.append(i > 0 ? "," : "").append(String.format(Locale.ROOT, "%.4f", stepSeconds[i]));
+        b.append("],\"macs\":").append(macs).append(",\"macs_with_attention\":").append(macsAttn).append(",\"plan\":[");
+        float[] ts = s.timesteps();
+        for (int i = 0; i < ts.length; i++) {
+            b.append(i > 0 ? "," : "").append(String.format(Locale.ROOT, "{\"step\":%d,\"timestep\":%s,\"mode\":\"full\",\"blocks\":%d}", i + 1, fmt(ts[i]), c.depth()));
+        }
+        b.append("],\"cache_bytes\":0,\"out\":\"").append(written.replace("\\", "\\\\").replace("\"", "\\\"")).append("\"}");
+        return b.toString();
+    }
+
+    private static String fmt(float t) { return t == Math.rint(t) ? String.valueOf((int) t) : String.format(Locale.ROOT, "%.3f", t); }
+}

@@ -1,0 +1,71 @@
+package org.deltadit.dit;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.deltadit.engine.Backend;
+import org.deltadit.engine.DType;
+import org.deltadit.engine.Tensor;
+import org.deltadit.weights.Checkpoint;
+import org.deltadit.weights.CheckpointException;
+import org.deltadit.weights.CheckpointFormat;
+import org.deltadit.weights.DitConfig;
+import org.deltadit.weights.KeyMap;
+
+/** Builds models from what the user names: a checkpoint path, or an architecture with random weights. */
+public final class DitLoader {
+    private DitLoader() {}
+
+    /** A DiT from a checkpoint (any supported layout); the weights stay memory-mapped. */
+    public static DitModel dit(Checkpoint ck, DitConfig.Overrides overrides, Backend be) {
+        DitConfig cfg = ck.ditConfig(overrides);
+        if (cfg.inputSize() <= 0) throw new CheckpointException(ck.weights().source() + ": the input size is unknown; give --image-size");
+        return new DitModel(cfg, KeyMap.canonical(ck.weights(), ck.format()), be);
+    }
+
+    /**
+     * Random BF16 weights of a preset architecture (for timing without a checkpoint): uniform in
+     * ±0.035 (standard deviation 0.02), so activations stay finite through all blocks.
+     */
+    public static DitModel random(String arch, int inputSize, int inChannels, int classes, long seed, Backend be) {
+        int[] p = DitConfig.preset(arch);
+        int depth = p[0], hidden = p[1], heads = p[2], patch = p[3];
+        if (inputSize % patch != 0) throw new IllegalArgumentException("--image-size: latent size " + inputSize + " is not a multiple of patch " + patch);
+        DitConfig cfg = new DitConfig(inputSize, patch, inChannels, hidden, depth, heads, classes, true, 4 * hidden,
+                CheckpointFormat.DIT_OFFICIAL, Map.of("architecture", "--arch " + arch + " (random weights)"));
+        SplittableRandom r = new SplittableRandom(seed);
+        Map<String, Tensor> w = new LinkedHashMap<>();
+        for (Map.Entry<String, int[]> e : cfg.expectedShapes().entrySet()) {
+            Tensor t = Tensor.zeros(DType.BF16, e.getValue());
+            long n = t.numel();
+            float[] chunk = new float[1 << 16];
+            for (long at = 0; at < n; at += chunk.length) {
+                int len = (int) Math.min(chunk.length, n - at);
+                // four 16-bit uniforms per 64-bit draw: DiT-XL/2 has 675 M weights
+                for (int i = 0; i < len; i += 4) {
+                    long bits = r.nextLong();
+                    for (int j = 0; j < 4 && i + j < len; j++) chunk[i + j] = (((bits >>> (16 * j)) & 0xffff) / 65535f - 0.5f) * 0.07f;
+                }
+                DType.BF16.write(t.segment(), at, chunk, 0, len);
+            }
+            w.put(e.getKey(), t);
+        }
+        return new DitModel(cfg, w, be);
+    }
+
+    /** A VAE decoder from a folder (config.json + weights), a diffusers repository's vae/, or a weights file. */
+    public static VaeDecoder vae(Path path, Backend be) {
+        Path p = path;
+        if (p.resolve("model_index.json").toFile().exists() && p.resolve("vae").toFile().isDirectory()) p = p.resolve("vae");
+        try (Checkpoint ck = Checkpoint.open(p, null, null)) {
+            if (ck.format() != CheckpointFormat.VAE && ck.format() != CheckpointFormat.VAE_LEGACY_ATTENTION) {
+                throw new CheckpointException(path + ": --vae is a " + ck.format().description() + " checkpoint, not an AutoencoderKL");
+            }
+            Map<String, Tensor> canon = new LinkedHashMap<>();
+            // The decoder is small (about 50 M values): copy it to F32 so the file can be unmapped now.
+            for (Map.Entry<String, Tensor> e : KeyMap.canonical(ck.weights(), ck.format()).entrySet()) canon.put(e.getKey(), e.getValue().to(DType.F32));
+            return new VaeDecoder(VaeDecoder.Config.from(ck.config()), canon, be, ck.weights().source());
+        }
+    }
+}
