@@ -25,10 +25,15 @@ public final class DitLoader {
     }
 
     /**
-     * Random BF16 weights of a preset architecture (for timing without a checkpoint): uniform in
+     * Random weights (BF16 by default) of a preset architecture (for timing without a checkpoint): uniform in
      * ±0.035 (standard deviation 0.02), so activations stay finite through all blocks.
      */
     public static DitModel random(String arch, int inputSize, int inChannels, int classes, long seed, Backend be) {
+        return random(arch, inputSize, inChannels, classes, seed, DType.BF16, be);
+    }
+
+    /** As above with the weights stored as {@code dtype} (F32 to compare with PyTorch's float32 modules). */
+    public static DitModel random(String arch, int inputSize, int inChannels, int classes, long seed, DType dtype, Backend be) {
         int[] p = DitConfig.preset(arch);
         int depth = p[0], hidden = p[1], heads = p[2], patch = p[3];
         if (inputSize % patch != 0) throw new IllegalArgumentException("--image-size: latent size " + inputSize + " is not a multiple of patch " + patch);
@@ -37,7 +42,7 @@ public final class DitLoader {
         SplittableRandom r = new SplittableRandom(seed);
         Map<String, Tensor> w = new LinkedHashMap<>();
         for (Map.Entry<String, int[]> e : cfg.expectedShapes().entrySet()) {
-            Tensor t = Tensor.zeros(DType.BF16, e.getValue());
+            Tensor t = Tensor.zeros(dtype, e.getValue());
             long n = t.numel();
             float[] chunk = new float[1 << 16];
             for (long at = 0; at < n; at += chunk.length) {
@@ -47,7 +52,7 @@ public final class DitLoader {
                     long bits = r.nextLong();
                     for (int j = 0; j < 4 && i + j < len; j++) chunk[i + j] = (((bits >>> (16 * j)) & 0xffff) / 65535f - 0.5f) * 0.07f;
                 }
-                DType.BF16.write(t.segment(), at, chunk, 0, len);
+                dtype.write(t.segment(), at, chunk, 0, len);
             }
             w.put(e.getKey(), t);
         }

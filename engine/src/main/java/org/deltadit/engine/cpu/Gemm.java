@@ -61,13 +61,17 @@ final class Gemm {
                 }
             } else {
                 // Column by column: a PyTorch weight [out, in] viewed as B = Wᵀ has contiguous columns.
-                for (int jj = 0; jj < panels * NR; jj++) {
-                    int base = (jj / NR) * NR * kc + jj % NR;
-                    if (jj < nc) {
-                        readLine(m, m.offset() + (long) k0 * m.rowStride() + (long) (j0 + jj) * m.colStride(), m.rowStride(), kc, tmp);
-                        for (int k = 0; k < kc; k++) dst[base + k * NR] = tmp[k];
-                    } else {
-                        for (int k = 0; k < kc; k++) dst[base + k * NR] = 0f;
+                // Read a panel's NR columns whole, then write the panel in order: scattering each column
+                // at stride NR touches a new cache line per value and cost a sixth of DiT's forward time.
+                for (int q = 0; q < panels; q++) {
+                    int w = Math.min(NR, nc - q * NR), base = q * NR * kc;
+                    for (int c = 0; c < w; c++) {
+                        readLine(m, m.offset() + (long) k0 * m.rowStride() + (long) (j0 + q * NR + c) * m.colStride(), m.rowStride(), kc, tmp, c * kc);
+                    }
+                    for (int k = 0, o = base; k < kc; k++) {
+                        int c = 0;
+                        for (; c < w; c++) dst[o++] = tmp[c * kc + k];
+                        for (; c < NR; c++) dst[o++] = 0f;
                     }
                 }
             }
@@ -75,11 +79,14 @@ final class Gemm {
     }
 
     /** Reads n elements spaced {@code stride} apart, widened to float. */
-    static void readLine(Mat m, long start, long stride, int n, float[] dst) {
+    static void readLine(Mat m, long start, long stride, int n, float[] dst) { readLine(m, start, stride, n, dst, 0); }
+
+    /** As above, into dst[at..]. */
+    static void readLine(Mat m, long start, long stride, int n, float[] dst, int at) {
         if (stride == 1) {
-            m.dtype().read(m.seg(), start, dst, 0, n);
+            m.dtype().read(m.seg(), start, dst, at, n);
         } else {
-            for (int i = 0; i < n; i++) dst[i] = m.dtype().get(m.seg(), start + i * stride);
+            for (int i = 0; i < n; i++) dst[at + i] = m.dtype().get(m.seg(), start + i * stride);
         }
     }
 
@@ -88,7 +95,7 @@ final class Gemm {
         final float[] b = new float[KC * NB_MAX];
         final float[] tile = new float[MR * NR];
         final int[] rows = new int[MR];
-        final float[] tmp = new float[Math.max(KC, NB_MAX)];
+        final float[] tmp = new float[Math.max(NR * KC, NB_MAX)];
     }
 
     private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);

@@ -1,0 +1,95 @@
+package org.deltadit.cli;
+
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.deltadit.dit.DitLoader;
+import org.deltadit.dit.DitModel;
+import org.deltadit.engine.Backend;
+import org.deltadit.engine.Backends;
+import org.deltadit.engine.DType;
+import org.deltadit.engine.Tensor;
+import org.deltadit.sampler.Noise;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code dit bench}: timings of the engine on DiT shapes (the paper-style comparison arrives with the demo model). */
+@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = BenchCommand.Forward.class,
+        description = "Benchmarks: 'dit bench forward' times the DiT block stack.")
+final class BenchCommand implements Runnable {
+    @Override
+    public void run() { new picocli.CommandLine(this).usage(System.err); }
+
+    /**
+     * The DiT block stack (all blocks, no embedding or final layer) on random weights, timed as
+     * ../shared/tools/pytorch-baseline.py dit times PyTorch: same shapes, float32 weights by default.
+     */
+    @Command(name = "forward", mixinStandardHelpOptions = true, description = "Time the DiT block stack (and the full forward) on random weights.")
+    static final class Forward implements Callable<Integer> {
+        @Option(names = "--arch", defaultValue = "DiT-XL/2", description = "architecture preset (default: ${DEFAULT-VALUE})")
+        String arch;
+        @Option(names = "--image-size", defaultValue = "256", description = "image size in pixels; latents are 1/8 (default: ${DEFAULT-VALUE})")
+        int imageSize;
+        @Option(names = "--batch", defaultValue = "2", description = "batch (2 = one image with guidance; default: ${DEFAULT-VALUE})")
+        int batch;
+        @Option(names = "--dtype", defaultValue = "F32", description = "weight dtype: F32, BF16 or F16 (default: ${DEFAULT-VALUE})")
+        String dtype;
+        @Option(names = "--seconds", defaultValue = "20", description = "time spent measuring after warm-up (default: ${DEFAULT-VALUE})")
+        double seconds;
+        @Option(names = "--threads", description = "worker threads (default: all cores)")
+        Integer threads;
+
+        @Override
+        public Integer call() {
+            if (batch < 1 || imageSize < 16 || imageSize % 8 != 0 || seconds <= 0) {
+                throw new IllegalArgumentException("bench forward: --batch ≥ 1, --image-size a multiple of 8 (≥ 16), --seconds > 0");
+            }
+            DType dt;
+            try {
+                dt = DType.valueOf(dtype.toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--dtype: '" + dtype + "' (F32, BF16 or F16)");
+            }
+            if (threads != null && threads < 1) throw new IllegalArgumentException("--threads: " + threads);
+            Backend be = Backends.create("cpu", threads == null ? Runtime.getRuntime().availableProcessors() : threads);
+            System.err.println("bench: building random " + arch + " weights (" + dt + ") …");
+            DitModel m = DitLoader.random(arch, imageSize / 8, 4, 1000, 0, dt, be);
+            int side = imageSize / 8;
+            Tensor x = Tensor.of(new Noise(1, batch).next(0, batch, 4 * side * side), batch, 4, side, side);
+            float[] t = new float[batch];
+            int[] y = new int[batch];
+            Arrays.fill(t, 500f);
+            DitModel.Conditioning c = m.condition(t, y);
+            Tensor h0 = m.embed(x);
+            Runnable blocks = () -> {
+                Tensor h = h0;
+                for (int i = 0; i < m.depth(); i++) h = m.block(i, h, c);
+            };
+            double[] blockTimes = time(blocks, seconds * 0.75);
+            double[] fullTimes = time(() -> m.forward(x, t, y), seconds * 0.25);
+            System.out.printf(Locale.ROOT, "{\"what\":\"dit-forward\",\"arch\":\"%s\",\"tokens\":%d,\"batch\":%d,\"dtype\":\"%s\",\"threads\":%d,"
+                            + "\"blocks_seconds_median\":%.4f,\"blocks_seconds_min\":%.4f,\"runs\":%d,\"forward_seconds_median\":%.4f}%n",
+                    arch, m.config().tokens(), batch, dt, threads == null ? Runtime.getRuntime().availableProcessors() : threads,
+                    median(blockTimes), blockTimes[0], blockTimes.length, median(fullTimes));
+            return 0;
+        }
+
+        /** Two warm-up runs, then runs until {@code budget} seconds have passed (at least 3); sorted seconds. */
+        static double[] time(Runnable r, double budget) {
+            for (int i = 0; i < 2; i++) r.run();
+            double[] out = new double[1024];
+            int n = 0;
+            long end = System.nanoTime() + (long) (budget * 1e9);
+            while (n < out.length && (n < 3 || System.nanoTime() < end)) {
+                long t0 = System.nanoTime();
+                r.run();
+                out[n++] = (System.nanoTime() - t0) / 1e9;
+            }
+            double[] s = Arrays.copyOf(out, n);
+            Arrays.sort(s);
+            return s;
+        }
+
+        static double median(double[] sorted) { return sorted[sorted.length / 2]; }
+    }
+}
