@@ -15,6 +15,8 @@ import java.util.Map;
 import java.util.stream.Stream;
 import javax.imageio.ImageIO;
 import org.deltadit.engine.Tensor;
+import org.deltadit.weights.CheckpointFormat;
+import org.deltadit.weights.DitConfig;
 import org.deltadit.weights.Safetensors;
 import org.deltadit.weights.SafetensorsWriter;
 import org.deltadit.weights.StateDict;
@@ -77,6 +79,42 @@ class GenerateTest {
             assertArrayEquals(x.tensor("latent").toFloatArray(), y.tensor("latent").toFloatArray(), 1e-5f);
         }
         assertTrue(ImageIO.read(dir.resolve("a.png").toFile()).getWidth() == 32, "two images make a 2×1 grid");
+    }
+
+    @Test
+    void pixelSpaceModelsWriteGreyPngsWithoutAVae() throws IOException {
+        // A 1-channel DiT in pixel space, like the demo model: random weights under official names.
+        DitConfig c = new DitConfig(8, 2, 1, 16, 2, 2, 10, true, 64, CheckpointFormat.DIT_OFFICIAL, Map.of());
+        Map<String, Tensor> w = new LinkedHashMap<>();
+        java.util.SplittableRandom r = new java.util.SplittableRandom(3);
+        for (Map.Entry<String, int[]> e : c.expectedShapes().entrySet()) {
+            Tensor t = Tensor.zeros(e.getValue());
+            float[] v = new float[(int) t.numel()];
+            for (int i = 0; i < v.length; i++) v[i] = (float) (r.nextGaussian() * 0.1);
+            w.put(e.getKey(), Tensor.of(v, e.getValue()));
+        }
+        Path ckpt = dir.resolve("pixel.safetensors"), png = dir.resolve("digit.png");
+        SafetensorsWriter.write(ckpt, w, null);
+        MainTest.Run run = run("generate", "--model", ckpt.toString(), "--heads", "2", "--image-size", "8", "--class", "3", "--steps", "2", "--out", png.toString());
+        assertEquals(0, run.status(), run.err());
+        BufferedImage img = ImageIO.read(png.toFile());
+        assertEquals(8, img.getWidth());
+        assertEquals(BufferedImage.TYPE_BYTE_GRAY, img.getType());
+    }
+
+    @Test
+    void aDiffusersRepositoryBringsItsOwnVae() throws IOException {
+        Path repo = dir.resolve("repo");
+        Files.createDirectories(repo.resolve("transformer"));
+        Path src = Path.of(MainTest.FIX + "tiny_dit_diffusers");
+        Files.copy(src.resolve("model_index.json"), repo.resolve("model_index.json"));
+        for (String f : new String[] {"config.json", "diffusion_pytorch_model.bin"}) Files.copy(src.resolve("transformer").resolve(f), repo.resolve("transformer").resolve(f));
+        Files.createDirectories(repo.resolve("vae"));
+        for (String f : new String[] {"config.json", "diffusion_pytorch_model.safetensors"}) Files.copy(vae.resolve(f), repo.resolve("vae").resolve(f));
+        Path png = dir.resolve("repo.png");
+        MainTest.Run run = run("generate", "--model", repo.toString(), "--class", "4", "--steps", "2", "--out", png.toString());
+        assertEquals(0, run.status(), run.err());
+        assertEquals(16, ImageIO.read(png.toFile()).getWidth(), "8×8 latents through the repository's factor-2 VAE");
     }
 
     @Test
