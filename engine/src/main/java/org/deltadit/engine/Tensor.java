@@ -353,7 +353,8 @@ public final class Tensor {
         return n;
     }
 
-    static long[] contiguousStrides(int[] shape) {
+    /** Row-major strides (in elements) of {@code shape}. */
+    public static long[] contiguousStrides(int[] shape) {
         long[] st = new long[shape.length];
         long acc = 1;
         for (int d = shape.length - 1; d >= 0; d--) {

@@ -138,17 +138,7 @@ public final class Safetensors {
             throw new CheckpointException(where + ": data_offsets [" + off.begin + ", " + off.end + "] hold " + (off.end - off.begin)
                     + " bytes, " + type + " " + java.util.Arrays.toString(shape) + " needs " + numel * type.bytes());
         }
-        return new TensorEntry(name, type, shape, contiguous(shape), 0, data.asSlice(off.begin, off.end - off.begin), src);
-    }
-
-    static long[] contiguous(int[] shape) {
-        long[] st = new long[shape.length];
-        long acc = 1;
-        for (int d = shape.length - 1; d >= 0; d--) {
-            st[d] = acc;
-            acc *= shape[d];
-        }
-        return st;
+        return new TensorEntry(name, type, shape, org.deltadit.engine.Tensor.contiguousStrides(shape), 0, data.asSlice(off.begin, off.end - off.begin), src);
     }
 
     /** Tensors must not share bytes: sort by offset and compare neighbours. */
