@@ -34,34 +34,49 @@ def modulate(x, shift, scale):
     return x * (1 + scale[:, None]) + shift[:, None]
 
 
-def dit_forward(w, x, t, y, depth, heads, patch, diffusers=False):
-    """Returns the hidden state entering each block, the one leaving the last, and the output."""
-    b, c, hh, ww = x.shape
-    d = w["x_embedder.proj.weight"].shape[0]
+def embed(w, x, patch):
     h = F.conv2d(x, w["x_embedder.proj.weight"], w["x_embedder.proj.bias"], stride=patch).flatten(2).transpose(1, 2)
-    h = h + w["pos_embed"]
+    return h + w["pos_embed"]
+
+
+def condition(w, t, y, diffusers=False):
     temb = timestep_embedding(t, shift=1 if diffusers else 0)
     temb = F.linear(F.silu(F.linear(temb, w["t_embedder.mlp.0.weight"], w["t_embedder.mlp.0.bias"])), w["t_embedder.mlp.2.weight"], w["t_embedder.mlp.2.bias"])
-    cond = temb + w["y_embedder.embedding_table.weight"][y]
-    eps2 = 1e-5 if diffusers else 1e-6
-    hs = [h]
-    for i in range(depth):
-        p = f"blocks.{i}."
-        mods = F.linear(F.silu(cond), w[p + "adaLN_modulation.1.weight"], w[p + "adaLN_modulation.1.bias"])
-        sh1, sc1, g1, sh2, sc2, g2 = mods.chunk(6, dim=1)
-        a = modulate(F.layer_norm(h, (d,), eps=1e-6), sh1, sc1)
-        q, k, v = F.linear(a, w[p + "attn.qkv.weight"], w[p + "attn.qkv.bias"]).reshape(b, -1, 3, heads, d // heads).permute(2, 0, 3, 1, 4)
-        att = torch.softmax(q @ k.transpose(-2, -1) * (d // heads) ** -0.5, dim=-1) @ v
-        h = h + g1[:, None] * F.linear(att.transpose(1, 2).reshape(b, -1, d), w[p + "attn.proj.weight"], w[p + "attn.proj.bias"])
-        m = modulate(F.layer_norm(h, (d,), eps=eps2), sh2, sc2)
-        m = F.linear(F.gelu(F.linear(m, w[p + "mlp.fc1.weight"], w[p + "mlp.fc1.bias"]), approximate="tanh"), w[p + "mlp.fc2.weight"], w[p + "mlp.fc2.bias"])
-        h = h + g2[:, None] * m
-        hs.append(h)
+    return temb + w["y_embedder.embedding_table.weight"][y]
+
+
+def block(w, i, h, cond, heads, diffusers=False):
+    b, d = h.shape[0], h.shape[-1]
+    p = f"blocks.{i}."
+    mods = F.linear(F.silu(cond), w[p + "adaLN_modulation.1.weight"], w[p + "adaLN_modulation.1.bias"])
+    sh1, sc1, g1, sh2, sc2, g2 = mods.chunk(6, dim=1)
+    a = modulate(F.layer_norm(h, (d,), eps=1e-6), sh1, sc1)
+    q, k, v = F.linear(a, w[p + "attn.qkv.weight"], w[p + "attn.qkv.bias"]).reshape(b, -1, 3, heads, d // heads).permute(2, 0, 3, 1, 4)
+    att = torch.softmax(q @ k.transpose(-2, -1) * (d // heads) ** -0.5, dim=-1) @ v
+    h = h + g1[:, None] * F.linear(att.transpose(1, 2).reshape(b, -1, d), w[p + "attn.proj.weight"], w[p + "attn.proj.bias"])
+    m = modulate(F.layer_norm(h, (d,), eps=1e-5 if diffusers else 1e-6), sh2, sc2)
+    m = F.linear(F.gelu(F.linear(m, w[p + "mlp.fc1.weight"], w[p + "mlp.fc1.bias"]), approximate="tanh"), w[p + "mlp.fc2.weight"], w[p + "mlp.fc2.bias"])
+    return h + g2[:, None] * m
+
+
+def final(w, h, cond, patch, size):
+    d = h.shape[-1]
+    b = h.shape[0]
     shift, scale = F.linear(F.silu(cond), w["final_layer.adaLN_modulation.1.weight"], w["final_layer.adaLN_modulation.1.bias"]).chunk(2, dim=1)
     o = F.linear(modulate(F.layer_norm(h, (d,), eps=1e-6), shift, scale), w["final_layer.linear.weight"], w["final_layer.linear.bias"])
-    gh, gw, oc = hh // patch, ww // patch, o.shape[-1] // (patch * patch)
-    img = o.reshape(b, gh, gw, patch, patch, oc).permute(0, 5, 1, 3, 2, 4).reshape(b, oc, hh, ww)  # (p, q, c), c fastest
-    return hs, img
+    g, oc = size // patch, o.shape[-1] // (patch * patch)
+    return o.reshape(b, g, g, patch, patch, oc).permute(0, 5, 1, 3, 2, 4).reshape(b, oc, size, size)  # (p, q, c), c fastest
+
+
+def dit_forward(w, x, t, y, depth, heads, patch, diffusers=False):
+    """Returns the hidden state entering each block, the one leaving the last, and the output."""
+    cond = condition(w, t, y, diffusers)
+    h = embed(w, x, patch)
+    hs = [h]
+    for i in range(depth):
+        h = block(w, i, h, cond, heads, diffusers)
+        hs.append(h)
+    return hs, final(w, h, cond, patch, x.shape[-1])
 
 
 def sincos_pos_embed(d, grid):

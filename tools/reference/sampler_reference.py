@@ -9,13 +9,20 @@ Writes cache/src/test/resources/fixtures/tiny_dit_sampling.safetensors with the 
   ddim5      DDIM (eta 0), DiT respacing "5" (timesteps 999, 749, 500, 250, 0), guidance 4 on all channels
   dpmpp5     DPM-Solver++(2M), linspace (999, 799, 599, 400, 200), final step to sigma 0, guidance 4
   ddim5_g3   as ddim5 with only the first 3 latent channels guided (the official sample script)
+and, with cache policies applied to the 3-block model (DESIGN.md §5; each batch row keeps its own cache):
+  ddim6_deltadit, dpmpp6_deltadit   Δ-DiT b=3, N=2, N_c=2 (rear range [1,3) while s ≤ 3, front [0,2) after)
+  dpmpp6_reverse                    the same reversed (front early, rear late)
+  ddim6_deltacache                  Δ-Cache on [1,2), N=2
+  dpmpp6_faster                     Faster-Diffusion feature reuse, I=2, N=2
+  ddim6_skip                        skipping [0,2) without compensation, N=3
+  ddim6_none                        no cache (to show each policy changes the result)
 """
 import math
 import os
 
 import torch
 
-from dit_reference import dit_forward, tiny_weights
+from dit_reference import block, condition, dit_forward, embed, final, tiny_weights
 from safetensors_io import write_safetensors
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "cache", "src", "test", "resources", "fixtures")
@@ -35,6 +42,59 @@ def dit_kept(steps):
     return kept
 
 
+def plan_step(policy, s, steps, depth):
+    kind, n = policy["kind"], policy.get("N", 1)
+    if kind == "none" or (s - 1) % n == 0:
+        return ("full",)
+    if kind == "delta-dit":
+        rear = (s <= policy["b"]) != policy.get("reverse", False)
+        nc = policy["Nc"]
+        return ("delta", depth - nc, depth) if rear else ("delta", 0, nc)
+    if kind == "delta-cache":
+        return ("delta",) + tuple(policy["range"])
+    if kind == "faster":
+        return ("reuse", policy["I"])
+    return ("skip",) + tuple(policy["range"])
+
+
+def cached_model(w, y, scale, guided, policy, steps, depth=3, heads=4, patch=2):
+    """Guided ε with a cache policy: full steps store every Δ / h the policy can use, cached steps replace their range."""
+    store = {}
+
+    def eps(x, t, s):
+        xx, yy = torch.cat([x, x]), torch.cat([y, torch.full_like(y, NULL)])
+        cond = condition(w, torch.full((xx.shape[0],), float(t)), yy)
+        p = plan_step(policy, s, steps, depth)
+        with torch.no_grad():
+            if p[0] == "full":
+                hs = [embed(w, xx, patch)]
+                for i in range(depth):
+                    hs.append(block(w, i, hs[-1], cond, heads))
+                for k in range(depth + 1):
+                    for j in range(k + 1, depth + 1):
+                        store[("delta", k, j)] = hs[j] - hs[k]
+                    store[("reuse", k)] = hs[k]
+                h = hs[-1]
+            elif p[0] == "reuse":
+                h = store[p]
+                for i in range(p[1], depth):
+                    h = block(w, i, h, cond, heads)
+            else:
+                h = embed(w, xx, patch)
+                for i in range(0, p[1]):
+                    h = block(w, i, h, cond, heads)
+                if p[0] == "delta":
+                    h = h + store[p]
+                for i in range(p[2], depth):
+                    h = block(w, i, h, cond, heads)
+            out = final(w, h, cond, patch, x.shape[-1])
+        cond_o, unc = out[: x.shape[0]], out[x.shape[0]:]
+        mixed = cond_o.clone()
+        mixed[:, :guided] = unc[:, :guided] + scale * (cond_o[:, :guided] - unc[:, :guided])
+        return mixed[:, : x.shape[1]].double()
+    return eps
+
+
 def guided_eps(w, x, t, y, scale, guided):
     xx = torch.cat([x, x])
     yy = torch.cat([y, torch.full_like(y, NULL)])
@@ -47,12 +107,12 @@ def guided_eps(w, x, t, y, scale, guided):
     return mixed[:, : x.shape[1]].double()
 
 
-def ddim(w, noise, y, steps, scale, guided):
+def ddim(w, noise, y, steps, scale, guided, eps_fn=None):
     ab = alphas_cumprod()
     ts = list(reversed(dit_kept(steps)))
     x = noise.double()
     for i, t in enumerate(ts):
-        eps = guided_eps(w, x.float(), t, y, scale, guided)
+        eps = guided_eps(w, x.float(), t, y, scale, guided) if eps_fn is None else eps_fn(x.float(), t, i + 1)
         a, prev = ab[t], (ab[ts[i + 1]] if i + 1 < len(ts) else torch.tensor(1.0, dtype=torch.float64))
         x0 = torch.sqrt(1 / a) * x - torch.sqrt(1 / a - 1) * eps
         e = (torch.sqrt(1 / a) * x - x0) / torch.sqrt(1 / a - 1)
@@ -60,7 +120,7 @@ def ddim(w, noise, y, steps, scale, guided):
     return x.float()
 
 
-def dpmpp(w, noise, y, steps, scale, guided):
+def dpmpp(w, noise, y, steps, scale, guided, eps_fn=None):
     ab = alphas_cumprod()
     ts = [int(v) for v in torch.linspace(0, 999, steps + 1, dtype=torch.float64).round().flip(0)[:-1]]
     sig = [math.sqrt((1 - ab[t]) / ab[t]) for t in ts] + [0.0]
@@ -68,7 +128,7 @@ def dpmpp(w, noise, y, steps, scale, guided):
     lam = lambda s: math.log(alpha(s)) - math.log(s * alpha(s))
     x, prev_x0 = noise.double(), None
     for i, t in enumerate(ts):
-        eps = guided_eps(w, x.float(), t, y, scale, guided)
+        eps = guided_eps(w, x.float(), t, y, scale, guided) if eps_fn is None else eps_fn(x.float(), t, i + 1)
         s0, st = sig[i], sig[i + 1]
         x0 = (x - s0 * alpha(s0) * eps) / alpha(s0)
         if st == 0:
@@ -97,6 +157,15 @@ def main():
     out["ddim5"] = ddim(w, noise, y, 5, 4.0, 4)
     out["dpmpp5"] = dpmpp(w, noise, y, 5, 4.0, 4)
     out["ddim5_g3"] = ddim(w, noise, y, 5, 4.0, 3)
+    runs = {"ddim6_deltadit": (ddim, {"kind": "delta-dit", "b": 3, "N": 2, "Nc": 2}),
+            "dpmpp6_deltadit": (dpmpp, {"kind": "delta-dit", "b": 3, "N": 2, "Nc": 2}),
+            "dpmpp6_reverse": (dpmpp, {"kind": "delta-dit", "b": 3, "N": 2, "Nc": 2, "reverse": True}),
+            "ddim6_deltacache": (ddim, {"kind": "delta-cache", "range": (1, 2), "N": 2}),
+            "dpmpp6_faster": (dpmpp, {"kind": "faster", "I": 2, "N": 2}),
+            "ddim6_skip": (ddim, {"kind": "skip", "range": (0, 2), "N": 3}),
+            "ddim6_none": (ddim, {"kind": "none"})}
+    for name, (solver, policy) in runs.items():
+        out[name] = solver(w, noise, y, 6, 4.0, 4, eps_fn=cached_model(w, y, 4.0, 4, policy, 6))
     write_safetensors(os.path.join(OUT, "tiny_dit_sampling.safetensors"), out)
     print("wrote", os.path.normpath(os.path.join(OUT, "tiny_dit_sampling.safetensors")))
 

@@ -17,9 +17,16 @@ public final class DitDenoiser implements Denoiser {
     private final int[] labels;
     private final double cfg;
     private final int guided;
+    private final Plan plan;
+    private final DeltaStore store;
 
     /** {@code guidedChannels}: how many latent channels guidance mixes (all by default; 3 as DiT's sample.py). */
     public DitDenoiser(DitModel model, int[] labels, double cfg, int guidedChannels) {
+        this(model, labels, cfg, guidedChannels, null, null);
+    }
+
+    /** With a cache plan (null: every block at every step) and the store its full steps fill. */
+    public DitDenoiser(DitModel model, int[] labels, double cfg, int guidedChannels, Plan plan, DeltaStore store) {
         int classes = model.config().numClasses();
         for (int y : labels) {
             if (y < 0 || y >= classes) throw new IllegalArgumentException("--class: " + y + " outside [0, " + classes + ")");
@@ -31,7 +38,12 @@ public final class DitDenoiser implements Denoiser {
         this.labels = labels.clone();
         this.cfg = cfg;
         this.guided = guidedChannels;
+        this.plan = plan;
+        this.store = plan == null ? null : store != null ? store : new DeltaStore(false);
     }
+
+    /** The store of this denoiser's cached state (null without a plan). */
+    public DeltaStore store() { return store; }
 
     public boolean guided() { return cfg > 1; }
 
@@ -45,9 +57,48 @@ public final class DitDenoiser implements Denoiser {
         float[] t = new float[y.length];
         java.util.Arrays.fill(t, ctx.timestep());
         DitModel.Conditioning c = model.condition(t, y);
-        Tensor h = model.embed(in);
-        for (int i = 0; i < model.depth(); i++) h = model.block(i, h, c);
+        Tensor h = plan == null ? runAll(model.embed(in), c) : runPlanned(plan.step(ctx.step()), in, c);
         Tensor out = model.finalLayer(h, c);
         return guided() ? Guidance.combine(out, cfg, guided) : out;
+    }
+
+    private Tensor runAll(Tensor h, DitModel.Conditioning c) { return run(h, 0, model.depth(), c); }
+
+    private Tensor run(Tensor h, int from, int to, DitModel.Conditioning c) {
+        for (int i = from; i < to; i++) h = model.block(i, h, c);
+        return h;
+    }
+
+    /**
+     * A full step runs every block and records what the following cached steps take: Δ[i,j) = h_j − h_i
+     * (h_i is kept by reference, the blocks return new tensors) or h_I. A cached step replaces its range.
+     */
+    private Tensor runPlanned(StepPlan p, Tensor in, DitModel.Conditioning c) {
+        var be = model.backend();
+        switch (p.mode()) {
+            case FULL -> {
+                Tensor h = model.embed(in);
+                java.util.Map<Integer, Tensor> entering = new java.util.HashMap<>();
+                for (int i = 0; i <= model.depth(); i++) {
+                    for (StepPlan.Range r : p.records()) {
+                        if (r.mode() == StepPlan.Mode.DELTA && r.from() == i) entering.put(i, h);
+                        if (r.to() == i) store.put(r, r.mode() == StepPlan.Mode.DELTA ? be.sub(h, entering.get(r.from())) : h);
+                    }
+                    if (i < model.depth()) h = model.block(i, h, c);
+                }
+                return h;
+            }
+            case DELTA -> {
+                Tensor h = run(model.embed(in), 0, p.from(), c);
+                return run(be.add(h, store.take(p.uses())), p.to(), model.depth(), c);
+            }
+            case REUSE -> {
+                return run(store.take(p.uses()), p.to(), model.depth(), c);
+            }
+            case SKIP -> {
+                return run(run(model.embed(in), 0, p.from(), c), p.to(), model.depth(), c);
+            }
+            default -> throw new IllegalStateException("unknown step mode " + p.mode());
+        }
     }
 }

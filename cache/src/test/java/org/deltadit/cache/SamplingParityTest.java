@@ -24,15 +24,19 @@ import org.junit.jupiter.api.Test;
  */
 class SamplingParityTest {
 
-    void run(String sampler, int guided, String expected) throws URISyntaxException {
-        try (StateDict sd = Safetensors.open(Paths.get(getClass().getResource("/fixtures/tiny_dit_sampling.safetensors").toURI()))) {
+    void run(String sampler, int guided, String expected) throws URISyntaxException { run(sampler, 5, guided, null, expected); }
+
+    /** Runs {@code steps} of {@code sampler} with an optional cache policy and compares with {@code expected}; returns the result. */
+    static float[] run(String sampler, int steps, int guided, CachePolicy policy, String expected) throws URISyntaxException {
+        try (StateDict sd = Safetensors.open(Paths.get(SamplingParityTest.class.getResource("/fixtures/tiny_dit_sampling.safetensors").toURI()))) {
             Map<String, Tensor> w = new LinkedHashMap<>();
             for (String k : sd.keys()) if (k.startsWith("w.")) w.put(k.substring(2), sd.tensor(k));
             DitConfig cfg = DitConfig.resolve("fixture", w, CheckpointFormat.DIT_OFFICIAL, null, new DitConfig.Overrides(4, null, null));
             DitModel model = new DitModel(cfg, w, new CpuBackend(2));
             float[] yf = sd.tensor("y").toFloatArray();
-            DitDenoiser den = new DitDenoiser(model, new int[] {(int) yf[0], (int) yf[1]}, 4.0, guided);
-            Sampler s = Samplers.create(sampler, 5, null, true, 0, false);
+            Plan plan = policy == null ? null : Plan.of(policy, steps, model.depth());
+            DitDenoiser den = new DitDenoiser(model, new int[] {(int) yf[0], (int) yf[1]}, 4.0, guided, plan, null);
+            Sampler s = Samplers.create(sampler, steps, null, true, 0, false);
             Tensor out = s.sample(sd.tensor("noise"), den, n -> { throw new AssertionError("deterministic samplers draw no noise"); }, null);
             float[] e = sd.tensor(expected).toFloatArray(), a = out.toFloatArray();
             double max = 0, err = 0;
@@ -41,7 +45,15 @@ class SamplingParityTest {
                 err = Math.max(err, Math.abs(e[i] - a[i]));
             }
             assertTrue(err <= 1e-4 * max, sampler + " vs " + expected + ": max error " + err + " > 1e-4 × " + max);
+            if (plan != null) assertTrue(den.store().hits() == plan.cachedSteps() - countSkips(plan), "every cached step took its entry from the store");
+            return a;
         }
+    }
+
+    static int countSkips(Plan p) {
+        int n = 0;
+        for (StepPlan s : p.steps()) if (s.mode() == StepPlan.Mode.SKIP) n++;
+        return n;
     }
 
     @Test

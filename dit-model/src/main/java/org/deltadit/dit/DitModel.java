@@ -42,6 +42,9 @@ public final class DitModel {
 
     public DitConfig config() { return cfg; }
 
+    /** The backend the model computes on (the cache uses it for Δ arithmetic). */
+    public Backend backend() { return be; }
+
     public int depth() { return cfg.depth(); }
 
     /** Patch-embeds x [B, C, H, W] into tokens [B, N, D] with the position table added. */

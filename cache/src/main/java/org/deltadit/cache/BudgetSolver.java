@@ -1,0 +1,40 @@
+package org.deltadit.cache;
+
+import org.deltadit.weights.DitConfig;
+
+/**
+ * Δ-DiT's hyper-parameters from a target speedup (paper eq. 6–7): with M_g = MACs(full run) / X,
+ * N = ⌈T·N_b·M_b / M_g⌉ (at least 2), then N_c so that the run spends as much of M_g as it can without
+ * exceeding it: the fewest cached blocks that fit (eq. 7 counts the computation the budget leaves; more
+ * cached blocks always fit, fewer cost quality nothing). 1.59× gives the paper's N = 2, N_c = 21. A target
+ * no plan can reach is an error that names the best reachable speedup.
+ */
+public final class BudgetSolver {
+    private BudgetSolver() {}
+
+    public static CachePolicy.DeltaDit solve(double speedup, int steps, int b, boolean reverse, DitConfig c, long rows) {
+        if (!(speedup >= 1)) throw new IllegalArgumentException("--speedup: " + speedup + " (at least 1)");
+        int depth = c.depth();
+        long full = Plan.of(new CachePolicy.None(), steps, depth).macs(c, rows);
+        double budget = full / speedup;
+        double blockMacs = rows * (double) MacCount.blocks(c, 0, 1);
+        int n = Math.max(2, (int) Math.ceil(steps * depth * blockMacs / budget));
+        if (speedup == 1 || steps < 2) return new CachePolicy.DeltaDit(b, 2, 0, reverse);
+        n = Math.min(n, steps);
+        for (int nc = 0; nc <= depth; nc++) {
+            CachePolicy.DeltaDit p = new CachePolicy.DeltaDit(b, n, nc, reverse);
+            if (Plan.of(p, steps, depth).macs(c, rows) <= budget) return p;
+        }
+        double best = 0;
+        int bestN = 2;
+        for (int k = 2; k <= steps; k++) {
+            double s = full / (double) Plan.of(new CachePolicy.DeltaDit(b, k, depth, reverse), steps, depth).macs(c, rows);
+            if (s > best) {
+                best = s;
+                bestN = k;
+            }
+        }
+        throw new IllegalArgumentException(String.format(java.util.Locale.ROOT,
+                "--speedup: %.2f× is not reachable with N = %d; the best reachable is %.2f× (N = %d, all %d blocks cached)", speedup, n, best, bestN, depth));
+    }
+}

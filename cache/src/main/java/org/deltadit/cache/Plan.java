@@ -1,0 +1,83 @@
+package org.deltadit.cache;
+
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import org.deltadit.weights.DitConfig;
+
+/**
+ * The plan of a whole run: one {@link StepPlan} per step, with each full step told which ranges the
+ * cached steps up to the next full step will take, so nothing unused is stored. It also counts MACs
+ * in the paper's convention: per step, the rows of the batch × (embedding and final layer + the
+ * blocks that run).
+ */
+public final class Plan {
+    private final List<StepPlan> steps;
+    private final CachePolicy policy;
+
+    private Plan(CachePolicy policy, List<StepPlan> steps) {
+        this.policy = policy;
+        this.steps = List.copyOf(steps);
+    }
+
+    public static Plan of(CachePolicy policy, int steps, int depth) {
+        policy.check(steps, depth);
+        List<StepPlan> raw = new ArrayList<>();
+        for (int s = 1; s <= steps; s++) raw.add(policy.step(s, steps, depth));
+        List<StepPlan> out = new ArrayList<>();
+        for (int i = 0; i < raw.size(); i++) {
+            StepPlan p = raw.get(i);
+            if (!p.full()) {
+                if (p.uses() != null && !anyFullBefore(raw, i)) throw new IllegalStateException("cached step " + p.step() + " has no full step before it");
+                out.add(p);
+                continue;
+            }
+            Set<StepPlan.Range> need = new LinkedHashSet<>();
+            for (int j = i + 1; j < raw.size() && !raw.get(j).full(); j++) if (raw.get(j).uses() != null) need.add(raw.get(j).uses());
+            out.add(p.withRecords(new ArrayList<>(need)));
+        }
+        return new Plan(policy, out);
+    }
+
+    private static boolean anyFullBefore(List<StepPlan> raw, int i) {
+        for (int j = 0; j < i; j++) if (raw.get(j).full()) return true;
+        return false;
+    }
+
+    public CachePolicy policy() { return policy; }
+
+    public List<StepPlan> steps() { return steps; }
+
+    /** The plan of step s (1-based). */
+    public StepPlan step(int s) { return steps.get(s - 1); }
+
+    public int cachedSteps() {
+        int n = 0;
+        for (StepPlan p : steps) if (!p.full()) n++;
+        return n;
+    }
+
+    /** MACs of step s for {@code rows} batch rows (samples × guidance branches), paper convention. */
+    public static long stepMacs(DitConfig c, StepPlan p, long rows) {
+        long blocks = p.full() ? MacCount.blocks(c, 0, c.depth()) : MacCount.blocks(c, 0, c.depth()) - MacCount.blocks(c, p.from(), p.to());
+        return rows * (MacCount.outside(c) + blocks);
+    }
+
+    /** As {@link #stepMacs} plus the attention products of the blocks that run. */
+    public static long stepMacsWithAttention(DitConfig c, StepPlan p, long rows) {
+        return stepMacs(c, p, rows) + rows * p.blocksRun() * MacCount.attentionPerBlock(c);
+    }
+
+    public long macs(DitConfig c, long rows) {
+        long m = 0;
+        for (StepPlan p : steps) m += stepMacs(c, p, rows);
+        return m;
+    }
+
+    public long macsWithAttention(DitConfig c, long rows) {
+        long m = 0;
+        for (StepPlan p : steps) m += stepMacsWithAttention(c, p, rows);
+        return m;
+    }
+}

@@ -1,0 +1,41 @@
+package org.deltadit.cache;
+
+import java.util.List;
+
+/**
+ * What happens at one step: every block runs (FULL), or blocks [from, to) are replaced —
+ * DELTA: h_to := h_from + Δ[from, to) from the latest full step; REUSE: h_to := h_to of the latest
+ * full step (blocks before it are skipped too, from = 0); SKIP: h_to := h_from. A full step lists what
+ * it must record for the cached steps that follow it ({@code records}).
+ */
+public record StepPlan(int step, Mode mode, int from, int to, int depth, List<Range> records) {
+
+    public enum Mode { FULL, DELTA, REUSE, SKIP }
+
+    /** A block range [from, to); for REUSE only {@code to} matters (h_to is kept). */
+    public record Range(Mode mode, int from, int to) {}
+
+    static StepPlan full(int s, int depth) { return new StepPlan(s, Mode.FULL, 0, 0, depth, List.of()); }
+
+    static StepPlan cached(int s, Mode mode, int from, int to, int depth) { return new StepPlan(s, mode, from, to, depth, List.of()); }
+
+    StepPlan withRecords(List<Range> r) { return new StepPlan(step, mode, from, to, depth, List.copyOf(r)); }
+
+    public boolean full() { return mode == Mode.FULL; }
+
+    /** Blocks that actually run at this step. */
+    public int blocksRun() { return full() ? depth : depth - (to - from); }
+
+    /** The range this cached step takes from the cache (null for full and skip steps). */
+    public Range uses() { return mode == Mode.DELTA || mode == Mode.REUSE ? new Range(mode, from, to) : null; }
+
+    /** "full", "Δ[21,28)", "reuse h14", "skip [3,9)" — for plan tables. */
+    public String label() {
+        return switch (mode) {
+            case FULL -> "full";
+            case DELTA -> "Δ[" + from + "," + to + ")";
+            case REUSE -> "reuse h" + to;
+            case SKIP -> "skip [" + from + "," + to + ")";
+        };
+    }
+}

@@ -1,0 +1,68 @@
+package org.deltadit.cache;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.deltadit.weights.DitConfig;
+import org.junit.jupiter.api.Test;
+
+/** Plans and their MACs against the paper (DiT-XL/2, 256 px, guidance: 2 rows), each within 0.2%. */
+class PlanTest {
+    static final DitConfig XL = MacCountTest.XL_256;
+
+    static void near(double paperTera, long macs, String what) {
+        assertEquals(paperTera * 1e12, macs, 0.002 * paperTera * 1e12, what + ": " + macs / 1e12 + " T");
+    }
+
+    @Test
+    void paperMacFigures() {
+        near(4.579, Plan.of(new CachePolicy.None(), 20, 28).macs(XL, 2), "full, 20 steps");
+        near(2.862, Plan.of(new CachePolicy.DeltaDit(12, 2, 21, false), 20, 28).macs(XL, 2), "Δ-DiT N=2 Nc=21");
+        near(2.976, Plan.of(new CachePolicy.None(), 13, 28).macs(XL, 2), "T = 13");
+        near(3.434, Plan.of(new CachePolicy.FasterDiffusion(14, 2), 20, 28).macs(XL, 2), "Faster Diffusion I=14");
+    }
+
+    @Test
+    void deltaDitAlignsRangesWithTheStages() {
+        Plan p = Plan.of(new CachePolicy.DeltaDit(12, 2, 21, false), 20, 28);
+        assertTrue(p.step(1).full());
+        assertEquals("Δ[7,28)", p.step(2).label(), "outline stage: deep blocks cached");
+        assertEquals("Δ[7,28)", p.step(12).label());
+        assertEquals("Δ[0,21)", p.step(14).label(), "detail stage: shallow blocks cached");
+        assertEquals(List.of(new StepPlan.Range(StepPlan.Mode.DELTA, 7, 28)), p.step(11).records(), "a full step records only what the next cached step takes");
+        assertEquals(List.of(new StepPlan.Range(StepPlan.Mode.DELTA, 0, 21)), p.step(13).records());
+        assertEquals(7, p.step(2).blocksRun());
+        assertEquals(10, p.cachedSteps());
+        Plan rev = Plan.of(new CachePolicy.DeltaDit(12, 2, 21, true), 20, 28);
+        assertEquals("Δ[0,21)", rev.step(2).label());
+        assertEquals("Δ[7,28)", rev.step(14).label());
+    }
+
+    @Test
+    void budgetSolverPicksNAndTheLargestFittingNc() {
+        CachePolicy.DeltaDit p = BudgetSolver.solve(1.59, 20, 12, false, XL, 2);
+        assertEquals(2, p.interval());
+        assertEquals(21, p.cachedBlocks());
+        assertTrue(Plan.of(p, 20, 28).macs(XL, 2) <= 4.5757e12 / 1.59);
+        assertEquals(22, BudgetSolver.solve(1.6, 20, 12, false, XL, 2).cachedBlocks(), "4.579/2.862 is 1.5999: 1.6 needs one block more");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> BudgetSolver.solve(30, 20, 12, false, XL, 2));
+        assertTrue(e.getMessage().contains("best reachable"), e.getMessage());
+    }
+
+    @Test
+    void badParametersAreNamed() {
+        assertMessage(() -> Plan.of(new CachePolicy.DeltaDit(21, 2, 21, false), 20, 28), "--b: 21");
+        assertMessage(() -> Plan.of(new CachePolicy.DeltaDit(12, 0, 21, false), 20, 28), "--interval: 0");
+        assertMessage(() -> Plan.of(new CachePolicy.DeltaDit(12, 2, 29, false), 20, 28), "--cached-blocks: 29");
+        assertMessage(() -> Plan.of(new CachePolicy.DeltaCache(5, 5, 2), 20, 28), "--range: 5:5");
+        assertMessage(() -> Plan.of(new CachePolicy.Skip(20, 30, 2), 20, 28), "--range: 20:30");
+        assertMessage(() -> Plan.of(new CachePolicy.FasterDiffusion(0, 2), 20, 28), "--cached-blocks: 0");
+    }
+
+    static void assertMessage(org.junit.jupiter.api.function.Executable r, String part) {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, r);
+        assertTrue(e.getMessage().contains(part), e.getMessage());
+    }
+}
