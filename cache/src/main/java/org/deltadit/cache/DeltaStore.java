@@ -24,6 +24,9 @@ public final class DeltaStore {
         if (now > peakBytes) peakBytes = now;
     }
 
+    /** Drops every entry a full step does not record again: cached steps only use the latest full step's. */
+    void retainOnly(java.util.Collection<StepPlan.Range> keep) { entries.keySet().retainAll(keep); }
+
     /** The entry as F32; a miss is a bug in the plan, not bad input. */
     Tensor take(StepPlan.Range r) {
         Tensor t = entries.get(r);

@@ -77,6 +77,7 @@ public final class DitDenoiser implements Denoiser {
         var be = model.backend();
         switch (p.mode()) {
             case FULL -> {
+                store.retainOnly(p.records());
                 Tensor h = model.embed(in);
                 java.util.Map<Integer, Tensor> entering = new java.util.HashMap<>();
                 for (int i = 0; i <= model.depth(); i++) {

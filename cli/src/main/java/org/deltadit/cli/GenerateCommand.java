@@ -9,7 +9,6 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import org.deltadit.cache.DitDenoiser;
-import org.deltadit.cache.MacCount;
 import org.deltadit.dit.DitLoader;
 import org.deltadit.dit.DitModel;
 import org.deltadit.dit.VaeDecoder;
@@ -26,7 +25,11 @@ import org.deltadit.weights.DitConfig;
 import org.deltadit.weights.Safetensors;
 import org.deltadit.weights.SafetensorsWriter;
 import org.deltadit.weights.StateDict;
+import org.deltadit.cache.CachePolicy;
+import org.deltadit.cache.DeltaStore;
+import org.deltadit.cache.Plan;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code dit generate}: class labels and noise to images with a DiT checkpoint (DESIGN.md §6). */
@@ -83,6 +86,8 @@ final class GenerateCommand implements Callable<Integer> {
     boolean randomWeights;
     @Option(names = "--json", description = "print one JSON line with the run's figures on stdout")
     boolean json;
+    @Mixin
+    CacheOptions cacheOptions;
 
     @Override
     public Integer call() {
@@ -130,15 +135,26 @@ final class GenerateCommand implements Callable<Integer> {
         Tensor noise = noiseFile != null ? readNoise(n, c) : Tensor.of(new Noise(seed, n).next(0, n, c.inChannels() * side * side), n, c.inChannels(), side, side);
         Noise fresh = new Noise(seed ^ 0x5DEECE66DL, n);
         Sampler s = Samplers.create(sampler, steps, spacing == null ? null : Spacing.parse(spacing), true, eta, finalSigma.equals("min"));
+        long rowsPerImage = cfg > 1 ? 2 : 1;
+        CachePolicy policy = cacheOptions.policy(steps, c, rowsPerImage);
+        Plan plan = Plan.of(policy, steps, c.depth());
         int guided = guideChannels != null ? guideChannels : c.inChannels();
         for (int y : labels) if (y < 0 || y >= c.numClasses()) throw new IllegalArgumentException("--class: " + y + " outside [0, " + c.numClasses() + ")");
 
         Progress progress = new Progress(System.err, "sampling", steps * ((n + bsz - 1) / bsz));
         List<Tensor> parts = new ArrayList<>();
+        long cacheBytes = 0;
+        int hits = 0;
         for (int from = 0; from < n; from += bsz) {
             int to = Math.min(n, from + bsz), f0 = from, cnt = to - from;
-            DitDenoiser den = new DitDenoiser(m, java.util.Arrays.copyOfRange(labels, from, to), cfg, guided);
+            boolean cached = !(policy instanceof CachePolicy.None);
+            DeltaStore store = cached ? new DeltaStore(cacheOptions.bf16()) : null;
+            DitDenoiser den = new DitDenoiser(m, java.util.Arrays.copyOfRange(labels, from, to), cfg, guided, cached ? plan : null, store);
             parts.add(s.sample(noise.slice(0, from, to), den, k -> fresh.next(f0, cnt, k / cnt), (i, t) -> progress.step()));
+            if (store != null) {
+                cacheBytes = Math.max(cacheBytes, store.peakBytes());
+                hits += store.hits();
+            }
         }
         double seconds = progress.elapsed();
         Tensor latents = Tensor.concat(0, parts.toArray(new Tensor[0]));
@@ -149,12 +165,14 @@ final class GenerateCommand implements Callable<Integer> {
             Tensor images = decoder != null ? decoder.decode(latents) : latents;
             written = writeImages(images);
         }
-        long rows = (long) n * (cfg > 1 ? 2 : 1);
-        long macs = steps * rows * MacCount.forward(c);
-        long macsAttn = macs + steps * rows * c.depth() * MacCount.attentionPerBlock(c);
-        System.err.printf(Locale.ROOT, "dit: %d image%s, %s %d steps, cfg %.1f, %.1f s sampling (%.2f s/step), %.3f TMACs%s%n",
-                n, n == 1 ? "" : "s", s.name(), steps, cfg, seconds, seconds / (steps * ((n + bsz - 1) / bsz)), macs / 1e12, written.isEmpty() ? "" : " → " + written);
-        if (json) System.out.println(json(s, n, seconds, progress.stepSeconds, macs, macsAttn, c, written));
+        long rows = n * rowsPerImage;
+        long macs = plan.macs(c, rows), macsAttn = plan.macsWithAttention(c, rows);
+        long uncached = Plan.of(new CachePolicy.None(), steps, c.depth()).macs(c, rows);
+        Run run = new Run(n, seconds, progress.stepSeconds, macs, macsAttn, uncached, hits, cacheBytes, written);
+        System.err.printf(Locale.ROOT, "dit: %d image%s, %s %d steps, cfg %.1f, cache %s, %.1f s sampling (%.2f s/step), %.3f TMACs (%.2f× fewer)%s%s%n",
+                n, n == 1 ? "" : "s", s.name(), steps, cfg, policy.describe(), seconds, seconds / (steps * ((n + bsz - 1) / bsz)), macs / 1e12, uncached / (double) macs,
+                hits > 0 ? String.format(Locale.ROOT, ", %d cache hits, %.1f MB cached", hits, cacheBytes / 1e6) : "", written.isEmpty() ? "" : " → " + written);
+        if (json) System.out.println(json(s, plan, c, run));
         return 0;
     }
 
@@ -202,20 +220,21 @@ final class GenerateCommand implements Callable<Integer> {
         return target + "/ (" + n + " files)";
     }
 
-    private String json(Sampler s, int n, double seconds, double[] stepSeconds, long macs, long macsAttn, DitConfig c, String written) {
+    /** What a run measured, for the summary and --json. */
+    private record Run(int images, double seconds, double[] stepSeconds, long macs, long macsWithAttention, long uncachedMacs, int hits, long cacheBytes, String out) {}
+
+    private String json(Sampler s, Plan plan, DitConfig c, Run r) {
         StringBuilder b = new StringBuilder("{");
-        b.append("\"images\":").append(n).append(",\"model\":\"").append(c.archName()).append("\",\"sampler\":\"").append(s.name())
-                .append("\",\"steps\":").append(steps).append(",\"cfg\":").append(cfg)
-                .append(String.format(Locale.ROOT, ",\"seconds\":%.4f", seconds)).append(",\"step_seconds\":[");
-        for (int i = 0; i < stepSeconds.length; i++) b.append(i > 0 ? "," : "").append(String.format(Locale.ROOT, "%.4f", stepSeconds[i]));
-        b.append("],\"macs\":").append(macs).append(",\"macs_with_attention\":").append(macsAttn).append(",\"plan\":[");
-        float[] ts = s.timesteps();
-        for (int i = 0; i < ts.length; i++) {
-            b.append(i > 0 ? "," : "").append(String.format(Locale.ROOT, "{\"step\":%d,\"timestep\":%s,\"mode\":\"full\",\"blocks\":%d}", i + 1, fmt(ts[i]), c.depth()));
-        }
-        b.append("],\"cache_bytes\":0,\"out\":\"").append(written.replace("\\", "\\\\").replace("\"", "\\\"")).append("\"}");
+        b.append("\"images\":").append(r.images()).append(",\"model\":\"").append(c.archName()).append("\",\"sampler\":\"").append(s.name())
+                .append("\",\"steps\":").append(steps).append(",\"cfg\":").append(cfg).append(",\"cache\":\"").append(plan.policy().describe()).append('"')
+                .append(String.format(Locale.ROOT, ",\"seconds\":%.4f", r.seconds())).append(",\"step_seconds\":[");
+        for (int i = 0; i < r.stepSeconds().length; i++) b.append(i > 0 ? "," : "").append(String.format(Locale.ROOT, "%.4f", r.stepSeconds()[i]));
+        b.append("],\"macs\":").append(r.macs()).append(",\"macs_with_attention\":").append(r.macsWithAttention())
+                .append(",\"macs_uncached\":").append(r.uncachedMacs()).append(String.format(Locale.ROOT, ",\"speedup\":%.4f", r.uncachedMacs() / (double) r.macs()))
+                .append(",\"plan\":").append(Json.planArray(plan, s.timesteps()))
+                .append(",\"cache_hits\":").append(r.hits()).append(",\"cache_bytes\":").append(r.cacheBytes())
+                .append(",\"out\":\"").append(r.out().replace("\\", "\\\\").replace("\"", "\\\"")).append("\"}");
         return b.toString();
     }
 
-    private static String fmt(float t) { return t == Math.rint(t) ? String.valueOf((int) t) : String.format(Locale.ROOT, "%.3f", t); }
 }

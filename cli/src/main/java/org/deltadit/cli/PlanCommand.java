@@ -1,0 +1,82 @@
+package org.deltadit.cli;
+
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.deltadit.cache.CachePolicy;
+import org.deltadit.cache.Plan;
+import org.deltadit.cache.StepPlan;
+import org.deltadit.sampler.Sampler;
+import org.deltadit.sampler.Samplers;
+import org.deltadit.sampler.Spacing;
+import org.deltadit.weights.Checkpoint;
+import org.deltadit.weights.CheckpointFormat;
+import org.deltadit.weights.DitConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code dit plan}: which blocks run at each step, the MACs and the speedup, without running anything. */
+@Command(name = "plan", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Print the per-step cache plan, MACs (paper convention) and speedup; needs no weights with --arch.")
+final class PlanCommand implements Callable<Integer> {
+    @Option(names = "--arch", description = "DiT-XL/2, DiT-L/4, DiT-B/8, DiT-S/2, …")
+    String arch;
+    @Option(names = "--model", description = "read the architecture from a checkpoint instead")
+    Path model;
+    @Option(names = "--heads", description = "attention heads, for a checkpoint without a config")
+    Integer heads;
+    @Option(names = "--image-size", defaultValue = "256", description = "pixels; latents are 1/8 for --arch (default: ${DEFAULT-VALUE})")
+    int imageSize;
+    @Option(names = "--steps", defaultValue = "20", description = "sampling steps (default: ${DEFAULT-VALUE})")
+    int steps;
+    @Option(names = "--sampler", defaultValue = "dpm-solver++", description = "for the timesteps shown (default: ${DEFAULT-VALUE})")
+    String sampler;
+    @Option(names = "--spacing", description = "timestep spacing (default as for generate)")
+    String spacing;
+    @Option(names = "--cfg", defaultValue = "4.0", description = "guidance scale; above 1 doubles the batch (default: ${DEFAULT-VALUE})")
+    double cfg;
+    @Option(names = "--json", description = "one JSON line instead of the table")
+    boolean json;
+    @Mixin
+    CacheOptions cache;
+
+    @Override
+    public Integer call() {
+        if (steps < 1) throw new IllegalArgumentException("--steps: " + steps + " (must be at least 1)");
+        DitConfig c = config();
+        long rows = cfg > 1 ? 2 : 1;
+        CachePolicy policy = cache.policy(steps, c, rows);
+        Plan plan = Plan.of(policy, steps, c.depth());
+        Plan none = Plan.of(new CachePolicy.None(), steps, c.depth());
+        Sampler s = Samplers.create(sampler, steps, spacing == null ? null : Spacing.parse(spacing), true, 0, false);
+        float[] ts = s.timesteps();
+        long macs = plan.macs(c, rows), full = none.macs(c, rows);
+        if (json) {
+            System.out.println(Json.plan(plan, ts, c, rows, full));
+            return 0;
+        }
+        System.out.printf(Locale.ROOT, "%s, %d px, %s %d steps, %s, cache: %s%n", c.archName(), imageSize, s.name(), steps,
+                rows == 2 ? "guidance (2 rows per image)" : "no guidance", policy.describe());
+        System.out.printf("%4s %9s  %-13s %6s %12s%n", "step", "timestep", "plan", "blocks", "GMACs");
+        for (StepPlan p : plan.steps()) {
+            System.out.printf(Locale.ROOT, "%4d %9s  %-13s %6d %12.2f%n", p.step(), Json.num(ts[p.step() - 1]), p.label(), p.blocksRun(), Plan.stepMacs(c, p, rows) / 1e9);
+        }
+        System.out.printf(Locale.ROOT, "total: %.3f T MACs (%.3f T with attention products); uncached %.3f T; speedup %.2f×; %d of %d steps cached%n",
+                macs / 1e12, plan.macsWithAttention(c, rows) / 1e12, full / 1e12, full / (double) macs, plan.cachedSteps(), steps);
+        return 0;
+    }
+
+    private DitConfig config() {
+        if ((arch == null) == (model == null)) throw new IllegalArgumentException("dit plan: give --arch or --model (one of them)");
+        if (imageSize < 8 || imageSize % 8 != 0) throw new IllegalArgumentException("--image-size: " + imageSize + " is not a positive multiple of 8");
+        if (arch != null) {
+            int[] p = DitConfig.preset(arch);
+            return new DitConfig(imageSize / 8, p[3], 4, p[1], p[0], p[2], 1000, true, 4 * p[1], CheckpointFormat.DIT_OFFICIAL, Map.of());
+        }
+        try (Checkpoint ck = Checkpoint.open(model, null, null)) {
+            return ck.ditConfig(new DitConfig.Overrides(heads, null, null));
+        }
+    }
+}
