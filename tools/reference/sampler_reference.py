@@ -12,9 +12,9 @@ Writes cache/src/test/resources/fixtures/tiny_dit_sampling.safetensors with the 
 and, with cache policies applied to the 3-block model (DESIGN.md §5; each batch row keeps its own cache):
   ddim6_deltadit, dpmpp6_deltadit   Δ-DiT b=3, N=2, N_c=2 (rear range [1,3) while s ≤ 3, front [0,2) after)
   dpmpp6_reverse                    the same reversed (front early, rear late)
-  ddim6_deltacache                  Δ-Cache on [1,2), N=2
-  dpmpp6_faster                     Faster-Diffusion feature reuse, I=2, N=2
-  ddim6_skip                        skipping [0,2) without compensation, N=3
+  ddim6_deltacache, dpmpp6_deltacache   Δ-Cache on [1,2), N=2
+  ddim6_faster, dpmpp6_faster           Faster-Diffusion feature reuse, I=2, N=2
+  ddim6_skip, dpmpp6_skip               skipping [0,2) without compensation, N=3
   ddim6_none                        no cache (to show each policy changes the result)
 """
 import math
@@ -163,6 +163,9 @@ def main():
             "ddim6_deltacache": (ddim, {"kind": "delta-cache", "range": (1, 2), "N": 2}),
             "dpmpp6_faster": (dpmpp, {"kind": "faster", "I": 2, "N": 2}),
             "ddim6_skip": (ddim, {"kind": "skip", "range": (0, 2), "N": 3}),
+            "dpmpp6_deltacache": (dpmpp, {"kind": "delta-cache", "range": (1, 2), "N": 2}),
+            "ddim6_faster": (ddim, {"kind": "faster", "I": 2, "N": 2}),
+            "dpmpp6_skip": (dpmpp, {"kind": "skip", "range": (0, 2), "N": 3}),
             "ddim6_none": (ddim, {"kind": "none"})}
     for name, (solver, policy) in runs.items():
         out[name] = solver(w, noise, y, 6, 4.0, 4, eps_fn=cached_model(w, y, 4.0, 4, policy, 6))

@@ -28,14 +28,19 @@ class CachedParityTest {
     @Test
     void deltaCacheOnAFixedRange() throws URISyntaxException {
         assertDiffers(run("ddim", 6, 4, null, "ddim6_none"), run("ddim", 6, 4, new CachePolicy.DeltaCache(1, 2, 2), "ddim6_deltacache"), "delta-cache");
+        run("dpm-solver++", 6, 4, new CachePolicy.DeltaCache(1, 2, 2), "dpmpp6_deltacache");
     }
 
     @Test
-    void fasterDiffusionFeatureReuse() throws URISyntaxException { run("dpm-solver++", 6, 4, new CachePolicy.FasterDiffusion(2, 2), "dpmpp6_faster"); }
+    void fasterDiffusionFeatureReuse() throws URISyntaxException {
+        run("dpm-solver++", 6, 4, new CachePolicy.FasterDiffusion(2, 2), "dpmpp6_faster");
+        assertDiffers(run("ddim", 6, 4, null, "ddim6_none"), run("ddim", 6, 4, new CachePolicy.FasterDiffusion(2, 2), "ddim6_faster"), "faster-diffusion");
+    }
 
     @Test
     void skippingWithoutCompensation() throws URISyntaxException {
         assertDiffers(run("ddim", 6, 4, null, "ddim6_none"), run("ddim", 6, 4, new CachePolicy.Skip(0, 2, 3), "ddim6_skip"), "skip");
+        run("dpm-solver++", 6, 4, new CachePolicy.Skip(0, 2, 3), "dpmpp6_skip");
     }
 
     static void assertDiffers(float[] plain, float[] cached, String what) {
