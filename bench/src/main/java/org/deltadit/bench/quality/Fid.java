@@ -1,0 +1,74 @@
+package org.deltadit.bench.quality;
+
+import org.ejml.data.DMatrixRMaj;
+import org.ejml.dense.row.CommonOps_DDRM;
+import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
+import org.ejml.interfaces.decomposition.EigenDecomposition_F64;
+
+/**
+ * Fréchet distance between two Gaussians fitted to feature sets (Heusel et al. 2017):
+ * ‖μ₁ − μ₂‖² + Tr(Σ₁ + Σ₂ − 2 (Σ₁Σ₂)^½), with Tr((Σ₁Σ₂)^½) = Σ √λ(A Σ₂ A), A = Σ₁^½ — both square
+ * roots of symmetric positive semi-definite matrices, through EJML's symmetric eigendecomposition.
+ */
+public final class Fid {
+    private Fid() {}
+
+    /** Mean [d] and covariance [d, d] (unbiased, as numpy.cov) of n feature rows. */
+    public record Stats(double[] mu, double[][] sigma, int count) {}
+
+    public static Stats stats(float[][] features) {
+        int n = features.length, d = features[0].length;
+        if (n < 2) throw new IllegalArgumentException("FID: at least 2 samples are needed, got " + n);
+        double[] mu = new double[d];
+        for (float[] f : features) for (int i = 0; i < d; i++) mu[i] += f[i] / (double) n;
+        double[][] s = new double[d][d];
+        for (float[] f : features) {
+            for (int i = 0; i < d; i++) {
+                double a = f[i] - mu[i];
+                for (int j = i; j < d; j++) s[i][j] += a * (f[j] - mu[j]);
+            }
+        }
+        for (int i = 0; i < d; i++) for (int j = i; j < d; j++) s[j][i] = s[i][j] /= (n - 1);
+        return new Stats(mu, s, n);
+    }
+
+    public static double distance(Stats a, Stats b) {
+        int d = a.mu().length;
+        if (b.mu().length != d) throw new IllegalArgumentException("FID: feature sizes " + d + " and " + b.mu().length + " differ");
+        double mean = 0;
+        for (int i = 0; i < d; i++) mean += (a.mu()[i] - b.mu()[i]) * (a.mu()[i] - b.mu()[i]);
+        DMatrixRMaj s1 = new DMatrixRMaj(a.sigma()), s2 = new DMatrixRMaj(b.sigma());
+        DMatrixRMaj root = sqrtSymmetric(s1);
+        DMatrixRMaj tmp = new DMatrixRMaj(d, d), m = new DMatrixRMaj(d, d);
+        CommonOps_DDRM.mult(root, s2, tmp);
+        CommonOps_DDRM.mult(tmp, root, m);
+        double traceSqrt = 0;
+        for (double l : symmetricEigenvalues(m)) traceSqrt += Math.sqrt(Math.max(l, 0));
+        return mean + CommonOps_DDRM.trace(s1) + CommonOps_DDRM.trace(s2) - 2 * traceSqrt;
+    }
+
+    /** V·diag(√max(λ, 0))·Vᵀ of a symmetric matrix. */
+    static DMatrixRMaj sqrtSymmetric(DMatrixRMaj s) {
+        int d = s.numRows;
+        EigenDecomposition_F64<DMatrixRMaj> eig = DecompositionFactory_DDRM.eig(d, true, true);
+        if (!eig.decompose(s.copy())) throw new IllegalStateException("FID: eigendecomposition failed");
+        DMatrixRMaj out = new DMatrixRMaj(d, d);
+        for (int k = 0; k < d; k++) {
+            double r = Math.sqrt(Math.max(eig.getEigenvalue(k).getReal(), 0));
+            DMatrixRMaj v = eig.getEigenVector(k);
+            for (int i = 0; i < d; i++) for (int j = 0; j < d; j++) out.add(i, j, r * v.get(i) * v.get(j));
+        }
+        return out;
+    }
+
+    static double[] symmetricEigenvalues(DMatrixRMaj m) {
+        DMatrixRMaj sym = m.copy();
+        CommonOps_DDRM.transpose(m, sym);
+        CommonOps_DDRM.add(0.5, m, 0.5, sym, sym); // remove rounding asymmetry
+        EigenDecomposition_F64<DMatrixRMaj> eig = DecompositionFactory_DDRM.eig(m.numRows, false, true);
+        if (!eig.decompose(sym)) throw new IllegalStateException("FID: eigendecomposition failed");
+        double[] l = new double[m.numRows];
+        for (int k = 0; k < l.length; k++) l[k] = eig.getEigenvalue(k).getReal();
+        return l;
+    }
+}
