@@ -13,9 +13,9 @@ import org.deltadit.sampler.Noise;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code dit bench}: timings of the engine on DiT shapes (the paper-style comparison arrives with the demo model). */
-@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = BenchCommand.Forward.class,
-        description = "Benchmarks: 'dit bench forward' times the DiT block stack.")
+/** {@code dit bench}: block-stack timings, and the paper-style comparison of caching configurations. */
+@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {BenchCommand.Forward.class, CompareCommand.class},
+        description = "Benchmarks: 'dit bench forward' times the DiT block stack; 'dit bench compare' prints the paper-style table.")
 final class BenchCommand implements Runnable {
     @Override
     public void run() { new picocli.CommandLine(this).usage(System.err); }

@@ -57,6 +57,8 @@ public record Checkpoint(Path weightsPath, String container, StateDict weights, 
         throw new CheckpointException(file + ": unknown weights file type (expected .safetensors, .safetensors.index.json, .pt, .pth, .bin or .ckpt)");
     }
 
+    private static final List<String> PREFERRED = List.of("diffusion_pytorch_model", "model", "dit");
+
     /** The one weights file in a folder: a shard index first, then safetensors (full precision before .fp16), then PyTorch. */
     private static Path pickWeights(Path dir) {
         List<Path> index = new ArrayList<>(), st = new ArrayList<>(), pt = new ArrayList<>();
@@ -75,6 +77,10 @@ public record Checkpoint(Path weightsPath, String container, StateDict weights, 
             full.removeIf(p -> p.getFileName().toString().contains(".fp16."));
             List<Path> use = full.isEmpty() ? group : full;
             if (use.size() == 1) return use.get(0);
+            // A folder may hold other tensors beside the model (the demo's classifier): the usual names win.
+            for (String stem : PREFERRED) {
+                for (Path p : use) if (p.getFileName().toString().startsWith(stem + ".")) return p;
+            }
             if (use.size() > 1) throw new CheckpointException(dir + ": several weights files (" + names(use) + "); name one");
         }
         throw new CheckpointException(dir + ": no weights file (.safetensors, .pt, .pth, .bin) in the folder");

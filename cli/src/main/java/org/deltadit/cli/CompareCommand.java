@@ -1,0 +1,209 @@
+package org.deltadit.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.deltadit.bench.quality.DigitClassifier;
+import org.deltadit.bench.quality.Fid;
+import org.deltadit.bench.quality.ImageMetrics;
+import org.deltadit.cache.CachePolicy;
+import org.deltadit.cache.DitDenoiser;
+import org.deltadit.cache.Plan;
+import org.deltadit.dit.DitLoader;
+import org.deltadit.dit.DitModel;
+import org.deltadit.engine.Backend;
+import org.deltadit.engine.Backends;
+import org.deltadit.engine.Tensor;
+import org.deltadit.sampler.Noise;
+import org.deltadit.sampler.Sampler;
+import org.deltadit.sampler.Samplers;
+import org.deltadit.weights.Checkpoint;
+import org.deltadit.weights.DitConfig;
+import org.deltadit.weights.Safetensors;
+import org.deltadit.weights.StateDict;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code dit bench compare}: the paper's Table 1/2 layout on one model — each row a configuration run
+ * on the same classes and noise: MACs, speedup, latency, FID (classifier features against held-out
+ * digits), accuracy, and PSNR/SSIM against the uncached run.
+ */
+@Command(name = "compare", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Compare caching configurations on one model: MACs, speedup, latency, FID, accuracy, PSNR/SSIM.")
+final class CompareCommand implements Callable<Integer> {
+    static final String ROWS = "full,t13,faster,shallow,middle,deep,delta-dit,reverse";
+
+    @Option(names = "--model", defaultValue = "models/demo", description = "DiT checkpoint (default: ${DEFAULT-VALUE}, the demo model)")
+    Path model;
+    @Option(names = "--heads", description = "attention heads when the checkpoint does not say")
+    Integer heads;
+    @Option(names = "--classifier", description = "evaluation network and FID statistics folder (default: the model's folder)")
+    Path classifier;
+    @Option(names = "--rows", defaultValue = ROWS, description = "rows: full, t<N>, faster (I = ⌈0.75·depth⌉, 21 of 28), faster<I>, shallow, middle, deep, delta-dit, reverse (default: ${DEFAULT-VALUE})")
+    String rows;
+    @Option(names = "--sampler", defaultValue = "dpm-solver++", description = "(default: ${DEFAULT-VALUE})")
+    String sampler;
+    @Option(names = "--steps", defaultValue = "20", description = "steps of the full run (default: ${DEFAULT-VALUE})")
+    int steps;
+    @Option(names = "--cfg", defaultValue = "4.0", description = "guidance scale (default: ${DEFAULT-VALUE})")
+    double cfg;
+    @Option(names = "--count", defaultValue = "100", description = "images per row, classes in turn (default: ${DEFAULT-VALUE})")
+    int count;
+    @Option(names = "--batch", defaultValue = "50", description = "images per model batch (default: ${DEFAULT-VALUE})")
+    int batch;
+    @Option(names = "--seed", defaultValue = "0")
+    long seed;
+    @Option(names = "--threads", description = "worker threads (default: all cores)")
+    Integer threads;
+    @Option(names = "--json", description = "JSON lines (one per row) instead of the Markdown table")
+    boolean json;
+
+    record Row(String name, String label, int steps, CachePolicy policy) {}
+
+    record Result(Row row, long macs, double speedup, double secondsPerImage, Double fid, Double accuracy, double psnr, double ssim) {}
+
+    @Override
+    public Integer call() {
+        if (count < 1) throw new IllegalArgumentException("--count: " + count + " (must be at least 1)");
+        if (batch < 1) throw new IllegalArgumentException("--batch: " + batch + " (must be at least 1)");
+        if (steps < 2) throw new IllegalArgumentException("--steps: " + steps + " (at least 2)");
+        Backend be = Backends.create("cpu", threads == null ? Runtime.getRuntime().availableProcessors() : threads);
+        // The model views the mapped checkpoint, so it stays open for the whole run.
+        DitModel m = DitLoader.dit(Checkpoint.open(model, null, null), new DitConfig.Overrides(heads, null, null), be);
+        DitConfig c = m.config();
+        List<Row> list = parseRows(rows, steps, c.depth());
+        Path evalDir = classifier != null ? classifier : (Files.isDirectory(model) ? model : model.toAbsolutePath().getParent());
+        DigitClassifier net = null;
+        Fid.Stats real = null;
+        if (Files.exists(evalDir.resolve("classifier.safetensors")) && Files.exists(evalDir.resolve("fid_stats.safetensors")) && c.inChannels() == 1 && c.inputSize() == 32) {
+            net = DigitClassifier.load(evalDir.resolve("classifier.safetensors"), be);
+            real = readStats(evalDir.resolve("fid_stats.safetensors"));
+        } else {
+            System.err.println("bench: no classifier for this model in " + evalDir + " (classifier.safetensors + fid_stats.safetensors for 1×32×32 digits): FID and accuracy are left out");
+        }
+        int[] labels = new int[count];
+        for (int i = 0; i < count; i++) labels[i] = i % c.numClasses();
+        int side = c.inputSize();
+        Tensor noise = Tensor.of(new Noise(seed, count).next(0, count, c.inChannels() * side * side), count, c.inChannels(), side, side);
+        long rowsPerImage = cfg > 1 ? 2 : 1;
+        long fullMacs = Plan.of(new CachePolicy.None(), steps, c.depth()).macs(c, rowsPerImage);
+
+        Tensor reference = null;
+        List<Result> results = new ArrayList<>();
+        for (Row r : list) {
+            Sampler s = Samplers.create(sampler, r.steps(), null, true, 0, false);
+            Plan plan = Plan.of(r.policy(), r.steps(), c.depth());
+            long t0 = System.nanoTime();
+            List<Tensor> parts = new ArrayList<>();
+            for (int from = 0; from < count; from += batch) {
+                int to = Math.min(count, from + batch);
+                boolean cached = !(r.policy() instanceof CachePolicy.None);
+                DitDenoiser den = new DitDenoiser(m, java.util.Arrays.copyOfRange(labels, from, to), cfg, c.inChannels(), cached ? plan : null, null);
+                parts.add(s.sample(noise.slice(0, from, to), den, k -> { throw new IllegalStateException("deterministic samplers only"); }, null));
+            }
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            Tensor images = Tensor.concat(0, parts.toArray(new Tensor[0]));
+            if (reference == null) reference = images; // the first row is the uncached baseline
+            Double fid = null, acc = null;
+            if (net != null) {
+                Tensor feats = net.features(images);
+                float[][] f = new float[count][];
+                for (int i = 0; i < count; i++) f[i] = feats.select(0, i).toFloatArray();
+                fid = count >= 2 ? Fid.distance(Fid.stats(f), real) : null;
+                int[] pred = net.classify(images);
+                int ok = 0;
+                for (int i = 0; i < count; i++) if (pred[i] == labels[i]) ok++;
+                acc = ok / (double) count;
+            }
+            double psnr = 0, ssim = 0;
+            for (int i = 0; i < count; i++) {
+                float[] a = reference.select(0, i).toFloatArray(), b = images.select(0, i).toFloatArray();
+                psnr += Math.min(ImageMetrics.psnr(a, b), 100) / count;
+                ssim += (side >= 11 ? ImageMetrics.ssim(a, b, c.inChannels(), side, side) : Double.NaN) / count;
+            }
+            long macs = plan.macs(c, rowsPerImage);
+            Result res = new Result(r, macs, fullMacs / (double) macs, seconds / count, fid, acc, psnr, ssim);
+            results.add(res);
+            System.err.printf(Locale.ROOT, "bench: %-28s %.3f s/image%n", r.label(), res.secondsPerImage());
+        }
+        print(results, c);
+        return 0;
+    }
+
+    private void print(List<Result> results, DitConfig c) {
+        if (json) {
+            for (Result r : results) {
+                System.out.printf(Locale.ROOT, "{\"row\":\"%s\",\"method\":\"%s\",\"steps\":%d,\"macs\":%d,\"speedup\":%.4f,\"seconds_per_image\":%.4f,\"fid\":%s,\"accuracy\":%s,\"psnr\":%.3f,\"ssim\":%.4f,\"count\":%d}%n",
+                        r.row().name(), r.row().label(), r.row().steps(), r.macs(), r.speedup(), r.secondsPerImage(),
+                        r.fid() == null ? "null" : String.format(Locale.ROOT, "%.3f", r.fid()), r.accuracy() == null ? "null" : String.format(Locale.ROOT, "%.4f", r.accuracy()),
+                        r.psnr(), r.ssim(), count);
+            }
+            return;
+        }
+        System.out.printf(Locale.ROOT, "%s, %s %d steps, guidance %.1f, %d images per row (MACs per image)%n%n", c.archName(), sampler, steps, cfg, count);
+        System.out.println("| Method | MACs | Speedup | Latency (s/image) | FID | Accuracy | PSNR | SSIM |");
+        System.out.println("|---|---|---|---|---|---|---|---|");
+        for (Result r : results) {
+            System.out.printf(Locale.ROOT, "| %s | %s | %.2f× | %.3f | %s | %s | %s | %s |%n", r.row().label(), macs(r.macs()), r.speedup(), r.secondsPerImage(),
+                    r.fid() == null ? "–" : String.format(Locale.ROOT, "%.2f", r.fid()), r.accuracy() == null ? "–" : String.format(Locale.ROOT, "%.1f%%", 100 * r.accuracy()),
+                    metric(r, results, r.psnr(), "%.2f"), metric(r, results, r.ssim(), "%.4f"));
+        }
+    }
+
+    private static String macs(long m) {
+        return m >= 1e12 ? String.format(Locale.ROOT, "%.3fT", m / 1e12) : m >= 1e9 ? String.format(Locale.ROOT, "%.2fG", m / 1e9) : String.format(Locale.ROOT, "%.2fM", m / 1e6);
+    }
+
+    private static String metric(Result r, List<Result> all, double v, String fmt) {
+        return r == all.get(0) ? "ref" : Double.isNaN(v) ? "–" : String.format(Locale.ROOT, fmt, v);
+    }
+
+    static List<Row> parseRows(String spec, int steps, int depth) {
+        Map<String, Row> out = new LinkedHashMap<>();
+        int b = (int) Math.round(0.6 * steps), nc = (int) Math.ceil(0.75 * depth);
+        for (String raw : spec.split(",")) {
+            String n = raw.trim().toLowerCase(Locale.ROOT);
+            Row r;
+            if (n.equals("full")) r = new Row(n, "Full (T = " + steps + ")", steps, new CachePolicy.None());
+            else if (n.matches("t\\d+")) r = new Row(n, "T = " + n.substring(1), Integer.parseInt(n.substring(1)), new CachePolicy.None());
+            else if (n.matches("faster\\d*")) {
+                int i = n.length() > 6 ? Integer.parseInt(n.substring(6)) : nc;
+                r = new Row(n, "Faster Diffusion (I = " + i + ")", steps, new CachePolicy.FasterDiffusion(i, 2));
+            }
+            else if (n.equals("shallow") || n.equals("middle") || n.equals("deep")) {
+                int[] rg = CacheOptions.parseRange(n, depth);
+                r = new Row(n, "Δ-Cache " + n + " [" + rg[0] + "," + rg[1] + ")", steps, new CachePolicy.DeltaCache(rg[0], rg[1], 2));
+            } else if (n.equals("delta-dit")) r = new Row(n, "Δ-DiT (b = " + b + ", N_c = " + nc + ")", steps, new CachePolicy.DeltaDit(b, 2, nc, false));
+            else if (n.equals("reverse")) r = new Row(n, "Δ-DiT reversed", steps, new CachePolicy.DeltaDit(b, 2, nc, true));
+            else throw new IllegalArgumentException("--rows: unknown row '" + raw.trim() + "' (full, t<N>, faster, faster<I>, shallow, middle, deep, delta-dit, reverse)");
+            Plan.of(r.policy(), r.steps(), depth); // checks the row's parameters
+            out.put(n, r);
+        }
+        if (out.isEmpty()) throw new IllegalArgumentException("--rows: no rows");
+        List<Row> list = new ArrayList<>(out.values());
+        if (!list.get(0).name().equals("full")) list.add(0, new Row("full", "Full (T = " + steps + ")", steps, new CachePolicy.None()));
+        return list;
+    }
+
+    private static Fid.Stats readStats(Path file) {
+        try (StateDict sd = Safetensors.open(file)) {
+            float[] mu = sd.tensor("mu").toFloatArray();
+            Tensor s = sd.tensor("sigma");
+            int d = mu.length;
+            double[] m = new double[d];
+            double[][] sig = new double[d][d];
+            float[] flat = s.toFloatArray();
+            for (int i = 0; i < d; i++) {
+                m[i] = mu[i];
+                for (int j = 0; j < d; j++) sig[i][j] = flat[i * d + j];
+            }
+            return new Fid.Stats(m, sig, (int) sd.tensor("count").toFloatArray()[0]);
+        }
+    }
+}

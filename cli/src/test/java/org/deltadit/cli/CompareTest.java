@@ -1,0 +1,71 @@
+package org.deltadit.cli;
+
+import static org.deltadit.cli.MainTest.run;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.deltadit.engine.Tensor;
+import org.deltadit.weights.CheckpointFormat;
+import org.deltadit.weights.DitConfig;
+import org.deltadit.weights.SafetensorsWriter;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** dit bench compare on a tiny random 1×32×32 DiT with the shipped digit classifier. */
+class CompareTest {
+    @TempDir Path dir;
+    Path model;
+
+    @BeforeEach
+    void tinyDigitModel() throws IOException {
+        model = Files.createDirectories(dir.resolve("m"));
+        DitConfig c = new DitConfig(32, 4, 1, 16, 4, 2, 10, true, 64, CheckpointFormat.DIT_OFFICIAL, Map.of());
+        Map<String, Tensor> w = new LinkedHashMap<>();
+        java.util.SplittableRandom r = new java.util.SplittableRandom(5);
+        for (Map.Entry<String, int[]> e : c.expectedShapes().entrySet()) {
+            float[] v = new float[(int) Tensor.zeros(e.getValue()).numel()];
+            for (int i = 0; i < v.length; i++) v[i] = (float) (r.nextGaussian() * 0.1);
+            w.put(e.getKey(), Tensor.of(v, e.getValue()));
+        }
+        SafetensorsWriter.write(model.resolve("dit.safetensors"), w, null);
+        Files.writeString(model.resolve("config.json"), "{\"input_size\": 32, \"num_heads\": 2}");
+    }
+
+    @Test
+    void printsThePaperTableWithQualityColumns() throws IOException {
+        for (String f : new String[] {"classifier.safetensors", "fid_stats.safetensors"}) Files.copy(Path.of("../models/demo").resolve(f), model.resolve(f));
+        MainTest.Run r = run("bench", "compare", "--model", model.toString(), "--count", "4", "--steps", "4", "--rows", "full,t3,faster,shallow,deep,delta-dit,reverse");
+        assertEquals(0, r.status(), r.err());
+        assertEquals(7, r.out().lines().filter(l -> l.startsWith("| ") && !l.startsWith("| Method")).count(), r.out());
+        assertTrue(r.out().contains("| Full (T = 4) |") && r.out().contains("| ref | ref |"), "table: " + r.out());
+        assertTrue(r.out().contains("Δ-DiT (b = 2, N_c = 3)"), "delta-dit row: " + r.out());
+        assertTrue(r.out().matches("(?s).*\\| Δ-Cache deep \\[1,4\\) \\| [0-9.]+[MG] \\| [0-9.]+× \\| [0-9.]+ \\| [0-9.]+ \\| [0-9.]+% \\| [0-9.]+ \\| [0-9.]+ \\|.*"), "deep row: " + r.out());
+        MainTest.Run j = run("bench", "compare", "--model", model.toString(), "--count", "2", "--steps", "4", "--rows", "full,delta-dit", "--json");
+        assertEquals(2, j.out().lines().count(), j.out());
+        assertTrue(j.out().contains("\"row\":\"delta-dit\"") && j.out().contains("\"fid\":"), "json: " + j.out());
+    }
+
+    @Test
+    void withoutAClassifierItSaysSoAndPrintsTheRest() {
+        MainTest.Run r = run("bench", "compare", "--model", model.toString(), "--count", "2", "--steps", "4", "--rows", "full,delta-dit");
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.err().contains("FID and accuracy are left out"), r.err());
+        assertTrue(r.out().contains("| – | – |"), r.out());
+    }
+
+    @Test
+    void badRowsAndCountsAreOneLine() {
+        for (String[] a : new String[][] {{"--rows", "full,warp"}, {"--count", "0"}, {"--rows", "faster9"}}) {
+            String[] all = {"bench", "compare", "--model", model.toString(), "--steps", "4", a[0], a[1]};
+            MainTest.Run r = run(all);
+            assertEquals(2, r.status(), String.join(" ", a) + ": " + r.err());
+            assertEquals(1, r.err().strip().lines().count(), r.err());
+        }
+    }
+}
