@@ -19,6 +19,19 @@ public final class DitDenoiser implements Denoiser {
     private final int guided;
     private final Plan plan;
     private final DeltaStore store;
+    private BlockObserver observer;
+
+    /** Sees every block a full step runs (for the analyses): step s, block i, its input and output. */
+    @FunctionalInterface
+    public interface BlockObserver {
+        void afterBlock(int step, int block, Tensor in, Tensor out);
+    }
+
+    /** Installs an observer of the blocks of uncached steps (null removes it). */
+    public DitDenoiser observe(BlockObserver o) {
+        this.observer = o;
+        return this;
+    }
 
     /** {@code guidedChannels}: how many latent channels guidance mixes (all by default; 3 as DiT's sample.py). */
     public DitDenoiser(DitModel model, int[] labels, double cfg, int guidedChannels) {
@@ -57,12 +70,20 @@ public final class DitDenoiser implements Denoiser {
         float[] t = new float[y.length];
         java.util.Arrays.fill(t, ctx.timestep());
         DitModel.Conditioning c = model.condition(t, y);
-        Tensor h = plan == null ? runAll(model.embed(in), c) : runPlanned(plan.step(ctx.step()), in, c);
+        Tensor h = plan == null ? runAll(model.embed(in), c, ctx.step()) : runPlanned(plan.step(ctx.step()), in, c);
         Tensor out = model.finalLayer(h, c);
         return guided() ? Guidance.combine(out, cfg, guided) : out;
     }
 
-    private Tensor runAll(Tensor h, DitModel.Conditioning c) { return run(h, 0, model.depth(), c); }
+    private Tensor runAll(Tensor h, DitModel.Conditioning c, int step) {
+        if (observer == null) return run(h, 0, model.depth(), c);
+        for (int i = 0; i < model.depth(); i++) {
+            Tensor out = model.block(i, h, c);
+            observer.afterBlock(step, i, h, out);
+            h = out;
+        }
+        return h;
+    }
 
     private Tensor run(Tensor h, int from, int to, DitModel.Conditioning c) {
         for (int i = from; i < to; i++) h = model.block(i, h, c);

@@ -39,7 +39,7 @@ import picocli.CommandLine.Option;
 final class CompareCommand implements Callable<Integer> {
     static final String ROWS = "full,t13,faster,shallow,middle,deep,delta-dit,reverse";
 
-    @Option(names = "--model", defaultValue = "models/demo", description = "DiT checkpoint (default: ${DEFAULT-VALUE}, the demo model)")
+    @Option(names = "--model", description = "DiT checkpoint (default: the demo model, models/demo)")
     Path model;
     @Option(names = "--heads", description = "attention heads when the checkpoint does not say")
     Integer heads;
@@ -74,6 +74,7 @@ final class CompareCommand implements Callable<Integer> {
         if (batch < 1) throw new IllegalArgumentException("--batch: " + batch + " (must be at least 1)");
         if (steps < 2) throw new IllegalArgumentException("--steps: " + steps + " (at least 2)");
         Backend be = Backends.create("cpu", threads == null ? Runtime.getRuntime().availableProcessors() : threads);
+        if (model == null) model = DemoModel.path();
         // The model views the mapped checkpoint, so it stays open for the whole run.
         DitModel m = DitLoader.dit(Checkpoint.open(model, null, null), new DitConfig.Overrides(heads, null, null), be);
         DitConfig c = m.config();

@@ -36,7 +36,7 @@ import picocli.CommandLine.Option;
 @Command(name = "generate", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Generate images with a class-conditional DiT.")
 final class GenerateCommand implements Callable<Integer> {
-    @Option(names = "--model", description = "weights file, folder or diffusers repository")
+    @Option(names = "--model", description = "weights file, folder or diffusers repository (default: the demo model, models/demo)")
     Path model;
     @Option(names = "--config", description = "config.json for the model (default: the one beside the weights)")
     Path config;
@@ -103,7 +103,7 @@ final class GenerateCommand implements Callable<Integer> {
             m = DitLoader.random(arch, size / 8, 4, 1000, seed, be);
             if (vae != null) decoder = DitLoader.vae(vae, be);
         } else {
-            if (model == null) throw new IllegalArgumentException("--model is required (the demo model ships with a later release); or use --random-weights --arch DiT-XL/2");
+            if (model == null) model = DemoModel.path();
             Path vaePath = vae;
             if (vaePath == null && Files.isDirectory(model) && Files.isDirectory(model.resolve("vae")) && Files.exists(model.resolve("model_index.json"))) vaePath = model;
             if (vaePath != null) decoder = DitLoader.vae(vaePath, be);

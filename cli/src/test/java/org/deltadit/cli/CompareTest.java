@@ -60,6 +60,23 @@ class CompareTest {
     }
 
     @Test
+    void analysesWritePngAndCsv() throws IOException {
+        Path out = dir.resolve("analysis");
+        MainTest.Run sim = run("analyze", "delta-similarity", "--model", model.toString(), "--count", "2", "--steps", "3", "--out", out.toString());
+        assertEquals(0, sim.status(), sim.err());
+        java.util.List<String> csv = Files.readAllLines(out.resolve("delta_similarity.csv"));
+        assertEquals("block,step2,step3", csv.get(0));
+        assertEquals(5, csv.size(), "4 blocks");
+        assertTrue(Files.size(out.resolve("delta_similarity.png")) > 1000);
+        MainTest.Run four = run("analyze", "fourier", "--model", model.toString(), "--count", "2", "--steps", "3", "--out", out.toString());
+        assertEquals(0, four.status(), four.err());
+        assertEquals("radius,none,shallow,middle,deep", Files.readAllLines(out.resolve("fourier.csv")).get(0));
+        assertTrue(Files.size(out.resolve("fourier.png")) > 1000);
+        MainTest.Run bad = run("analyze", "fourier", "--model", model.toString(), "--count", "0");
+        assertEquals(2, bad.status());
+    }
+
+    @Test
     void badRowsAndCountsAreOneLine() {
         for (String[] a : new String[][] {{"--rows", "full,warp"}, {"--count", "0"}, {"--rows", "faster9"}}) {
             String[] all = {"bench", "compare", "--model", model.toString(), "--steps", "4", a[0], a[1]};

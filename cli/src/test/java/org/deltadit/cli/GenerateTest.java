@@ -118,6 +118,20 @@ class GenerateTest {
     }
 
     @Test
+    void withoutAModelTheDemoModelIsUsedOrItsAbsenceNamed() {
+        String old = System.getProperty("dit.home");
+        System.setProperty("dit.home", dir.toString());
+        try {
+            MainTest.Run r = run("generate", "--class", "1", "--out", dir.resolve("d.png").toString());
+            assertEquals(2, r.status(), r.err());
+            assertTrue(r.err().contains("the demo model is not in") && r.err().contains("train_demo.py"), r.err());
+        } finally {
+            if (old == null) System.clearProperty("dit.home");
+            else System.setProperty("dit.home", old);
+        }
+    }
+
+    @Test
     void aLatentThatTurnsNaNStopsWithTheStepNumber() {
         // An untrained model's σ channels lie far outside [−1, 1]; DDPM's learned-range variance then overflows.
         MainTest.Run r = run(args("--class", "2", "--sampler", "ddpm", "--out", dir.resolve("nan.png").toString()));
