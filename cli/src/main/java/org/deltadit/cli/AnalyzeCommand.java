@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.deltadit.cache.CachePolicy;
-import org.deltadit.cache.DitDenoiser;
 import org.deltadit.cache.Plan;
 import org.deltadit.cache.analysis.DeltaSimilarity;
 import org.deltadit.cache.analysis.Fourier;
@@ -19,9 +18,6 @@ import org.deltadit.dit.DitModel;
 import org.deltadit.engine.Backend;
 import org.deltadit.engine.Backends;
 import org.deltadit.engine.Tensor;
-import org.deltadit.sampler.Noise;
-import org.deltadit.sampler.Sampler;
-import org.deltadit.sampler.Samplers;
 import org.deltadit.weights.Checkpoint;
 import org.deltadit.weights.DitConfig;
 import org.knowm.xchart.BitmapEncoder;
@@ -65,25 +61,14 @@ final class AnalyzeCommand implements Runnable {
             return DitLoader.dit(Checkpoint.open(m, null, null), new DitConfig.Overrides(heads, null, null), be);
         }
 
-        /** Samples {@code count} images (classes in turn) with an optional plan and observer; one observer reset per batch. */
+        /** Checks the options, loads the model: what both analyses start with. */
+        DitModel start(int count) {
+            if (count < 1) throw new IllegalArgumentException("--count: " + count + " (must be at least 1)");
+            return load(Backends.create("cpu", Runtime.getRuntime().availableProcessors()));
+        }
+
         Tensor sample(DitModel m, int count, Plan plan, DeltaSimilarity observer) {
-            DitConfig c = m.config();
-            int side = c.inputSize();
-            Tensor noise = Tensor.of(new Noise(seed, count).next(0, count, c.inChannels() * side * side), count, c.inChannels(), side, side);
-            Sampler s = Samplers.create(sampler, steps, null, true, 0, false);
-            List<Tensor> parts = new ArrayList<>();
-            for (int from = 0; from < count; from += batch) {
-                int to = Math.min(count, from + batch);
-                int[] labels = new int[to - from];
-                for (int i = 0; i < labels.length; i++) labels[i] = (from + i) % c.numClasses();
-                DitDenoiser den = new DitDenoiser(m, labels, cfg, c.inChannels(), plan, null);
-                if (observer != null) {
-                    observer.newBatch();
-                    den.observe(observer);
-                }
-                parts.add(s.sample(noise.slice(0, from, to), den, k -> { throw new IllegalStateException("deterministic samplers only"); }, null));
-            }
-            return Tensor.concat(0, parts.toArray(new Tensor[0]));
+            return Sampling.run(m, sampler, steps, cfg, Sampling.noise(m, seed, count), Sampling.labels(count, m.config().numClasses()), batch, plan, observer);
         }
 
         Path folder() {
@@ -102,9 +87,7 @@ final class AnalyzeCommand implements Runnable {
 
         @Override
         public Integer call() {
-            if (count < 1) throw new IllegalArgumentException("--count: " + count + " (must be at least 1)");
-            Backend be = Backends.create("cpu", Runtime.getRuntime().availableProcessors());
-            DitModel m = load(be);
+            DitModel m = start(count);
             DeltaSimilarity sim = new DeltaSimilarity(m.depth(), steps);
             sample(m, count, null, sim);
             double[][] mat = sim.matrix();
@@ -139,9 +122,7 @@ final class AnalyzeCommand implements Runnable {
 
         @Override
         public Integer call() {
-            if (count < 1) throw new IllegalArgumentException("--count: " + count + " (must be at least 1)");
-            Backend be = Backends.create("cpu", Runtime.getRuntime().availableProcessors());
-            DitModel m = load(be);
+            DitModel m = start(count);
             DitConfig c = m.config();
             String[] names = {"none", "shallow", "middle", "deep"};
             List<double[]> profiles = new ArrayList<>();

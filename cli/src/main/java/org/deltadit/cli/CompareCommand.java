@@ -12,16 +12,12 @@ import org.deltadit.bench.quality.DigitClassifier;
 import org.deltadit.bench.quality.Fid;
 import org.deltadit.bench.quality.ImageMetrics;
 import org.deltadit.cache.CachePolicy;
-import org.deltadit.cache.DitDenoiser;
 import org.deltadit.cache.Plan;
 import org.deltadit.dit.DitLoader;
 import org.deltadit.dit.DitModel;
 import org.deltadit.engine.Backend;
 import org.deltadit.engine.Backends;
 import org.deltadit.engine.Tensor;
-import org.deltadit.sampler.Noise;
-import org.deltadit.sampler.Sampler;
-import org.deltadit.sampler.Samplers;
 import org.deltadit.weights.Checkpoint;
 import org.deltadit.weights.DitConfig;
 import org.deltadit.weights.Safetensors;
@@ -88,28 +84,19 @@ final class CompareCommand implements Callable<Integer> {
         } else {
             System.err.println("bench: no classifier for this model in " + evalDir + " (classifier.safetensors + fid_stats.safetensors for 1×32×32 digits): FID and accuracy are left out");
         }
-        int[] labels = new int[count];
-        for (int i = 0; i < count; i++) labels[i] = i % c.numClasses();
+        int[] labels = Sampling.labels(count, c.numClasses());
         int side = c.inputSize();
-        Tensor noise = Tensor.of(new Noise(seed, count).next(0, count, c.inChannels() * side * side), count, c.inChannels(), side, side);
+        Tensor noise = Sampling.noise(m, seed, count);
         long rowsPerImage = cfg > 1 ? 2 : 1;
         long fullMacs = Plan.of(new CachePolicy.None(), steps, c.depth()).macs(c, rowsPerImage);
 
         Tensor reference = null;
         List<Result> results = new ArrayList<>();
         for (Row r : list) {
-            Sampler s = Samplers.create(sampler, r.steps(), null, true, 0, false);
             Plan plan = Plan.of(r.policy(), r.steps(), c.depth());
             long t0 = System.nanoTime();
-            List<Tensor> parts = new ArrayList<>();
-            for (int from = 0; from < count; from += batch) {
-                int to = Math.min(count, from + batch);
-                boolean cached = !(r.policy() instanceof CachePolicy.None);
-                DitDenoiser den = new DitDenoiser(m, java.util.Arrays.copyOfRange(labels, from, to), cfg, c.inChannels(), cached ? plan : null, null);
-                parts.add(s.sample(noise.slice(0, from, to), den, k -> { throw new IllegalStateException("deterministic samplers only"); }, null));
-            }
+            Tensor images = Sampling.run(m, sampler, r.steps(), cfg, noise, labels, batch, r.policy() instanceof CachePolicy.None ? null : plan, null);
             double seconds = (System.nanoTime() - t0) / 1e9;
-            Tensor images = Tensor.concat(0, parts.toArray(new Tensor[0]));
             if (reference == null) reference = images; // the first row is the uncached baseline
             Double fid = null, acc = null;
             if (net != null) {
