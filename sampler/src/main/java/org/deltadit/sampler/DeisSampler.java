@@ -15,6 +15,8 @@ public final class DeisSampler extends Sampler {
 
     @Override public String name() { return "deis"; }
 
+    @Override protected void reset() { previousEps = null; }
+
     @Override public float[] timesteps() { return ss.floatTimesteps(); }
 
     /** ∫ of the log-ρ Lagrange basis (diffusers' ind_fn). */

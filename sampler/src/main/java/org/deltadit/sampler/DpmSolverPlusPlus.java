@@ -18,6 +18,8 @@ public final class DpmSolverPlusPlus extends Sampler {
 
     @Override public String name() { return "dpm-solver++"; }
 
+    @Override protected void reset() { previousX0 = null; }
+
     @Override public float[] timesteps() { return ss.floatTimesteps(); }
 
     @Override

@@ -47,8 +47,12 @@ public abstract class Sampler {
      */
     protected abstract float[] step(int i, float[] x, float[] eps, float[] var, FreshNoise fresh);
 
+    /** Forgets what earlier steps left behind (multistep history), so an instance can run batch after batch. */
+    protected void reset() {}
+
     /** Runs every step from unit noise [B, C, H, W]; returns x_0. */
     public final Tensor sample(Tensor noise, Denoiser model, FreshNoise fresh, StepListener listener) {
+        reset();
         int[] shape = noise.shape();
         int b = shape[0], c = shape[1], hw = shape[2] * shape[3];
         float[] x = noise.toFloatArray();

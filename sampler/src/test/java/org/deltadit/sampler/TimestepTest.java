@@ -98,6 +98,25 @@ class TimestepTest {
     }
 
     @Test
+    void aSamplerRunsBatchAfterBatchWithoutCarryingHistory() {
+        // A denoiser whose output depends on x, so multistep history matters.
+        Denoiser d = (x, ctx) -> {
+            float[] v = x.toFloatArray();
+            for (int i = 0; i < v.length; i++) v[i] = (float) Math.tanh(v[i] * 0.3 + ctx.timestep() / 1000.0);
+            return Tensor.of(v, x.shape());
+        };
+        for (String name : new String[] {"dpm-solver++", "deis", "euler", "ddim"}) {
+            Tensor noise = Tensor.of(new float[] {0.5f, -1f, 2f, 0.1f}, 1, 1, 2, 2);
+            Sampler reused = Samplers.create(name, 6, null, true, 0, false);
+            float[] first = reused.sample(noise, d, n -> new float[n], null).toFloatArray();
+            float[] second = reused.sample(noise, d, n -> new float[n], null).toFloatArray();
+            float[] fresh = Samplers.create(name, 6, null, true, 0, false).sample(noise, d, n -> new float[n], null).toFloatArray();
+            assertArrayEquals(fresh, first, name);
+            assertArrayEquals(fresh, second, name + " run twice");
+        }
+    }
+
+    @Test
     void noiseDoesNotDependOnBatching() {
         Noise a = new Noise(42, 3), b = new Noise(42, 3);
         float[] together = a.next(0, 3, 16);
