@@ -51,7 +51,8 @@ class GenerateTest {
     @Test
     void writesOnePngPerImageAndTheLatents() throws IOException {
         Path out = dir.resolve("imgs"), lat = dir.resolve("lat.safetensors");
-        MainTest.Run r = run(args("--class", "1,5,9", "--out", out.toString(), "--save-latent", lat.toString(), "--json"));
+        // three images in batches of two: the default DPM-Solver++ must start each batch afresh
+        MainTest.Run r = run(args("--class", "1,5,9", "--batch", "2", "--out", out.toString(), "--save-latent", lat.toString(), "--json"));
         assertEquals(0, r.status(), r.err());
         for (int i = 0; i < 3; i++) {
             BufferedImage img = ImageIO.read(out.resolve(String.format("%05d.png", i)).toFile());
