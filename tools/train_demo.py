@@ -11,7 +11,8 @@ description and shared/reference/model-formats.md; run with Debian's PyTorch:
 The DiT mirrors DiT-XL's structure (28 adaLN-Zero blocks, learned σ, label dropout 0.1, null class)
 at width 96 with 4 heads and patch 4 on 32×32 single-channel digits in [−1, 1], so the paper's block
 ranges apply unchanged. Training: ε-MSE plus IDDPM's variational bound for the σ channels
-(weight 1e-3, stop-gradient on the mean), AdamW lr 3e-4, batch 32, gradient clipping 1.0, EMA 0.999.
+(weight 1e-3, stop-gradient on the mean), AdamW lr 3e-4, batch 32 (128 per step is 1.7× the
+throughput on 2 cores), gradient clipping 1.0, EMA 0.999.
 The classifier uses only ops the Java engine has (3×3 convolutions, stride 2 instead of pooling, SiLU).
 """
 import argparse
@@ -270,5 +271,6 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("what", choices=["fetch", "classifier", "dit", "export"])
     ap.add_argument("--minutes", type=float, default=60)
+    ap.add_argument("--batch", type=int, default=32, help="images per step (a larger batch uses the CPU better; resuming may change it)")
     a = ap.parse_args()
-    {"fetch": fetch, "classifier": train_classifier, "dit": lambda: train_dit(a.minutes), "export": export}[a.what]()
+    {"fetch": fetch, "classifier": train_classifier, "dit": lambda: train_dit(a.minutes, batch=a.batch), "export": export}[a.what]()
