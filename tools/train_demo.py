@@ -211,7 +211,7 @@ def losses(model, x0, y, sched):
     return mse, vb
 
 
-def train_dit(minutes, batch=32, lr=3e-4):
+def train_dit(minutes, batch=32, lr=3e-4, reset_ema=False):
     torch.manual_seed(1)
     torch.set_num_threads(os.cpu_count())
     x, y, _, _ = load_digits()
@@ -225,7 +225,9 @@ def train_dit(minutes, batch=32, lr=3e-4):
         s = torch.load(ckpt)
         model.load_state_dict(s["model"]); ema.load_state_dict(s["ema"]); opt.load_state_dict(s["opt"])
         step, log = s["step"], s["log"]
-        print("resumed at step", step, flush=True)
+        if reset_ema:  # restart the average from the current weights (an EMA that is still mostly the init)
+            ema.load_state_dict(model.state_dict())
+        print("resumed at step", step, "(EMA reset to the model)" if reset_ema else "", flush=True)
     sched = schedule()
     end = time.time() + minutes * 60
     last_save = time.time()
@@ -275,5 +277,6 @@ if __name__ == "__main__":
     ap.add_argument("what", choices=["fetch", "classifier", "dit", "export"])
     ap.add_argument("--minutes", type=float, default=60)
     ap.add_argument("--batch", type=int, default=32, help="images per step (a larger batch uses the CPU better; resuming may change it)")
+    ap.add_argument("--reset-ema", action="store_true", help="on resume, restart the EMA from the current weights")
     a = ap.parse_args()
-    {"fetch": fetch, "classifier": train_classifier, "dit": lambda: train_dit(a.minutes, batch=a.batch), "export": export}[a.what]()
+    {"fetch": fetch, "classifier": train_classifier, "dit": lambda: train_dit(a.minutes, batch=a.batch, reset_ema=a.reset_ema), "export": export}[a.what]()
