@@ -14,12 +14,12 @@ public final class BudgetSolver {
 
     public static CachePolicy.DeltaDit solve(double speedup, int steps, int b, boolean reverse, DitConfig c, long rows) {
         if (!(speedup >= 1)) throw new IllegalArgumentException("--speedup: " + speedup + " (at least 1)");
+        if (speedup == 1 || steps < 2) return new CachePolicy.DeltaDit(b, 2, 0, reverse); // nothing to save
         int depth = c.depth();
         long full = Plan.of(new CachePolicy.None(), steps, depth).macs(c, rows);
         double budget = full / speedup;
         double blockMacs = rows * (double) MacCount.blocks(c, 0, 1);
         int n = Math.max(2, (int) Math.ceil(steps * depth * blockMacs / budget));
-        if (speedup == 1 || steps < 2) return new CachePolicy.DeltaDit(b, 2, 0, reverse);
         n = Math.min(n, steps);
         for (int nc = 0; nc <= depth; nc++) {
             CachePolicy.DeltaDit p = new CachePolicy.DeltaDit(b, n, nc, reverse);
