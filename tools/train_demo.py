@@ -187,6 +187,11 @@ def schedule():
     return betas, ab, ab_prev, post_log
 
 
+# BF16 autocast for the model's matmuls (F32 master weights and losses): 3.3x faster per step than F32 on
+# this 2-core Zen 4 (1.8-2.2 s against 6.4-6.7 s at batch 128), since oneDNN uses AVX512-BF16 there.
+BF16 = True
+
+
 def losses(model, x0, y, sched):
     """ε-MSE + 1e-3 × variational bound on the learned-range variance (mean detached), as IDDPM's hybrid loss."""
     betas, ab, ab_prev, post_log = sched
@@ -194,7 +199,9 @@ def losses(model, x0, y, sched):
     noise = torch.randn_like(x0)
     a = ab[t].float()[:, None, None, None]
     xt = a.sqrt() * x0 + (1 - a).sqrt() * noise
-    out = model(xt, t, y)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=BF16):
+        out = model(xt, t, y)
+    out = out.float()  # the losses in F32 whatever the matmuls ran in
     eps, v = out[:, :x0.shape[1]], out[:, x0.shape[1]:]
     mse = ((eps - noise) ** 2).mean()
     # KL(q(x_{t−1} | x_t, x0) ‖ p(x_{t−1} | x_t)) with p's mean from the detached ε
@@ -220,14 +227,17 @@ def train_dit(minutes, batch=32, lr=3e-4, reset_ema=False):
     ema.load_state_dict(model.state_dict())
     opt = torch.optim.AdamW(model.parameters(), lr, weight_decay=0)
     ckpt = os.path.join(DATA, "dit_ckpt.pt")
-    step, log = 0, []
+    step, log, ema_start = 0, [], 0
     if os.path.exists(ckpt):
         s = torch.load(ckpt)
         model.load_state_dict(s["model"]); ema.load_state_dict(s["ema"]); opt.load_state_dict(s["opt"])
         step, log = s["step"], s["log"]
         if reset_ema:  # restart the average from the current weights (an EMA that is still mostly the init)
             ema.load_state_dict(model.state_dict())
-        print("resumed at step", step, "(EMA reset to the model)" if reset_ema else "", flush=True)
+            ema_start = step
+        for g in opt.param_groups:  # the learning rate of this run, not the saved one
+            g["lr"] = lr
+        print("resumed at step", step, "(EMA reset to the model)" if reset_ema else "", "lr", lr, flush=True)
     sched = schedule()
     end = time.time() + minutes * 60
     last_save = time.time()
@@ -242,7 +252,8 @@ def train_dit(minutes, batch=32, lr=3e-4, reset_ema=False):
         opt.step()
         # EMA with warm-up: a plain 0.999 still holds a third of the (zero-output) initial weights after
         # 1100 steps, and its shrunken ε makes the sampler diverge (seen in the first training run).
-        decay = min(0.999, (1 + step) / (10 + step))
+        n = step - ema_start
+        decay = min(0.999, (1 + n) / (10 + n))
         with torch.no_grad():
             for pe, pm in zip(ema.parameters(), model.parameters()):
                 pe.mul_(decay).add_(pm, alpha=1 - decay)
@@ -277,6 +288,7 @@ if __name__ == "__main__":
     ap.add_argument("what", choices=["fetch", "classifier", "dit", "export"])
     ap.add_argument("--minutes", type=float, default=60)
     ap.add_argument("--batch", type=int, default=32, help="images per step (a larger batch uses the CPU better; resuming may change it)")
+    ap.add_argument("--lr", type=float, default=3e-4, help="AdamW learning rate (applies on resume too)")
     ap.add_argument("--reset-ema", action="store_true", help="on resume, restart the EMA from the current weights")
     a = ap.parse_args()
-    {"fetch": fetch, "classifier": train_classifier, "dit": lambda: train_dit(a.minutes, batch=a.batch, reset_ema=a.reset_ema), "export": export}[a.what]()
+    {"fetch": fetch, "classifier": train_classifier, "dit": lambda: train_dit(a.minutes, batch=a.batch, lr=a.lr, reset_ema=a.reset_ema), "export": export}[a.what]()

@@ -1,6 +1,6 @@
 package org.deltadit.cache;
 
-import org.deltadit.weights.DitConfig;
+import org.deltadit.weights.ModelConfig;
 
 /**
  * Δ-DiT's hyper-parameters from a target speedup (paper eq. 6–7): with M_g = MACs(full run) / X,
@@ -12,7 +12,7 @@ import org.deltadit.weights.DitConfig;
 public final class BudgetSolver {
     private BudgetSolver() {}
 
-    public static CachePolicy.DeltaDit solve(double speedup, int steps, int b, boolean reverse, DitConfig c, long rows) {
+    public static CachePolicy.DeltaDit solve(double speedup, int steps, int b, boolean reverse, ModelConfig c, long rows) {
         if (!(speedup >= 1)) throw new IllegalArgumentException("--speedup: " + speedup + " (at least 1)");
         if (speedup == 1 || steps < 2) return new CachePolicy.DeltaDit(b, 2, 0, reverse); // nothing to save
         int depth = c.depth();

@@ -9,29 +9,15 @@ import org.deltadit.sampler.StepContext;
 /**
  * A class-conditional DiT as a sampler's {@link Denoiser}. With guidance (cfg > 1) one batch holds
  * the conditional half (the requested labels) and the unconditional half (the null class), as DiT's
- * forward_with_cfg does, and {@link Guidance} mixes them. The block loop lives here, outside the model,
- * so a cache policy can replace it.
+ * forward_with_cfg does, and {@link Guidance} mixes them. The blocks run through a {@link BlockRunner},
+ * so a cache plan can replace some of them.
  */
 public final class DitDenoiser implements Denoiser {
     private final DitModel model;
     private final int[] labels;
     private final double cfg;
     private final int guided;
-    private final Plan plan;
-    private final DeltaStore store;
-    private BlockObserver observer;
-
-    /** Sees every block a full step runs (for the analyses): step s, block i, its input and output. */
-    @FunctionalInterface
-    public interface BlockObserver {
-        void afterBlock(int step, int block, Tensor in, Tensor out);
-    }
-
-    /** Installs an observer of the blocks of uncached steps (null removes it). */
-    public DitDenoiser observe(BlockObserver o) {
-        this.observer = o;
-        return this;
-    }
+    private final BlockRunner<DitModel.Conditioning> blocks;
 
     /** {@code guidedChannels}: how many latent channels guidance mixes (all by default; 3 as DiT's sample.py). */
     public DitDenoiser(DitModel model, int[] labels, double cfg, int guidedChannels) {
@@ -44,19 +30,22 @@ public final class DitDenoiser implements Denoiser {
         for (int y : labels) {
             if (y < 0 || y >= classes) throw new IllegalArgumentException("--class: " + y + " outside [0, " + classes + ")");
         }
-        if (guidedChannels < 1 || guidedChannels > model.config().inChannels()) {
-            throw new IllegalArgumentException("--guide-channels: " + guidedChannels + " (1.." + model.config().inChannels() + ")");
-        }
+        Guidance.checkChannels(guidedChannels, model.config().inChannels());
         this.model = model;
         this.labels = labels.clone();
         this.cfg = cfg;
         this.guided = guidedChannels;
-        this.plan = plan;
-        this.store = plan == null ? null : store != null ? store : new DeltaStore(false);
+        this.blocks = new BlockRunner<>(model, plan, store);
+    }
+
+    /** Installs an observer of the blocks of uncached steps (null removes it). */
+    public DitDenoiser observe(BlockRunner.BlockObserver o) {
+        blocks.observe(o);
+        return this;
     }
 
     /** The store of this denoiser's cached state (null without a plan). */
-    public DeltaStore store() { return store; }
+    public DeltaStore store() { return blocks.store(); }
 
     public boolean guided() { return cfg > 1; }
 
@@ -70,57 +59,7 @@ public final class DitDenoiser implements Denoiser {
         float[] t = new float[y.length];
         java.util.Arrays.fill(t, ctx.timestep());
         DitModel.Conditioning c = model.condition(t, y);
-        Tensor h = plan == null ? runAll(model.embed(in), c, ctx.step()) : runPlanned(plan.step(ctx.step()), in, c);
-        Tensor out = model.finalLayer(h, c);
+        Tensor out = model.finalLayer(blocks.run(in, c, ctx.step()), c);
         return guided() ? Guidance.combine(out, cfg, guided) : out;
-    }
-
-    private Tensor runAll(Tensor h, DitModel.Conditioning c, int step) {
-        if (observer == null) return run(h, 0, model.depth(), c);
-        for (int i = 0; i < model.depth(); i++) {
-            Tensor out = model.block(i, h, c);
-            observer.afterBlock(step, i, h, out);
-            h = out;
-        }
-        return h;
-    }
-
-    private Tensor run(Tensor h, int from, int to, DitModel.Conditioning c) {
-        for (int i = from; i < to; i++) h = model.block(i, h, c);
-        return h;
-    }
-
-    /**
-     * A full step runs every block and records what the following cached steps take: Δ[i,j) = h_j − h_i
-     * (h_i is kept by reference, the blocks return new tensors) or h_I. A cached step replaces its range.
-     */
-    private Tensor runPlanned(StepPlan p, Tensor in, DitModel.Conditioning c) {
-        var be = model.backend();
-        switch (p.mode()) {
-            case FULL -> {
-                store.retainOnly(p.records());
-                Tensor h = model.embed(in);
-                java.util.Map<Integer, Tensor> entering = new java.util.HashMap<>();
-                for (int i = 0; i <= model.depth(); i++) {
-                    for (StepPlan.Range r : p.records()) {
-                        if (r.mode() == StepPlan.Mode.DELTA && r.from() == i) entering.put(i, h);
-                        if (r.to() == i) store.put(r, r.mode() == StepPlan.Mode.DELTA ? be.sub(h, entering.get(r.from())) : h);
-                    }
-                    if (i < model.depth()) h = model.block(i, h, c);
-                }
-                return h;
-            }
-            case DELTA -> {
-                Tensor h = run(model.embed(in), 0, p.from(), c);
-                return run(be.add(h, store.take(p.uses())), p.to(), model.depth(), c);
-            }
-            case REUSE -> {
-                return run(store.take(p.uses()), p.to(), model.depth(), c);
-            }
-            case SKIP -> {
-                return run(run(model.embed(in), 0, p.from(), c), p.to(), model.depth(), c);
-            }
-            default -> throw new IllegalStateException("unknown step mode " + p.mode());
-        }
     }
 }

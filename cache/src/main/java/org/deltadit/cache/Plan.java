@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
-import org.deltadit.weights.DitConfig;
+import org.deltadit.weights.ModelConfig;
 
 /**
  * The plan of a whole run: one {@link StepPlan} per step, with each full step told which ranges the
@@ -59,23 +59,23 @@ public final class Plan {
     }
 
     /** MACs of step s for {@code rows} batch rows (samples × guidance branches), paper convention. */
-    public static long stepMacs(DitConfig c, StepPlan p, long rows) {
+    public static long stepMacs(ModelConfig c, StepPlan p, long rows) {
         long blocks = p.full() ? MacCount.blocks(c, 0, c.depth()) : MacCount.blocks(c, 0, c.depth()) - MacCount.blocks(c, p.from(), p.to());
         return rows * (MacCount.outside(c) + blocks);
     }
 
     /** As {@link #stepMacs} plus the attention products of the blocks that run. */
-    public static long stepMacsWithAttention(DitConfig c, StepPlan p, long rows) {
+    public static long stepMacsWithAttention(ModelConfig c, StepPlan p, long rows) {
         return stepMacs(c, p, rows) + rows * p.blocksRun() * MacCount.attentionPerBlock(c);
     }
 
-    public long macs(DitConfig c, long rows) {
+    public long macs(ModelConfig c, long rows) {
         long m = 0;
         for (StepPlan p : steps) m += stepMacs(c, p, rows);
         return m;
     }
 
-    public long macsWithAttention(DitConfig c, long rows) {
+    public long macsWithAttention(ModelConfig c, long rows) {
         long m = 0;
         for (StepPlan p : steps) m += stepMacsWithAttention(c, p, rows);
         return m;

@@ -3,7 +3,7 @@ package org.deltadit.cli;
 import java.util.Locale;
 import org.deltadit.cache.BudgetSolver;
 import org.deltadit.cache.CachePolicy;
-import org.deltadit.weights.DitConfig;
+import org.deltadit.weights.ModelConfig;
 import picocli.CommandLine.Option;
 
 /** The cache options of {@code dit generate} and {@code dit plan} (DESIGN.md §6), turned into a {@link CachePolicy}. */
@@ -26,7 +26,7 @@ final class CacheOptions {
     boolean bf16;
 
     /** The policy for a run of {@code steps} steps on {@code c}, with {@code rows} batch rows per image (for --speedup). */
-    CachePolicy policy(int steps, DitConfig c, long rows) {
+    CachePolicy policy(int steps, ModelConfig c, long rows) {
         String kind = cache.trim().toLowerCase(Locale.ROOT);
         int depth = c.depth();
         int n = interval != null ? interval : 2;

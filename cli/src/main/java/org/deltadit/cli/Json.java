@@ -3,7 +3,7 @@ package org.deltadit.cli;
 import java.util.Locale;
 import org.deltadit.cache.Plan;
 import org.deltadit.cache.StepPlan;
-import org.deltadit.weights.DitConfig;
+import org.deltadit.weights.ModelConfig;
 
 /** The JSON fragments `dit plan --json` and `dit generate --json` share (written by hand: a few flat fields). */
 final class Json {
@@ -23,7 +23,7 @@ final class Json {
         return b.append(']').toString();
     }
 
-    static String plan(Plan plan, float[] ts, DitConfig c, long rows, long fullMacs) {
+    static String plan(Plan plan, float[] ts, ModelConfig c, long rows, long fullMacs) {
         long macs = plan.macs(c, rows);
         return String.format(Locale.ROOT, "{\"cache\":\"%s\",\"macs\":%d,\"macs_with_attention\":%d,\"macs_uncached\":%d,\"speedup\":%.4f,\"plan\":%s}",
                 plan.policy().describe(), macs, plan.macsWithAttention(c, rows), fullMacs, fullMacs / (double) macs, planArray(plan, ts));

@@ -2,7 +2,6 @@ package org.deltadit.dit;
 
 import java.util.Map;
 import org.deltadit.engine.Backend;
-import org.deltadit.engine.Backend.Binary;
 import org.deltadit.engine.DType;
 import org.deltadit.engine.Tensor;
 import org.deltadit.weights.CheckpointFormat;
@@ -15,7 +14,7 @@ import org.deltadit.weights.DitConfig;
  * Numerics follow the checkpoint's format (model-formats.md §1.3): diffusers checkpoints use
  * timestep frequencies /127 and LayerNorm eps 1e-5 before the MLP.
  */
-public final class DitModel {
+public final class DitModel implements BlockStack<DitModel.Conditioning> {
     private final DitConfig cfg;
     private final Backend be;
     private final Map<String, Tensor> w;
@@ -42,12 +41,14 @@ public final class DitModel {
 
     public DitConfig config() { return cfg; }
 
-    /** The backend the model computes on (the cache uses it for Δ arithmetic). */
+    @Override
     public Backend backend() { return be; }
 
+    @Override
     public int depth() { return cfg.depth(); }
 
     /** Patch-embeds x [B, C, H, W] into tokens [B, N, D] with the position table added. */
+    @Override
     public Tensor embed(Tensor x) {
         int b = x.dim(0), size = cfg.inputSize();
         if (x.rank() != 4 || x.dim(1) != cfg.inChannels() || x.dim(2) != size || x.dim(3) != size) {
@@ -62,8 +63,7 @@ public final class DitModel {
     public Conditioning condition(float[] t, int[] labels) {
         if (t.length != labels.length) throw new IllegalArgumentException("DiT: " + t.length + " timesteps for " + labels.length + " labels");
         Tensor temb = Embeddings.timestep(t, 256, freqShift);
-        Tensor c = be.linear(be.silu(be.linear(temb, w.get("t_embedder.mlp.0.weight"), w.get("t_embedder.mlp.0.bias"))),
-                w.get("t_embedder.mlp.2.weight"), w.get("t_embedder.mlp.2.bias"));
+        Tensor c = Layers.embedMlp(be, w, "t_embedder", temb);
         Tensor table = w.get("y_embedder.embedding_table.weight");
         Tensor y = Tensor.zeros(labels.length, cfg.hiddenSize());
         for (int i = 0; i < labels.length; i++) {
@@ -76,29 +76,23 @@ public final class DitModel {
     }
 
     /** One adaLN-Zero block: h + gate·Attn(modulate(LN(h))), then h + gate·MLP(modulate(LN(h))). */
+    @Override
     public Tensor block(int i, Tensor h, Conditioning cond) {
         String p = "blocks." + i + ".";
-        int b = h.dim(0), n = h.dim(1), d = cfg.hiddenSize(), heads = cfg.numHeads(), dh = d / heads;
-        Tensor[] m = be.linear(cond.siluC(), w.get(p + "adaLN_modulation.1.weight"), w.get(p + "adaLN_modulation.1.bias")).unsqueeze(1).chunk(2, 6);
-        Tensor a = modulate(be.layerNorm(h, null, null, 1e-6f), m[0], m[1]);
-        Tensor qkv = be.linear(a, w.get(p + "attn.qkv.weight"), w.get(p + "attn.qkv.bias")).reshape(b, n, 3, heads, dh).permute(2, 0, 3, 1, 4);
-        Tensor att = Tensor.zeros(b, n, heads, dh);
-        be.attention(qkv.select(0, 0), qkv.select(0, 1), qkv.select(0, 2), null, (float) (1 / Math.sqrt(dh)), att.permute(0, 2, 1, 3));
-        Tensor proj = be.linear(att.reshape(b, n, d), w.get(p + "attn.proj.weight"), w.get(p + "attn.proj.bias"));
-        h = be.add(h, be.mul(m[2], proj));
-        Tensor mlpIn = modulate(be.layerNorm(h, null, null, mlpEps), m[3], m[4]);
-        Tensor hidden = be.gelu(be.linear(mlpIn, w.get(p + "mlp.fc1.weight"), w.get(p + "mlp.fc1.bias")), true);
-        Tensor mlp = be.linear(hidden, w.get(p + "mlp.fc2.weight"), w.get(p + "mlp.fc2.bias"));
+        Tensor[] m = Layers.linear(be, w, p + "adaLN_modulation.1", cond.siluC()).unsqueeze(1).chunk(2, 6);
+        Tensor att = Layers.selfAttention(be, w, p, Layers.modulate(be, be.layerNorm(h, null, null, 1e-6f), m[0], m[1]), cfg.numHeads());
+        h = be.add(h, be.mul(m[2], att));
+        Tensor mlp = Layers.mlp(be, w, p + "mlp", Layers.modulate(be, be.layerNorm(h, null, null, mlpEps), m[3], m[4]));
         return be.add(h, be.mul(m[5], mlp));
     }
 
     /** Final adaLN layer and unpatchify: tokens [B, N, D] → [B, outC, H, W]. */
+    @Override
     public Tensor finalLayer(Tensor h, Conditioning cond) {
-        int b = h.dim(0), g = cfg.inputSize() / cfg.patchSize(), p = cfg.patchSize(), oc = cfg.outChannels();
-        Tensor[] m = be.linear(cond.siluC(), w.get("final_layer.adaLN_modulation.1.weight"), w.get("final_layer.adaLN_modulation.1.bias")).unsqueeze(1).chunk(2, 2);
-        Tensor o = be.linear(modulate(be.layerNorm(h, null, null, 1e-6f), m[0], m[1]), w.get("final_layer.linear.weight"), w.get("final_layer.linear.bias"));
-        // Each token's values are ordered (p, q, c) with c fastest: img[c, row·p + pi, col·p + qi].
-        return o.reshape(b, g, g, p, p, oc).permute(0, 5, 1, 3, 2, 4).reshape(b, oc, g * p, g * p);
+        int g = cfg.inputSize() / cfg.patchSize();
+        Tensor[] m = Layers.linear(be, w, "final_layer.adaLN_modulation.1", cond.siluC()).unsqueeze(1).chunk(2, 2);
+        Tensor o = Layers.linear(be, w, "final_layer.linear", Layers.modulate(be, be.layerNorm(h, null, null, 1e-6f), m[0], m[1]));
+        return Layers.unpatchify(o, g, g, cfg.patchSize(), cfg.outChannels());
     }
 
     /** The whole model: embed, every block, final layer. */
@@ -107,11 +101,5 @@ public final class DitModel {
         Tensor h = embed(x);
         for (int i = 0; i < depth(); i++) h = block(i, h, c);
         return finalLayer(h, c);
-    }
-
-    /** x·(1 + scale) + shift with scale, shift [B, 1, D]. */
-    private Tensor modulate(Tensor x, Tensor shift, Tensor scale) {
-        Tensor onePlus = be.add(scale, Tensor.of(new float[] {1f}, 1));
-        return be.binary(Binary.ADD, be.mul(x, onePlus), shift, null);
     }
 }

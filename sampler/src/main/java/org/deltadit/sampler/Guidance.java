@@ -10,6 +10,11 @@ import org.deltadit.engine.Tensor;
 public final class Guidance {
     private Guidance() {}
 
+    /** A --guide-channels value must name 1 to {@code channels} latent channels. */
+    public static void checkChannels(int guided, int channels) {
+        if (guided < 1 || guided > channels) throw new IllegalArgumentException("--guide-channels: " + guided + " (1.." + channels + ")");
+    }
+
     public static Tensor combine(Tensor out2b, double scale, int guided) {
         int b2 = out2b.dim(0), b = b2 / 2, oc = out2b.dim(1), hw = out2b.dim(2) * out2b.dim(3);
         if (b2 % 2 != 0) throw new IllegalArgumentException("guidance: odd batch " + out2b.shapeString());

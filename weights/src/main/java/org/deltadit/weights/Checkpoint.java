@@ -98,6 +98,12 @@ public record Checkpoint(Path weightsPath, String container, StateDict weights, 
         return DitConfig.resolve(weights.source(), KeyMap.canonical(weights, format), format, config, overrides);
     }
 
+    /** The PixArt-α architecture of this checkpoint; {@code imageLatent} is --image-size / 8 (null: the native size). */
+    public PixArtConfig pixartConfig(Integer heads, Integer imageLatent) {
+        if (!format.isPixArt()) throw new CheckpointException(weights.source() + ": a " + format.description() + " checkpoint, not a PixArt-α transformer");
+        return PixArtConfig.resolve(weights.source(), KeyMap.canonical(weights, format), format, config, heads, imageLatent);
+    }
+
     @Override
     public void close() { weights.close(); }
 }

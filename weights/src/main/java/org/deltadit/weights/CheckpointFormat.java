@@ -30,6 +30,9 @@ public enum CheckpointFormat {
     /** True for the DiT formats (class-conditional, no text). */
     public boolean isDit() { return this == DIT_OFFICIAL || this == DIT_DIFFUSERS; }
 
+    /** True for the PixArt-α transformer formats (text-conditional). */
+    public boolean isPixArt() { return this == PIXART_ORIGINAL || this == PIXART_DIFFUSERS; }
+
     /** The format whose marker keys the state dict has; an unknown layout is a {@link CheckpointException}. */
     public static CheckpointFormat detect(StateDict sd) {
         for (CheckpointFormat f : values()) {

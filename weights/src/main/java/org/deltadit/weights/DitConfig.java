@@ -2,7 +2,6 @@ package org.deltadit.weights;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.deltadit.engine.Tensor;
@@ -14,17 +13,17 @@ import org.deltadit.engine.Tensor;
  * whether it was read from a config, given on the command line, or inferred from a tensor shape.
  */
 public record DitConfig(int inputSize, int patchSize, int inChannels, int hiddenSize, int depth, int numHeads,
-                        int numClasses, boolean learnSigma, int mlpHidden, CheckpointFormat format, Map<String, String> sources) {
+                        int numClasses, boolean learnSigma, int mlpHidden, CheckpointFormat format, Map<String, String> sources) implements ModelConfig {
 
     /** Standard DiT presets: name → {depth, hidden, heads}; the patch size comes from the "/p" suffix. */
     public static final Map<String, int[]> PRESETS = Map.of("XL", new int[] {28, 1152, 16}, "L", new int[] {24, 1024, 16},
             "B", new int[] {12, 768, 12}, "S", new int[] {12, 384, 6});
 
+    @Override
     public int outChannels() { return learnSigma ? 2 * inChannels : inChannels; }
 
-    public int tokens() { return (inputSize / patchSize) * (inputSize / patchSize); }
-
     /** "DiT-XL/2"-style name when the size matches a preset, else a description. */
+    @Override
     public String archName() {
         for (Map.Entry<String, int[]> p : PRESETS.entrySet()) {
             int[] v = p.getValue();
@@ -45,24 +44,24 @@ public record DitConfig(int inputSize, int patchSize, int inChannels, int hidden
      */
     public static DitConfig resolve(String src, Map<String, Tensor> w, CheckpointFormat format, Map<String, Object> config, Overrides o) {
         Map<String, String> from = new LinkedHashMap<>();
-        Tensor patch = need(src, w, "x_embedder.proj.weight", 4);
+        Tensor patch = Shapes.need(src, w, "x_embedder.proj.weight", 4);
         int hidden = patch.dim(0), in = patch.dim(1), p = patch.dim(2);
         if (patch.dim(3) != p) throw new CheckpointException(src + ": 'x_embedder.proj.weight' " + patch.shapeString() + " is not a square patch");
         from.put("hidden_size", "x_embedder.proj.weight");
         from.put("in_channels", "x_embedder.proj.weight");
         from.put("patch_size", "x_embedder.proj.weight");
-        int depth = countBlocks(w);
+        int depth = Shapes.countBlocks(w);
         from.put("depth", "blocks.* count");
-        Tensor fin = need(src, w, "final_layer.linear.weight", 2);
+        Tensor fin = Shapes.need(src, w, "final_layer.linear.weight", 2);
         int outC = fin.dim(0) / (p * p);
         if (fin.dim(0) != outC * p * p || (outC != in && outC != 2 * in)) {
             throw new CheckpointException(src + ": 'final_layer.linear.weight' " + fin.shapeString() + " gives neither " + in + " nor " + 2 * in + " output channels");
         }
         from.put("learn_sigma", "final_layer.linear.weight");
-        Tensor table = need(src, w, "y_embedder.embedding_table.weight", 2);
+        Tensor table = Shapes.need(src, w, "y_embedder.embedding_table.weight", 2);
         int classes = table.dim(0) - 1; // DiT trains with label dropout, so the last row is the null class
         from.put("num_classes", "y_embedder.embedding_table.weight (rows − 1: the null class)");
-        int mlp = need(src, w, "blocks.0.mlp.fc1.weight", 2).dim(0);
+        int mlp = Shapes.need(src, w, "blocks.0.mlp.fc1.weight", 2).dim(0);
         int inputSize = 0;
         if (w.containsKey("pos_embed")) {
             Tensor pe = w.get("pos_embed");
@@ -75,33 +74,33 @@ public record DitConfig(int inputSize, int patchSize, int inChannels, int hidden
 
         if (config != null) {
             if (config.containsKey("num_layers") || config.containsKey("attention_head_dim")) {
-                heads = intField(src, config, "num_attention_heads", heads);
-                int headDim = intField(src, config, "attention_head_dim", heads == null ? 0 : hidden / heads);
-                checkField(src, "num_attention_heads × attention_head_dim", heads == null ? hidden : heads * headDim, hidden);
-                checkField(src, "num_layers", intField(src, config, "num_layers", depth), depth);
-                checkField(src, "patch_size", intField(src, config, "patch_size", p), p);
-                checkField(src, "in_channels", intField(src, config, "in_channels", in), in);
-                checkField(src, "out_channels", intField(src, config, "out_channels", outC), outC);
-                checkField(src, "num_embeds_ada_norm", intField(src, config, "num_embeds_ada_norm", classes), classes);
+                heads = Shapes.intField(src, config, "num_attention_heads", heads);
+                int headDim = Shapes.intField(src, config, "attention_head_dim", heads == null ? 0 : hidden / heads);
+                Shapes.check(src, "num_attention_heads × attention_head_dim", heads == null ? hidden : heads * headDim, hidden);
+                Shapes.check(src, "num_layers", Shapes.intField(src, config, "num_layers", depth), depth);
+                Shapes.check(src, "patch_size", Shapes.intField(src, config, "patch_size", p), p);
+                Shapes.check(src, "in_channels", Shapes.intField(src, config, "in_channels", in), in);
+                Shapes.check(src, "out_channels", Shapes.intField(src, config, "out_channels", outC), outC);
+                Shapes.check(src, "num_embeds_ada_norm", Shapes.intField(src, config, "num_embeds_ada_norm", classes), classes);
                 if (config.containsKey("sample_size")) {
-                    int s = intField(src, config, "sample_size", 0);
-                    if (inputSize != 0) checkField(src, "sample_size", s, inputSize);
+                    int s = Shapes.intField(src, config, "sample_size", 0);
+                    if (inputSize != 0) Shapes.check(src, "sample_size", s, inputSize);
                     inputSize = s;
                     from.put("input_size", "config.json sample_size");
                 }
             } else {
-                heads = intField(src, config, "num_heads", heads);
-                checkField(src, "hidden_size", intField(src, config, "hidden_size", hidden), hidden);
-                checkField(src, "depth", intField(src, config, "depth", depth), depth);
-                checkField(src, "patch_size", intField(src, config, "patch_size", p), p);
-                checkField(src, "in_channels", intField(src, config, "in_channels", in), in);
-                checkField(src, "num_classes", intField(src, config, "num_classes", classes), classes);
+                heads = Shapes.intField(src, config, "num_heads", heads);
+                Shapes.check(src, "hidden_size", Shapes.intField(src, config, "hidden_size", hidden), hidden);
+                Shapes.check(src, "depth", Shapes.intField(src, config, "depth", depth), depth);
+                Shapes.check(src, "patch_size", Shapes.intField(src, config, "patch_size", p), p);
+                Shapes.check(src, "in_channels", Shapes.intField(src, config, "in_channels", in), in);
+                Shapes.check(src, "num_classes", Shapes.intField(src, config, "num_classes", classes), classes);
                 if (config.get("learn_sigma") instanceof Boolean ls && ls != (outC == 2 * in)) {
                     throw new CheckpointException(src + ": config learn_sigma " + ls + " disagrees with 'final_layer.linear.weight' " + fin.shapeString());
                 }
                 if (config.containsKey("input_size")) {
-                    int s = intField(src, config, "input_size", 0);
-                    if (inputSize != 0) checkField(src, "input_size", s, inputSize);
+                    int s = Shapes.intField(src, config, "input_size", 0);
+                    if (inputSize != 0) Shapes.check(src, "input_size", s, inputSize);
                     inputSize = s;
                     from.put("input_size", "config.json");
                 }
@@ -179,36 +178,14 @@ public record DitConfig(int inputSize, int patchSize, int inChannels, int hidden
     }
 
     private void checkShapes(String src, Map<String, Tensor> w) {
-        Map<String, int[]> want = expectedShapes();
-        for (Map.Entry<String, int[]> e : want.entrySet()) {
-            Tensor t = w.get(e.getKey());
-            if (t == null) throw new CheckpointException(src + ": missing key '" + e.getKey() + "' for " + archName());
-            if (!java.util.Arrays.equals(t.shape(), e.getValue())) {
-                throw new CheckpointException(src + ": '" + e.getKey() + "' is " + t.shapeString() + ", " + archName() + " needs " + java.util.Arrays.toString(e.getValue()));
+        Shapes.checkAll(src, w, expectedShapes(), archName(), "pos_embed");
+        if (w.containsKey("pos_embed")) {
+            int[] s = w.get("pos_embed").shape();
+            int n = inputSize == 0 ? -1 : tokens();
+            if (s.length != 3 || s[0] != 1 || s[2] != hiddenSize || (n >= 0 && s[1] != n)) {
+                throw new CheckpointException(src + ": 'pos_embed' is " + w.get("pos_embed").shapeString() + ", expected [1, " + n + ", " + hiddenSize + "]");
             }
         }
-        for (String k : w.keySet()) {
-            if (k.equals("pos_embed")) {
-                int[] s = w.get(k).shape();
-                int n = inputSize == 0 ? -1 : tokens();
-                if (s.length != 3 || s[0] != 1 || s[2] != hiddenSize || (n >= 0 && s[1] != n)) {
-                    throw new CheckpointException(src + ": 'pos_embed' is " + w.get(k).shapeString() + ", expected [1, " + n + ", " + hiddenSize + "]");
-                }
-            } else if (!want.containsKey(k)) {
-                throw new CheckpointException(src + ": unexpected key '" + k + "' for " + archName());
-            }
-        }
-    }
-
-    private static final Pattern BLOCK = Pattern.compile("blocks\\.(\\d+)\\..*");
-
-    private static int countBlocks(Map<String, Tensor> w) {
-        TreeSet<Integer> ids = new TreeSet<>();
-        for (String k : w.keySet()) {
-            Matcher m = BLOCK.matcher(k);
-            if (m.matches()) ids.add(Integer.parseInt(m.group(1)));
-        }
-        return ids.isEmpty() ? 0 : ids.last() + 1;
     }
 
     /** "DiT-XL/2" → {depth, hidden, heads, patch}. */
@@ -217,23 +194,5 @@ public record DitConfig(int inputSize, int patchSize, int inChannels, int hidden
         if (!m.matches()) throw new IllegalArgumentException("--arch: unknown architecture '" + arch + "' (DiT-XL/2, DiT-L/4, DiT-B/8, DiT-S/2, …)");
         int[] v = PRESETS.get(m.group(1));
         return new int[] {v[0], v[1], v[2], Integer.parseInt(m.group(2))};
-    }
-
-    private static Tensor need(String src, Map<String, Tensor> w, String key, int rank) {
-        Tensor t = w.get(key);
-        if (t == null) throw new CheckpointException(src + ": missing key '" + key + "'");
-        if (t.rank() != rank) throw new CheckpointException(src + ": '" + key + "' has shape " + t.shapeString() + ", expected rank " + rank);
-        return t;
-    }
-
-    private static Integer intField(String src, Map<String, Object> c, String key, Integer dflt) {
-        Object v = c.get(key);
-        if (v == null) return dflt;
-        if (!(v instanceof Long l) || l < 0 || l > Integer.MAX_VALUE) throw new CheckpointException(src + ": config field '" + key + "' is not a non-negative integer: " + v);
-        return (int) (long) l;
-    }
-
-    private static void checkField(String src, String field, int config, int shapes) {
-        if (config != shapes) throw new CheckpointException(src + ": config " + field + " = " + config + " disagrees with the weights (" + shapes + ")");
     }
 }

@@ -50,8 +50,8 @@ public final class KeyMap {
                     Rule.rename("proj_out_1\\." + WB, "final_layer.adaLN_modulation.1.$1"),
                     Rule.rename("proj_out_2\\." + WB, "final_layer.linear.$1")),
             CheckpointFormat.PIXART_ORIGINAL, List.of(
-                    Rule.drop("pos_embed"), // a fixed sin-cos table, recomputed for each size (as PixArt's inference.py does)
-                    Rule.rename("y_embedder\\.y_embedding", "y_embedder.y_embedding"),
+                    // a fixed sin-cos table: kept only to tell the native size, recomputed for each run (as PixArt's inference.py does)
+                    Rule.rename("(pos_embed|y_embedder\\.y_embedding)", "$1"),
                     Rule.rename("(x_embedder\\.proj|t_embedder\\.mlp\\.[02]|t_block\\.1|y_embedder\\.y_proj\\.fc[12]|csize_embedder\\.mlp\\.[02]|ar_embedder\\.mlp\\.[02]|final_layer\\.linear)\\." + WB, "$1.$2"),
                     Rule.rename("final_layer\\.scale_shift_table", "final_layer.scale_shift_table"),
                     Rule.rename("blocks\\.(\\d+)\\.scale_shift_table", "blocks.$1.scale_shift_table"),

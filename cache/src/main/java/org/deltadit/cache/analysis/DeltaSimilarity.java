@@ -1,14 +1,14 @@
 package org.deltadit.cache.analysis;
 
-import org.deltadit.cache.DitDenoiser;
+import org.deltadit.cache.BlockRunner;
 import org.deltadit.engine.Tensor;
 
 /**
  * Paper Fig. 4c: how alike a block's change Δ_i = h_{i+1} − h_i is between adjacent steps. As a
- * {@link DitDenoiser.BlockObserver} it keeps the previous step's Δ of every block and records
+ * {@link BlockRunner.BlockObserver} it keeps the previous step's Δ of every block and records
  * cos(Δ_i at step s, Δ_i at step s − 1) for each row of the batch; {@link #matrix} averages the rows.
  */
-public final class DeltaSimilarity implements DitDenoiser.BlockObserver {
+public final class DeltaSimilarity implements BlockRunner.BlockObserver {
     private final int depth, steps;
     private final float[][] previous;
     private final double[][] sum;

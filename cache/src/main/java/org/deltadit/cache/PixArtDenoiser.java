@@ -1,0 +1,104 @@
+package org.deltadit.cache;
+
+import org.deltadit.dit.PixArtModel;
+import org.deltadit.engine.Tensor;
+import org.deltadit.sampler.Denoiser;
+import org.deltadit.sampler.Guidance;
+import org.deltadit.sampler.StepContext;
+
+/**
+ * A PixArt-α model as a sampler's {@link Denoiser}: the caption features of each image and, with
+ * guidance (cfg > 1), the unconditional branch's features in the same batch. Guidance mixes every
+ * output channel, as diffusers' pipeline does. The blocks run through a {@link BlockRunner}, so the
+ * same cache plans as for DiT apply.
+ */
+public final class PixArtDenoiser implements Denoiser {
+    private final PixArtModel model;
+    private final Tensor caption;
+    private final float[] mask;
+    private final double cfg;
+    private final int heightPx, widthPx;
+    private final BlockRunner<PixArtModel.Conditioning> blocks;
+
+    /** Caption features of one or several images with their masks ([B, L, C] and B·L values, 1 = token). */
+    public record Text(Tensor embeds, float[] mask) {
+        public Text {
+            if (embeds.rank() != 3 || mask.length != embeds.dim(0) * embeds.dim(1)) {
+                throw new IllegalArgumentException("caption features " + embeds.shapeString() + " with a mask of " + mask.length + " values");
+            }
+        }
+
+        public int count() { return embeds.dim(0); }
+
+        public int tokens() { return embeds.dim(1); }
+
+        /** Rows [from, to), padded with masked zero tokens to {@code length}. */
+        Text rows(int from, int to, int length) {
+            int l = tokens(), c = embeds.dim(2);
+            Tensor e = Tensor.zeros(to - from, length, c);
+            e.slice(1, 0, l).copyFrom(embeds.slice(0, from, to));
+            float[] m = new float[(to - from) * length];
+            for (int i = from; i < to; i++) System.arraycopy(mask, i * l, m, (i - from) * length, l);
+            return new Text(e, m);
+        }
+    }
+
+    /**
+     * {@code cond} has one row per image of the batch; {@code uncond} (needed when cfg > 1) one row per
+     * image or a single row for all. heightPx and widthPx feed the MS models' micro-conditions.
+     */
+    public PixArtDenoiser(PixArtModel model, Text cond, Text uncond, double cfg, int heightPx, int widthPx, Plan plan, DeltaStore store) {
+        int b = cond.count();
+        boolean guided = cfg > 1;
+        if (guided && uncond == null) throw new IllegalArgumentException("guidance needs the unconditional branch's caption features");
+        if (guided && uncond.count() != b && uncond.count() != 1) {
+            throw new IllegalArgumentException("unconditional caption features for " + uncond.count() + " images, the batch has " + b);
+        }
+        int l = guided ? Math.max(cond.tokens(), uncond.tokens()) : cond.tokens();
+        Text c = cond.rows(0, b, l);
+        if (guided) {
+            Text u = uncond.count() == b ? uncond.rows(0, b, l) : repeat(uncond.rows(0, 1, l), b);
+            float[] m = new float[2 * b * l];
+            System.arraycopy(c.mask(), 0, m, 0, b * l);
+            System.arraycopy(u.mask(), 0, m, b * l, b * l);
+            c = new Text(Tensor.concat(0, c.embeds(), u.embeds()), m);
+        }
+        this.model = model;
+        this.caption = c.embeds();
+        this.mask = c.mask();
+        this.cfg = cfg;
+        this.heightPx = heightPx;
+        this.widthPx = widthPx;
+        this.blocks = new BlockRunner<>(model, plan, store);
+    }
+
+    private static Text repeat(Text one, int b) {
+        Tensor[] e = new Tensor[b];
+        float[] m = new float[b * one.mask().length];
+        for (int i = 0; i < b; i++) {
+            e[i] = one.embeds();
+            System.arraycopy(one.mask(), 0, m, i * one.mask().length, one.mask().length);
+        }
+        return new Text(Tensor.concat(0, e), m);
+    }
+
+    public PixArtDenoiser observe(BlockRunner.BlockObserver o) {
+        blocks.observe(o);
+        return this;
+    }
+
+    public DeltaStore store() { return blocks.store(); }
+
+    public boolean guided() { return cfg > 1; }
+
+    @Override
+    public Tensor apply(Tensor x, StepContext ctx) {
+        Tensor in = guided() ? Tensor.concat(0, x, x) : x;
+        if (in.dim(0) != caption.dim(0)) throw new IllegalArgumentException("denoiser: batch of " + x.dim(0) + " for " + (guided() ? caption.dim(0) / 2 : caption.dim(0)) + " captions");
+        float[] t = new float[in.dim(0)];
+        java.util.Arrays.fill(t, ctx.timestep());
+        PixArtModel.Conditioning c = model.condition(t, caption, mask, heightPx, widthPx);
+        Tensor out = model.finalLayer(blocks.run(in, c, ctx.step()), c);
+        return guided() ? Guidance.combine(out, cfg, out.dim(1)) : out;
+    }
+}

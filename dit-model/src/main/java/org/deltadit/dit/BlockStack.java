@@ -1,0 +1,24 @@
+package org.deltadit.dit;
+
+import org.deltadit.engine.Backend;
+import org.deltadit.engine.Tensor;
+
+/**
+ * A transformer as a cache policy sees it: embed the input, run block i on a hidden state under a
+ * per-step conditioning {@code C}, and finish with the final layer. DiT and PixArt-α both are one;
+ * the block loop lives outside them (cache.BlockRunner), so a policy can choose which blocks run.
+ */
+public interface BlockStack<C> {
+    int depth();
+
+    /** The backend the model computes on (the cache uses it for Δ arithmetic). */
+    Backend backend();
+
+    /** Model input [B, C, H, W] → tokens [B, N, D]. */
+    Tensor embed(Tensor x);
+
+    Tensor block(int i, Tensor h, C cond);
+
+    /** Tokens [B, N, D] → model output [B, outC, H, W]. */
+    Tensor finalLayer(Tensor h, C cond);
+}

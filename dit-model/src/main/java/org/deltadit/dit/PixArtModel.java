@@ -1,0 +1,118 @@
+package org.deltadit.dit;
+
+import java.util.Map;
+import org.deltadit.engine.Backend;
+import org.deltadit.engine.Tensor;
+import org.deltadit.weights.PixArtConfig;
+
+/**
+ * PixArt-α (model-formats.md §2) over canonical tensors named as the original checkpoint names them:
+ * DiT's block stack with adaLN-single (one global t_block, a learned scale_shift_table per block),
+ * cross-attention to the projected caption after self-attention (no norm, no gate), the MS models'
+ * size and aspect-ratio micro-conditions, and a final layer modulated by the raw timestep embedding.
+ * The position table spans the native grid scaled by the interpolation scale, recomputed for the
+ * run's size. No caching here: the block loop is the caller's.
+ */
+public final class PixArtModel implements BlockStack<PixArtModel.Conditioning> {
+    private final PixArtConfig cfg;
+    private final Backend be;
+    private final Map<String, Tensor> w;
+    private final Tensor posEmbed;
+
+    /**
+     * What the blocks need besides the hidden state: t0 = t_block(SiLU(t_emb)) [B, 6D], the raw t_emb
+     * [B, D] for the final layer, the projected caption [B, L, D] and its additive mask [B, 1, 1, L].
+     */
+    public record Conditioning(Tensor t0, Tensor temb, Tensor caption, Tensor mask) {}
+
+    public PixArtModel(PixArtConfig cfg, Map<String, Tensor> canonical, Backend backend) {
+        this.cfg = cfg;
+        this.be = backend;
+        this.w = Map.copyOf(canonical);
+        int g = cfg.inputSize() / cfg.patchSize(), base = cfg.nativeSize() / cfg.patchSize();
+        this.posEmbed = Embeddings.sincos2d(cfg.hiddenSize(), g, g, base, base, cfg.interpolationScale());
+    }
+
+    public PixArtConfig config() { return cfg; }
+
+    @Override
+    public Backend backend() { return be; }
+
+    @Override
+    public int depth() { return cfg.depth(); }
+
+    /** The learned null caption [L, C] of original checkpoints, or null (diffusers drops it). */
+    public Tensor nullCaption() { return w.get("y_embedder.y_embedding"); }
+
+    @Override
+    public Tensor embed(Tensor x) {
+        int b = x.dim(0), size = cfg.inputSize();
+        if (x.rank() != 4 || x.dim(1) != cfg.inChannels() || x.dim(2) != size || x.dim(3) != size) {
+            throw new IllegalArgumentException("PixArt: input " + x.shapeString() + " does not fit the model (needs [B, " + cfg.inChannels() + ", " + size + ", " + size + "])");
+        }
+        Tensor p = be.conv2d(x, w.get("x_embedder.proj.weight"), w.get("x_embedder.proj.bias"), cfg.patchSize(), 0);
+        return be.add(p.reshape(b, cfg.hiddenSize(), -1).transpose(1, 2).contiguous(), posEmbed);
+    }
+
+    /**
+     * The conditioning of one batch: timesteps t [B] (may be fractional), caption features [B, L, C]
+     * with mask [B, L] (1 = token, 0 = padding; every row needs a token), and for MS models the
+     * image height and width in pixels (aspect ratio = height / width).
+     */
+    public Conditioning condition(float[] t, Tensor caption, float[] mask, int heightPx, int widthPx) {
+        int b = t.length, d = cfg.hiddenSize();
+        if (caption.rank() != 3 || caption.dim(0) != b || caption.dim(2) != cfg.captionChannels() || caption.dim(1) > cfg.maxTokens()) {
+            throw new IllegalArgumentException("PixArt: caption features " + caption.shapeString() + " do not fit (needs [" + b + ", L ≤ " + cfg.maxTokens() + ", " + cfg.captionChannels() + "])");
+        }
+        int l = caption.dim(1);
+        if (mask.length != b * l) throw new IllegalArgumentException("PixArt: mask of " + mask.length + " values for " + b + " × " + l + " tokens");
+        Tensor temb = Layers.embedMlp(be, w, "t_embedder", Embeddings.timestep(t, 256, 0));
+        if (cfg.microConditions()) {
+            float[] hw = new float[2 * b], ar = new float[b];
+            for (int i = 0; i < b; i++) {
+                hw[2 * i] = heightPx;
+                hw[2 * i + 1] = widthPx;
+                ar[i] = heightPx / (float) widthPx;
+            }
+            Tensor size = Layers.embedMlp(be, w, "csize_embedder", Embeddings.timestep(hw, 256, 0)).reshape(b, 2 * cfg.sizeEmbedWidth());
+            Tensor aspect = Layers.embedMlp(be, w, "ar_embedder", Embeddings.timestep(ar, 256, 0));
+            temb = be.add(temb, Tensor.concat(1, size, aspect));
+        }
+        Tensor t0 = Layers.linear(be, w, "t_block.1", be.silu(temb));
+        Tensor y = Layers.mlp(be, w, "y_embedder.y_proj", caption);
+        float[] bias = new float[b * l];
+        for (int i = 0; i < b; i++) {
+            boolean any = false;
+            for (int k = 0; k < l; k++) {
+                float m = mask[i * l + k];
+                if (m != 0 && m != 1) throw new IllegalArgumentException("PixArt: caption mask value " + m + " (must be 0 or 1)");
+                any |= m == 1;
+                // diffusers' additive bias; exp(−10000 + logit) is exactly 0 in float, as removing the token would be
+                bias[i * l + k] = m == 1 ? 0f : -10000f;
+            }
+            if (!any) throw new IllegalArgumentException("PixArt: caption " + i + " has no unmasked token");
+        }
+        return new Conditioning(t0.reshape(b, 6, d), temb, y, Tensor.of(bias, b, 1, 1, l));
+    }
+
+    /** x += gate·SelfAttn(modulate(LN x)); x += CrossAttn(x, caption); x += gate·MLP(modulate(LN x)). */
+    @Override
+    public Tensor block(int i, Tensor h, Conditioning c) {
+        String p = "blocks." + i + ".";
+        Tensor[] m = be.add(c.t0(), w.get(p + "scale_shift_table")).chunk(1, 6); // each [B, 1, D]
+        Tensor att = Layers.selfAttention(be, w, p, Layers.modulate(be, be.layerNorm(h, null, null, 1e-6f), m[0], m[1]), cfg.numHeads());
+        h = be.add(h, be.mul(m[2], att));
+        h = be.add(h, Layers.crossAttention(be, w, p, h, c.caption(), c.mask(), cfg.numHeads()));
+        Tensor mlp = Layers.mlp(be, w, p + "mlp", Layers.modulate(be, be.layerNorm(h, null, null, 1e-6f), m[3], m[4]));
+        return be.add(h, be.mul(m[5], mlp));
+    }
+
+    /** shift, scale = scale_shift_table + t_emb (no SiLU, no linear); then the projection and unpatchify. */
+    @Override
+    public Tensor finalLayer(Tensor h, Conditioning c) {
+        int g = cfg.inputSize() / cfg.patchSize();
+        Tensor[] m = be.add(c.temb().unsqueeze(1), w.get("final_layer.scale_shift_table")).chunk(1, 2);
+        Tensor o = Layers.linear(be, w, "final_layer.linear", Layers.modulate(be, be.layerNorm(h, null, null, 1e-6f), m[0], m[1]));
+        return Layers.unpatchify(o, g, g, cfg.patchSize(), cfg.outChannels());
+    }
+}
