@@ -13,6 +13,8 @@ import org.deltadit.sampler.Spacing;
 import org.deltadit.weights.Checkpoint;
 import org.deltadit.weights.CheckpointFormat;
 import org.deltadit.weights.DitConfig;
+import org.deltadit.weights.ModelConfig;
+import org.deltadit.weights.PixArtConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -21,14 +23,14 @@ import picocli.CommandLine.Option;
 @Command(name = "plan", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Print the per-step cache plan, MACs (paper convention) and speedup; needs no weights with --arch.")
 final class PlanCommand implements Callable<Integer> {
-    @Option(names = "--arch", description = "DiT-XL/2, DiT-L/4, DiT-B/8, DiT-S/2, …")
+    @Option(names = "--arch", description = "DiT-XL/2, DiT-L/4, DiT-B/8, DiT-S/2, …, or PixArt-XL/2 (256, 512 or 1024 px)")
     String arch;
     @Option(names = "--model", description = "read the architecture from a checkpoint instead")
     Path model;
     @Option(names = "--heads", description = "attention heads, for a checkpoint without a config")
     Integer heads;
-    @Option(names = "--image-size", defaultValue = "256", description = "pixels; latents are 1/8 for --arch (default: ${DEFAULT-VALUE})")
-    int imageSize;
+    @Option(names = "--image-size", description = "pixels; latents are 1/8 (default: 256 for DiT presets, 1024 for PixArt, the model's own with --model)")
+    Integer imageSize;
     @Option(names = "--steps", defaultValue = "20", description = "sampling steps (default: ${DEFAULT-VALUE})")
     int steps;
     @Option(names = "--sampler", defaultValue = "dpm-solver++", description = "for the timesteps shown (default: ${DEFAULT-VALUE})")
@@ -45,19 +47,19 @@ final class PlanCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (steps < 1) throw new IllegalArgumentException("--steps: " + steps + " (must be at least 1)");
-        DitConfig c = config();
+        ModelConfig c = config();
         long rows = cfg > 1 ? 2 : 1;
         CachePolicy policy = cache.policy(steps, c, rows);
         Plan plan = Plan.of(policy, steps, c.depth());
         Plan none = Plan.of(new CachePolicy.None(), steps, c.depth());
-        Sampler s = Samplers.create(sampler, steps, spacing == null ? null : Spacing.parse(spacing), true, 0, false);
+        Sampler s = Samplers.create(sampler, steps, spacing == null ? null : Spacing.parse(spacing), c instanceof DitConfig, 0, false);
         float[] ts = s.timesteps();
         long macs = plan.macs(c, rows), full = none.macs(c, rows);
         if (json) {
             System.out.println(Json.plan(plan, ts, c, rows, full));
             return 0;
         }
-        System.out.printf(Locale.ROOT, "%s, %d px, %s %d steps, %s, cache: %s%n", c.archName(), imageSize, s.name(), steps,
+        System.out.printf(Locale.ROOT, "%s, %d×%d tokens, %s %d steps, %s, cache: %s%n", c.archName(), c.inputSize() / c.patchSize(), c.inputSize() / c.patchSize(), s.name(), steps,
                 rows == 2 ? "guidance (2 rows per image)" : "no guidance", policy.describe());
         System.out.printf("%4s %9s  %-13s %6s %12s%n", "step", "timestep", "plan", "blocks", "GMACs");
         for (StepPlan p : plan.steps()) {
@@ -68,15 +70,17 @@ final class PlanCommand implements Callable<Integer> {
         return 0;
     }
 
-    private DitConfig config() {
+    private ModelConfig config() {
         if ((arch == null) == (model == null)) throw new IllegalArgumentException("dit plan: give --arch or --model (one of them)");
-        if (imageSize < 8 || imageSize % 8 != 0) throw new IllegalArgumentException("--image-size: " + imageSize + " is not a positive multiple of 8");
+        if (imageSize != null && (imageSize < 8 || imageSize % 8 != 0)) throw new IllegalArgumentException("--image-size: " + imageSize + " is not a positive multiple of 8");
+        if (arch != null && arch.trim().startsWith("PixArt")) return PixArtConfig.preset(arch, imageSize != null ? imageSize : 1024);
         if (arch != null) {
             int[] p = DitConfig.preset(arch);
-            return new DitConfig(imageSize / 8, p[3], 4, p[1], p[0], p[2], 1000, true, 4 * p[1], CheckpointFormat.DIT_OFFICIAL, Map.of());
+            return new DitConfig((imageSize != null ? imageSize : 256) / 8, p[3], 4, p[1], p[0], p[2], 1000, true, 4 * p[1], CheckpointFormat.DIT_OFFICIAL, Map.of());
         }
         try (Checkpoint ck = Checkpoint.open(model, null, null)) {
-            return ck.ditConfig(new DitConfig.Overrides(heads, null, null));
+            if (ck.format().isPixArt()) return ck.pixartConfig(heads, imageSize == null ? null : imageSize / 8);
+            return ck.ditConfig(new DitConfig.Overrides(heads, null, imageSize == null ? null : imageSize / 8));
         }
     }
 }

@@ -29,6 +29,12 @@ public final class Tensor {
 
     // ---- creation ---------------------------------------------------------------------------
 
+    /** A new zero-filled tensor in {@code arena}'s memory: freed when the arena closes, not by the GC. */
+    public static Tensor zeros(Arena arena, DType dtype, int... shape) {
+        int[] s = checkShape("zeros", shape);
+        return new Tensor(arena.allocate(count(s) * dtype.bytes(), 64), dtype, s, contiguousStrides(s), 0);
+    }
+
     /** A new zero-filled tensor. */
     public static Tensor zeros(DType dtype, int... shape) {
         int[] s = checkShape("zeros", shape);
