@@ -5,8 +5,8 @@
 Run with Debian's PyTorch:  /usr/bin/python3 tools/reference/pixart_reference.py
 Writes dit-model/src/test/resources/fixtures/tiny_pixart_forward.safetensors holding
   w.<original key>   a tiny random PixArt-MS (depth 3, hidden 48, 4 heads, patch 2, 4 channels, native latent 8,
-                     caption channels 24, 6 caption tokens, learned sigma, interpolation scale 2), incl. y_embedding
-  x [2,4,8,8], t [2], caption [2,6,24], mask [2,6]   inputs: t = 999 and 421; row 0 has 4 tokens, row 1 has 2
+                     caption channels 32 (the tiny T5 width), 6 caption tokens, learned sigma, interpolation scale 2), incl. y_embedding
+  x [2,4,8,8], t [2], caption [2,6,32], mask [2,6]   inputs: t = 999 and 421; row 0 has 4 tokens, row 1 has 2
   size [2]           the micro-conditions: height 64 px, width 48 px (aspect ratio 4/3)
   ms.h{i}, ms.out    hidden state entering block i (h{depth} leaves the last) and the output, MS model
   plain.out          the output of the same weights without the size embedders (a 512-style model)
@@ -237,7 +237,7 @@ def sampling_fixture(w, caption, mask, size_hw):
 
 def main():
     os.makedirs(OUT, exist_ok=True)
-    depth, d, heads, patch, cin, cap, tokens, native, scale = 3, 48, 4, 2, 4, 24, 6, 8, 2.0
+    depth, d, heads, patch, cin, cap, tokens, native, scale = 3, 48, 4, 2, 4, 32, 6, 8, 2.0
     w = tiny_weights(depth, d, patch, cin, cap, tokens)
     g = torch.Generator().manual_seed(1)
     x = torch.randn(2, cin, native, native, generator=g)

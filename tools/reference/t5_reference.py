@@ -4,7 +4,7 @@ copied from any repository), and the fixture the Java encoder is tested against.
 
 Run with Debian's PyTorch:  /usr/bin/python3 tools/reference/t5_reference.py
 Writes dit-model/src/test/resources/fixtures/tiny_t5_encoder.safetensors holding
-  <Hugging Face key>  a tiny random T5EncoderModel (vocab 64, d_model 32, 4 heads × d_kv 8, d_ff 48, 2 layers,
+  <Hugging Face key>  a tiny random T5EncoderModel (vocab 96: room for the tiny tokenizer, d_model 32, 4 heads × d_kv 8, d_ff 48, 2 layers,
                       32 buckets, max distance 128), relative bias on block 0 only
   ids [2,40] (I64), mask [2,40]   two prompts: 40 tokens, and 9 tokens (EOS included) + 31 pads
   hidden [2,40,32]   last_hidden_state (after the final RMSNorm), every position
@@ -57,7 +57,7 @@ def encode(w, ids, mask, layers, heads, dkv):
 
 def main():
     os.makedirs(OUT, exist_ok=True)
-    vocab, d, heads, dkv, dff, layers, n = 64, 32, 4, 8, 48, 2, 40
+    vocab, d, heads, dkv, dff, layers, n = 96, 32, 4, 8, 48, 2, 40
     g = torch.Generator().manual_seed(3)
     r = lambda *s, scale=0.3: torch.randn(*s, generator=g) * scale
     w = {"shared.weight": r(vocab, d, scale=1.0),

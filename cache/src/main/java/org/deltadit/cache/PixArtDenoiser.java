@@ -33,7 +33,7 @@ public final class PixArtDenoiser implements Denoiser {
         public int tokens() { return embeds.dim(1); }
 
         /** Rows [from, to), padded with masked zero tokens to {@code length}. */
-        Text rows(int from, int to, int length) {
+        public Text rows(int from, int to, int length) {
             int l = tokens(), c = embeds.dim(2);
             Tensor e = Tensor.zeros(to - from, length, c);
             e.slice(1, 0, l).copyFrom(embeds.slice(0, from, to));

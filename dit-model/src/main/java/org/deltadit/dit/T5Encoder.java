@@ -20,18 +20,23 @@ public final class T5Encoder implements AutoCloseable {
     private final T5Config cfg;
     private final Backend be;
     private final Map<String, Tensor> w;
-    private final Arena arena;
+    private final AutoCloseable owner;
 
-    private T5Encoder(T5Config cfg, Map<String, Tensor> w, Backend be, Arena arena) {
+    private T5Encoder(T5Config cfg, Map<String, Tensor> w, Backend be, AutoCloseable owner) {
         this.cfg = cfg;
         this.w = w;
         this.be = be;
-        this.arena = arena;
+        this.owner = owner;
     }
 
     /** Over the given tensors as they are (memory-mapped or not). */
     public static T5Encoder of(T5Config cfg, Map<String, Tensor> canonical, Backend be) {
         return new T5Encoder(cfg, Map.copyOf(canonical), be, null);
+    }
+
+    /** Over tensors that {@code owner} holds (a mapped checkpoint): closing the encoder closes it. */
+    public static T5Encoder owning(T5Config cfg, Map<String, Tensor> canonical, Backend be, AutoCloseable owner) {
+        return new T5Encoder(cfg, Map.copyOf(canonical), be, owner);
     }
 
     /**
@@ -127,6 +132,10 @@ public final class T5Encoder implements AutoCloseable {
 
     @Override
     public void close() {
-        if (arena != null) arena.close();
+        try {
+            if (owner != null) owner.close();
+        } catch (Exception e) {
+            throw new IllegalStateException("T5: cannot release the weights (" + e.getMessage() + ")", e);
+        }
     }
 }

@@ -91,7 +91,7 @@ class PixArtModelTest {
             Map<String, Tensor> w = KeyMap.canonical(dsd, CheckpointFormat.detect(dsd));
             assertEquals(CheckpointFormat.PIXART_DIFFUSERS, CheckpointFormat.detect(dsd));
             Map<String, Object> config = Map.of("sample_size", 8L, "num_attention_heads", 4L, "attention_head_dim", 12L, "interpolation_scale", 2.0,
-                    "num_layers", 3L, "caption_channels", 24L, "in_channels", 4L, "patch_size", 2L);
+                    "num_layers", 3L, "caption_channels", 32L, "in_channels", 4L, "patch_size", 2L);
             PixArtConfig cfg = PixArtConfig.resolve("fixture", w, CheckpointFormat.PIXART_DIFFUSERS, config, null, null);
             assertEquals(120, cfg.maxTokens(), "diffusers keeps no null caption: the T5 length");
             close(sd.tensor("ms.out"), run(new PixArtModel(cfg, w, new CpuBackend(2)), sd, sd.tensor("caption"), "ms"), "diffusers layout");

@@ -73,8 +73,8 @@ class T5EncoderTest {
         try (StateDict sd = Safetensors.open(fixture("tiny_t5_encoder.safetensors"))) {
             Map<String, Tensor> w = weights(sd);
             T5Encoder enc = T5Encoder.of(T5Config.resolve("fixture", w, null), w, new CpuBackend(2));
-            var e = assertThrows(IllegalArgumentException.class, () -> enc.encode(new int[][] {{5, 64}}, new float[][] {{1, 1}}));
-            assertTrue(e.getMessage().contains("64"), e.getMessage());
+            var e = assertThrows(IllegalArgumentException.class, () -> enc.encode(new int[][] {{5, 96}}, new float[][] {{1, 1}}));
+            assertTrue(e.getMessage().contains("96"), e.getMessage());
             w.put("encoder.block.1.layer.1.DenseReluDense.wo.weight", Tensor.zeros(32, 47));
             var c = assertThrows(CheckpointException.class, () -> T5Config.resolve("fixture", w, null));
             assertTrue(c.getMessage().contains("encoder.block.1.layer.1.DenseReluDense.wo.weight"), c.getMessage());

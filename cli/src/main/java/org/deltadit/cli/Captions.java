@@ -1,0 +1,158 @@
+package org.deltadit.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.deltadit.cache.PixArtDenoiser.Text;
+import org.deltadit.dit.DitLoader;
+import org.deltadit.dit.PixArtModel;
+import org.deltadit.dit.T5Encoder;
+import org.deltadit.dit.T5Tokenizer;
+import org.deltadit.engine.Backend;
+import org.deltadit.engine.DType;
+import org.deltadit.engine.Tensor;
+import org.deltadit.weights.CheckpointException;
+import org.deltadit.weights.CheckpointFormat;
+import org.deltadit.weights.Safetensors;
+import org.deltadit.weights.StateDict;
+
+/**
+ * The caption features of a PixArt-α run (DESIGN.md §6): from --text-embeddings, or by tokenising the
+ * prompts and running the T5 encoder of the model's repository (text_encoder/, tokenizer/) or of
+ * --text-encoder / --tokenizer. The unconditional branch follows the checkpoint: the original layout's
+ * learned null caption under each prompt's mask, diffusers' encoded negative prompt ("" by default).
+ * The encoder is closed (its memory freed) before this returns, so denoising starts without it.
+ */
+final class Captions {
+    private Captions() {}
+
+    /** Conditional features (one row per image) and unconditional ones (null without guidance). */
+    record Pair(Text cond, Text uncond) {}
+
+    /** Where the text side comes from; null fields were not given. */
+    record Sources(List<String> prompts, String negative, Path embeddings, Path encoder, Path tokenizer, Path repository) {}
+
+    static Pair resolve(Sources s, PixArtModel m, CheckpointFormat format, int images, boolean guided, Backend be) {
+        boolean original = format == CheckpointFormat.PIXART_ORIGINAL && m.nullCaption() != null;
+        if (s.embeddings() != null) {
+            if (s.prompts() != null) throw new IllegalArgumentException("--prompt and --text-embeddings exclude each other");
+            try (StateDict sd = Safetensors.open(s.embeddings())) {
+                Text cond = read(sd, "embeds", "mask", m, s.embeddings());
+                Text uncond = sd.has("negative_embeds") ? read(sd, "negative_embeds", "negative_mask", m, s.embeddings()) : null;
+                if (cond.count() != 1 && cond.count() != images) {
+                    throw new IllegalArgumentException("--text-embeddings: " + cond.count() + " captions for " + images + " images (give 1 or " + images + ")");
+                }
+                cond = repeat(cond, images);
+                if (guided && uncond == null) uncond = original ? nullCaption(m, cond) : encodeNegative(s, be, m);
+                return new Pair(cond, guided ? uncond : null);
+            }
+        }
+        if (s.prompts() == null || s.prompts().isEmpty()) throw new IllegalArgumentException("a PixArt model needs --prompt TEXT (or --text-embeddings FILE)");
+        List<String> texts = new ArrayList<>();
+        for (int i = 0; i < images; i++) texts.add(s.prompts().get(i % s.prompts().size()));
+        boolean needNegative = guided && !original;
+        if (needNegative) texts.add(s.negative() == null ? "" : s.negative());
+        Text all = encode(s, be, m, texts);
+        Text cond = all.rows(0, images, all.tokens());
+        Text uncond = !guided ? null : original ? nullCaption(m, cond) : all.rows(images, images + 1, all.tokens());
+        return new Pair(cond, uncond);
+    }
+
+    /** The tokenizer and encoder found from the sources, or a message saying what to pass. */
+    static Text encode(Sources s, Backend be, PixArtModel m, List<String> texts) {
+        return encode(s, be, m, texts, m.config().maxTokens());
+    }
+
+    /** Tokenises {@code texts} to {@code max} tokens and encodes them; m (may be null) checks the width. */
+    static Text encode(Sources s, Backend be, PixArtModel m, List<String> texts, int max) {
+        Path enc = s.encoder() != null ? s.encoder() : s.repository() != null ? s.repository().resolve("text_encoder") : null;
+        if (enc == null || !Files.exists(enc)) {
+            throw new IllegalArgumentException((s.repository() != null ? s.repository() + ": no text_encoder/ folder" : "no text encoder")
+                    + "; pass --text-embeddings FILE (made by `dit encode`) or --text-encoder DIR");
+        }
+        Path tok = s.tokenizer() != null ? s.tokenizer() : enc.toAbsolutePath().getParent().resolve("tokenizer");
+        if (!Files.exists(tok)) throw new IllegalArgumentException(tok + ": no tokenizer (spiece.model); pass --tokenizer DIR");
+        T5Tokenizer.Tokens t;
+        try (T5Tokenizer tokenizer = T5Tokenizer.open(tok, max)) {
+            t = tokenizer.encode(texts);
+        }
+        for (int i = 0; i < texts.size(); i++) {
+            if (t.truncated()[i]) System.err.println("dit: warning: prompt \"" + abbreviate(texts.get(i)) + "\" is longer than " + max + " tokens; truncated");
+        }
+        System.err.println("dit: encoding " + texts.size() + " caption" + (texts.size() == 1 ? "" : "s") + " with T5 (" + enc + ") …");
+        Tensor embeds;
+        try (T5Encoder encoder = DitLoader.t5(enc, be)) {
+            if (m != null && encoder.config().dModel() != m.config().captionChannels()) {
+                throw new CheckpointException(enc + ": the encoder makes " + encoder.config().dModel() + "-wide features, the model reads " + m.config().captionChannels());
+            }
+            embeds = encoder.encode(t.ids(), t.mask());
+        }
+        float[] mask = new float[texts.size() * max];
+        for (int i = 0; i < texts.size(); i++) System.arraycopy(t.mask()[i], 0, mask, i * max, max);
+        return new Text(embeds, mask);
+    }
+
+    private static Text encodeNegative(Sources s, Backend be, PixArtModel m) {
+        try {
+            return encode(s, be, m, List.of(s.negative() == null ? "" : s.negative()));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--text-embeddings: no negative_embeds in the file, and this diffusers model needs the encoded empty prompt for guidance: "
+                    + e.getMessage());
+        }
+    }
+
+    /** The original checkpoint's learned null caption, under each row's own mask (as PixArt's code does). */
+    private static Text nullCaption(PixArtModel m, Text cond) {
+        Tensor nul = m.nullCaption().to(DType.F32);
+        int l = cond.tokens();
+        if (nul.dim(0) < l) throw new IllegalArgumentException("captions of " + l + " tokens, the null caption has " + nul.dim(0));
+        Tensor one = nul.slice(0, 0, l).unsqueeze(0);
+        Tensor[] rows = new Tensor[cond.count()];
+        java.util.Arrays.fill(rows, one);
+        return new Text(Tensor.concat(0, rows), cond.mask().clone());
+    }
+
+    private static Text repeat(Text t, int n) {
+        if (t.count() == n) return t;
+        Tensor[] rows = new Tensor[n];
+        float[] mask = new float[n * t.tokens()];
+        for (int i = 0; i < n; i++) {
+            rows[i] = t.embeds();
+            System.arraycopy(t.mask(), 0, mask, i * t.tokens(), t.tokens());
+        }
+        return new Text(Tensor.concat(0, rows), mask);
+    }
+
+    private static Text read(StateDict sd, String embedsKey, String maskKey, PixArtModel m, Path file) {
+        if (!sd.has(embedsKey)) throw new CheckpointException(file + ": no tensor '" + embedsKey + "'");
+        if (!sd.has(maskKey)) throw new CheckpointException(file + ": '" + embedsKey + "' without '" + maskKey + "'");
+        Tensor e = sd.tensor(embedsKey), mask = sd.tensor(maskKey);
+        int c = m.config().captionChannels(), max = m.config().maxTokens();
+        if (e.rank() != 3 || e.dim(2) != c || e.dim(1) > max || e.dim(1) < 1) {
+            throw new CheckpointException(file + ": '" + embedsKey + "' is " + e.shapeString() + ", the model needs [n, L ≤ " + max + ", " + c + "]");
+        }
+        if (mask.rank() != 2 || mask.dim(0) != e.dim(0) || mask.dim(1) != e.dim(1)) {
+            throw new CheckpointException(file + ": '" + maskKey + "' is " + mask.shapeString() + ", expected [" + e.dim(0) + ", " + e.dim(1) + "]");
+        }
+        return new Text(e.to(DType.F32), mask.toFloatArray());
+    }
+
+    /** Random caption features with every token valid, for timing random-weight models without a text encoder. */
+    static Pair random(org.deltadit.weights.PixArtConfig c, int images, long seed) {
+        int l = c.maxTokens(), ch = c.captionChannels();
+        float[] mask = new float[images * l];
+        java.util.Arrays.fill(mask, 1f);
+        Text cond = new Text(Tensor.of(new org.deltadit.sampler.Noise(seed + 1, images).next(0, images, l * ch), images, l, ch), mask);
+        return new Pair(cond, new Text(Tensor.zeros(1, l, ch), java.util.Arrays.copyOf(mask, l)));
+    }
+
+    private static String abbreviate(String s) { return s.length() <= 40 ? s : s.substring(0, 37) + "…"; }
+
+    /** What `dit encode` writes: the prompts' features and masks, and the negative prompt's. */
+    static Map<String, Tensor> file(Text cond, Text negative) {
+        return Map.of("embeds", cond.embeds(), "mask", Tensor.of(cond.mask(), cond.count(), cond.tokens()),
+                "negative_embeds", negative.embeds(), "negative_mask", Tensor.of(negative.mask(), 1, negative.tokens()));
+    }
+}

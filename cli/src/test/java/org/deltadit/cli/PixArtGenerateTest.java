@@ -1,0 +1,152 @@
+package org.deltadit.cli;
+
+import static org.deltadit.cli.MainTest.run;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Predicate;
+import javax.imageio.ImageIO;
+import org.deltadit.engine.Tensor;
+import org.deltadit.weights.Safetensors;
+import org.deltadit.weights.SafetensorsWriter;
+import org.deltadit.weights.StateDict;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * dit generate and dit encode on a tiny PixArt-α diffusers repository built from the test fixtures:
+ * the tiny transformer (diffusers names), the tiny T5 encoder, the tiny SentencePiece model and the
+ * tiny factor-2 VAE (8×8 latents → 16×16 PNGs).
+ */
+class PixArtGenerateTest {
+    static final String DIT_FIX = "../dit-model/src/test/resources/fixtures/";
+    @TempDir Path dir;
+    Path repo;
+
+    static void copyTensors(Path from, Path to, Predicate<String> keep, String strip) {
+        Map<String, Tensor> w = new LinkedHashMap<>();
+        try (StateDict sd = Safetensors.open(from)) {
+            for (String k : sd.keys()) if (keep.test(k)) w.put(k.substring(strip.length()), sd.tensor(k).copy());
+        }
+        SafetensorsWriter.write(to, w, null);
+    }
+
+    @BeforeEach
+    void tinyRepository() throws IOException {
+        repo = dir.resolve("pixart");
+        for (String sub : new String[] {"transformer", "text_encoder", "tokenizer", "vae"}) Files.createDirectories(repo.resolve(sub));
+        Files.writeString(repo.resolve("model_index.json"), "{\"_class_name\": \"PixArtAlphaPipeline\"}");
+        copyTensors(Path.of(DIT_FIX + "tiny_pixart_diffusers.safetensors"), repo.resolve("transformer/diffusion_pytorch_model.safetensors"), k -> true, "");
+        Files.writeString(repo.resolve("transformer/config.json"), "{\"sample_size\": 8, \"num_attention_heads\": 4, \"attention_head_dim\": 12, "
+                + "\"interpolation_scale\": 2.0, \"num_layers\": 3, \"caption_channels\": 32, \"in_channels\": 4, \"patch_size\": 2, \"out_channels\": 8}");
+        copyTensors(Path.of(DIT_FIX + "tiny_t5_encoder.safetensors"), repo.resolve("text_encoder/model.safetensors"),
+                k -> k.startsWith("shared.") || k.startsWith("encoder."), "");
+        Files.writeString(repo.resolve("text_encoder/config.json"), "{\"d_model\": 32, \"num_heads\": 4, \"d_kv\": 8, \"d_ff\": 48, \"num_layers\": 2, "
+                + "\"relative_attention_num_buckets\": 32, \"relative_attention_max_distance\": 128, \"feed_forward_proj\": \"gated-gelu\"}");
+        Files.copy(Path.of(DIT_FIX + "tiny_spiece.model"), repo.resolve("tokenizer/spiece.model"));
+        copyTensors(Path.of(DIT_FIX + "tiny_vae.safetensors"), repo.resolve("vae/diffusion_pytorch_model.safetensors"), k -> k.startsWith("w."), "w.");
+        Files.writeString(repo.resolve("vae/config.json"), "{\"block_out_channels\": [16, 32], \"layers_per_block\": 1, \"norm_num_groups\": 8, \"latent_channels\": 4, \"out_channels\": 3}");
+    }
+
+    @Test
+    void promptToPngThroughTheRepositorysEncoderAndVae() throws IOException {
+        Path png = dir.resolve("cat.png");
+        MainTest.Run r = run("generate", "--model", repo.toString(), "--prompt", "a small cat sitting on a red chair", "--steps", "3", "--threads", "2",
+                "--out", png.toString(), "--json");
+        assertEquals(0, r.status(), r.err());
+        assertEquals(16, ImageIO.read(png.toFile()).getWidth());
+        assertTrue(r.out().contains("\"sampler\":\"dpm-solver++\"") && r.out().contains("\"cfg\":4.5"), "PixArt defaults: " + r.out());
+        assertTrue(r.err().contains("encoding 2 captions with T5"), "the prompt and the empty negative prompt: " + r.err());
+    }
+
+    @Test
+    void encodedCaptionsGiveTheSameImagesAsPrompts() {
+        Path emb = dir.resolve("caps.safetensors"), a = dir.resolve("a.safetensors"), b = dir.resolve("b.safetensors");
+        MainTest.Run enc = run("encode", "--model", repo.toString(), "--prompt", "a photo of a horse", "--prompt", "blue sky", "--out", emb.toString());
+        assertEquals(0, enc.status(), enc.err());
+        try (StateDict sd = Safetensors.open(emb)) {
+            assertArrayEquals(new int[] {2, 120, 32}, sd.tensor("embeds").shape());
+            assertArrayEquals(new int[] {1, 120, 32}, sd.tensor("negative_embeds").shape());
+        }
+        String[] common = {"--model", repo.toString(), "--steps", "3", "--threads", "2", "--cache", "delta-dit", "--b", "1", "--cached-blocks", "2"};
+        MainTest.Run p = run(concat(new String[] {"generate", "--prompt", "a photo of a horse", "--prompt", "blue sky", "--save-latent", a.toString()}, common));
+        MainTest.Run e = run(concat(new String[] {"generate", "--text-embeddings", emb.toString(), "--count", "2", "--save-latent", b.toString()}, common));
+        assertEquals(0, p.status(), p.err());
+        assertEquals(0, e.status(), e.err());
+        try (StateDict x = Safetensors.open(a); StateDict y = Safetensors.open(b)) {
+            assertArrayEquals(x.tensor("latent").toFloatArray(), y.tensor("latent").toFloatArray(), 1e-5f);
+        }
+        assertTrue(p.err().contains("cache hits"), "Δ-DiT ran on PixArt: " + p.err());
+    }
+
+    @Test
+    void anLcmRepositoryDefaultsToFourUnguidedLcmSteps() throws IOException {
+        Files.createDirectories(repo.resolve("scheduler"));
+        Files.writeString(repo.resolve("scheduler/scheduler_config.json"), "{\"_class_name\": \"LCMScheduler\", \"beta_start\": 0.0001, \"beta_end\": 0.02}");
+        MainTest.Run r = run("generate", "--model", repo.toString(), "--prompt", "oil painting of the sea", "--threads", "2", "--out", dir.resolve("l.png").toString(), "--json");
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.out().contains("\"sampler\":\"lcm\",\"steps\":4,\"cfg\":1.0"), r.out());
+        assertTrue(r.out().contains("\"timestep\":999") && r.out().contains("\"timestep\":259"), r.out());
+        assertTrue(r.err().contains("encoding 1 caption "), "no guidance: no negative prompt: " + r.err());
+    }
+
+    @Test
+    void originalLayoutUsesItsLearnedNullCaption() throws IOException {
+        Path folder = Files.createDirectories(dir.resolve("original"));
+        copyTensors(Path.of(DIT_FIX + "tiny_pixart_forward.safetensors"), folder.resolve("model.safetensors"), k -> k.startsWith("w."), "w.");
+        Files.writeString(folder.resolve("config.json"), "{\"arch\": \"PixArtMS\", \"num_heads\": 4, \"input_size\": 8, \"lewei_scale\": 2.0, \"depth\": 3}");
+        Path caps = dir.resolve("caps.safetensors");
+        float[] mask = {1, 1, 1, 0, 0, 0};
+        SafetensorsWriter.write(caps, Map.of("embeds", Tensor.of(new float[6 * 32], 1, 6, 32), "mask", Tensor.of(mask, 1, 6)), null);
+        MainTest.Run r = run("generate", "--model", folder.toString(), "--text-embeddings", caps.toString(), "--steps", "2", "--threads", "2",
+                "--save-latent", dir.resolve("o.safetensors").toString());
+        assertEquals(0, r.status(), r.err());
+        assertTrue(!r.err().contains("T5"), "the null caption needs no encoder: " + r.err());
+    }
+
+    @Test
+    void badInputGetsOneLineAndStatusTwo() throws IOException {
+        String png = dir.resolve("x.png").toString();
+        MainTest.Run cls = run("generate", "--model", repo.toString(), "--class", "3", "--out", png);
+        assertEquals(2, cls.status());
+        assertTrue(cls.err().contains("--prompt"), cls.err());
+        MainTest.Run dit = run("generate", "--model", MainTest.FIX + "tiny_dit.pt", "--heads", "2", "--prompt", "a cat", "--out", png);
+        assertEquals(2, dit.status());
+        assertTrue(dit.err().contains("class-conditional DiT"), dit.err());
+        MainTest.Run noPrompt = run("generate", "--model", repo.toString(), "--out", png);
+        assertEquals(2, noPrompt.status());
+        assertTrue(noPrompt.err().contains("--prompt TEXT"), noPrompt.err());
+        Path bare = Files.createDirectories(dir.resolve("bare"));
+        Files.createDirectories(bare.resolve("transformer"));
+        Files.copy(repo.resolve("model_index.json"), bare.resolve("model_index.json"));
+        for (String f : new String[] {"config.json", "diffusion_pytorch_model.safetensors"}) Files.copy(repo.resolve("transformer/" + f), bare.resolve("transformer/" + f));
+        MainTest.Run noEncoder = run("generate", "--model", bare.toString(), "--prompt", "a cat", "--save-latent", dir.resolve("l.safetensors").toString());
+        assertEquals(2, noEncoder.status());
+        assertTrue(noEncoder.err().contains("no text_encoder/") && noEncoder.err().contains("--text-embeddings"), noEncoder.err());
+        assertEquals(1, noEncoder.err().strip().lines().count(), noEncoder.err());
+        assertTrue(!Files.exists(dir.resolve("l.safetensors")), "no output file on bad input");
+        MainTest.Run size = run("generate", "--model", repo.toString(), "--prompt", "a cat", "--image-size", "32", "--out", png);
+        assertEquals(0, size.status(), "an MS model takes other sizes: " + size.err());
+    }
+
+    @Test
+    void aLongPromptIsTruncatedWithAWarning() {
+        String longPrompt = "mountains ".repeat(200);
+        MainTest.Run r = run("generate", "--model", repo.toString(), "--prompt", longPrompt, "--steps", "1", "--threads", "2", "--out", dir.resolve("t.png").toString());
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.err().contains("longer than 120 tokens; truncated"), r.err());
+    }
+
+    static String[] concat(String[] a, String[] b) {
+        String[] all = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, all, a.length, b.length);
+        return all;
+    }
+}
