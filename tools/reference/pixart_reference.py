@@ -16,6 +16,7 @@ and cache/src/test/resources/fixtures/tiny_pixart_sampling.safetensors (weights 
   lcm4               LCM, 4 steps (999, 759, 499, 259), no guidance, fresh noise lcm_z [3,2,4,8,8] for steps 1..3
   dpmpp6_none        DPM-Solver++(2M) 6 steps, guidance 4.5 on all 8 channels, the null caption under the prompt's mask
   dpmpp6_deltadit    the same with Δ-DiT b=3, N=2, N_c=2 (rear [1,3) while s ≤ 3, front [0,2) after)
+  dpmpp6_tgate       the same with T-GATE, gate step 3 (steps 4..6: one unguided branch, cross-attention kept from step 3)
 Padding is handled as the original code does: padded tokens are removed before cross-attention.
 """
 import math
@@ -66,7 +67,8 @@ def attention(q, k, v):
     return torch.softmax(q @ k.transpose(-2, -1) * q.shape[-1] ** -0.5, dim=-1) @ v
 
 
-def block(w, i, x, t0, y, mask, heads):
+def block(w, i, x, t0, y, mask, heads, cross=None, keep=None):
+    """One block; cross (if given) replaces the cross-attention output, keep (a list) receives it (T-GATE)."""
     b, n, d = x.shape
     dh = d // heads
     p = f"blocks.{i}."
@@ -74,15 +76,19 @@ def block(w, i, x, t0, y, mask, heads):
     a = F.layer_norm(x, (d,), eps=1e-6) * (1 + sc1) + sh1
     q, k, v = F.linear(a, w[p + "attn.qkv.weight"], w[p + "attn.qkv.bias"]).reshape(b, n, 3, heads, dh).permute(2, 0, 3, 1, 4)
     x = x + g1 * F.linear(attention(q, k, v).transpose(1, 2).reshape(b, n, d), w[p + "attn.proj.weight"], w[p + "attn.proj.bias"])
-    # cross-attention, one sample at a time over its valid caption tokens only (the original removes padding)
-    rows = []
-    for s in range(b):
-        keep = mask[s].bool()
-        q = F.linear(x[s], w[p + "cross_attn.q_linear.weight"], w[p + "cross_attn.q_linear.bias"]).reshape(n, heads, dh).transpose(0, 1)
-        kv = F.linear(y[s][keep], w[p + "cross_attn.kv_linear.weight"], w[p + "cross_attn.kv_linear.bias"]).reshape(-1, 2, heads, dh)
-        k, v = kv[:, 0].transpose(0, 1), kv[:, 1].transpose(0, 1)
-        rows.append(F.linear(attention(q, k, v).transpose(0, 1).reshape(n, d), w[p + "cross_attn.proj.weight"], w[p + "cross_attn.proj.bias"]))
-    x = x + torch.stack(rows)
+    if cross is None:
+        # cross-attention, one sample at a time over its valid caption tokens only (the original removes padding)
+        rows = []
+        for s in range(b):
+            valid = mask[s].bool()
+            q = F.linear(x[s], w[p + "cross_attn.q_linear.weight"], w[p + "cross_attn.q_linear.bias"]).reshape(n, heads, dh).transpose(0, 1)
+            kv = F.linear(y[s][valid], w[p + "cross_attn.kv_linear.weight"], w[p + "cross_attn.kv_linear.bias"]).reshape(-1, 2, heads, dh)
+            k, v = kv[:, 0].transpose(0, 1), kv[:, 1].transpose(0, 1)
+            rows.append(F.linear(attention(q, k, v).transpose(0, 1).reshape(n, d), w[p + "cross_attn.proj.weight"], w[p + "cross_attn.proj.bias"]))
+        cross = torch.stack(rows)
+    if keep is not None:
+        keep.append(cross)
+    x = x + cross
     m = F.layer_norm(x, (d,), eps=1e-6) * (1 + sc2) + sh2
     m = F.linear(F.gelu(F.linear(m, w[p + "mlp.fc1.weight"], w[p + "mlp.fc1.bias"]), approximate="tanh"), w[p + "mlp.fc2.weight"], w[p + "mlp.fc2.bias"])
     return x + g2 * m
@@ -203,6 +209,41 @@ def pixart_eps(w, caption, mask, size_hw, scale, policy=None, depth=3, heads=4, 
     return eps
 
 
+def tgate_eps(w, caption, mask, size_hw, scale, gate, depth=3, heads=4, patch=2, native=8, lscale=2.0):
+    """T-GATE: steps ≤ gate guided as usual, the gate step keeps each block's cross-attention output
+    averaged over the two branches; later steps run the unconditional branch alone with the kept outputs."""
+    kept = {}
+    null = w["y_embedder.y_embedding"][None].expand(caption.shape[0], -1, -1)
+
+    def eps(x, t, s):
+        after = s > gate
+        xx = x if after else torch.cat([x, x])
+        cap = null if after else torch.cat([caption, null])
+        mm = mask if after else torch.cat([mask, mask])
+        tt = torch.full((xx.shape[0],), int(t))
+        d = w["x_embedder.proj.weight"].shape[0]
+        with torch.no_grad():
+            temb, t0 = condition(w, tt, size_hw, d)
+            y = caption_proj(w, cap)
+            h = F.conv2d(xx, w["x_embedder.proj.weight"], w["x_embedder.proj.bias"], stride=patch).flatten(2).transpose(1, 2)
+            h = h + sincos(d, xx.shape[-1] // patch, native // patch, lscale)
+            for i in range(depth):
+                got = []
+                h = block(w, i, h, t0, y, mm, heads, cross=kept.get(i) if after else None, keep=got)
+                if s == gate:
+                    c, u = got[0].chunk(2)
+                    kept[i] = (c + u) / 2
+            shift, sc = (w["final_layer.scale_shift_table"][None] + temb[:, None]).chunk(2, dim=1)
+            o = F.linear(F.layer_norm(h, (d,), eps=1e-6) * (1 + sc) + shift, w["final_layer.linear.weight"], w["final_layer.linear.bias"])
+            g, oc, sz = xx.shape[-1] // patch, o.shape[-1] // (patch * patch), xx.shape[-1]
+            out = o.reshape(xx.shape[0], g, g, patch, patch, oc).permute(0, 5, 1, 3, 2, 4).reshape(xx.shape[0], oc, sz, sz)
+        if not after:
+            c, u = out.chunk(2)
+            out = u + scale * (c - u)
+        return out[:, : x.shape[1]].double()
+    return eps
+
+
 def lcm(eps_fn, noise, zs):
     from sampler_reference import alphas_cumprod
     ab = alphas_cumprod()
@@ -230,6 +271,7 @@ def sampling_fixture(w, caption, mask, size_hw):
     out["dpmpp6_none"] = dpmpp(None, noise, None, 6, None, None, eps_fn=pixart_eps(w, caption, mask, size_hw, 4.5))
     policy = {"kind": "delta-dit", "b": 3, "N": 2, "Nc": 2}
     out["dpmpp6_deltadit"] = dpmpp(None, noise, None, 6, None, None, eps_fn=pixart_eps(w, caption, mask, size_hw, 4.5, policy))
+    out["dpmpp6_tgate"] = dpmpp(None, noise, None, 6, None, None, eps_fn=tgate_eps(w, caption, mask, size_hw, 4.5, 3))
     where = os.path.join(OUT, "..", "..", "..", "..", "..", "cache", "src", "test", "resources", "fixtures", "tiny_pixart_sampling.safetensors")
     write_safetensors(where, out)
     print("wrote", os.path.normpath(where))

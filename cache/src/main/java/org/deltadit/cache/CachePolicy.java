@@ -88,6 +88,22 @@ public sealed interface CachePolicy {
         public String describe() { return "skip [" + from + "," + to + ") N=" + interval; }
     }
 
+    /**
+     * T-GATE (Zhang et al. 2024) for cross-attention models: steps 1..gate run as usual, and at the gate
+     * step each block keeps its cross-attention output (averaged over the guidance branches); later
+     * steps reuse it and run one unguided branch, as the reference PixArt pipeline does. {@code guided}:
+     * whether the run uses guidance (for the MAC count of the single-branch steps).
+     */
+    record TGate(int gate, boolean guided) implements CachePolicy {
+        public StepPlan step(int s, int steps, int depth) { return s <= gate ? StepPlan.full(s, depth) : StepPlan.gated(s, depth); }
+
+        public void check(int steps, int depth) {
+            if (gate < 1 || gate > steps) throw new IllegalArgumentException("--gate-step: " + gate + " outside [1, " + steps + "] (the steps)");
+        }
+
+        public String describe() { return "tgate m=" + gate; }
+    }
+
     private static void checkInterval(int n) {
         if (n < 1) throw new IllegalArgumentException("--interval: " + n + " (must be at least 1)");
     }

@@ -45,6 +45,18 @@ public final class MacCount {
     /** One full forward pass of one sample. */
     public static long forward(ModelConfig c) { return outside(c) + blocks(c, 0, c.depth()); }
 
+    /** The linears of one block's cross-attention for one sample (q and out per image token, k and v per caption token); 0 for DiT. */
+    public static long crossAttention(ModelConfig c) {
+        long n = c.tokens(), d = c.hiddenSize();
+        return c instanceof PixArtConfig x ? n * 2 * d * d + x.maxTokens() * 2 * d * d : 0;
+    }
+
+    /** QKᵀ and AV of one block's self-attention for one sample: 2·N²·D. */
+    public static long selfAttentionProducts(ModelConfig c) {
+        long n = c.tokens();
+        return 2 * n * n * c.hiddenSize();
+    }
+
     /** QKᵀ and AV of one block for one sample: 2·N²·D, plus 2·N·L·D for PixArt's cross-attention. */
     public static long attentionPerBlock(ModelConfig c) {
         long n = c.tokens(), d = c.hiddenSize();

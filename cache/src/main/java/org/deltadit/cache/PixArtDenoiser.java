@@ -19,6 +19,8 @@ public final class PixArtDenoiser implements Denoiser {
     private final double cfg;
     private final int heightPx, widthPx;
     private final BlockRunner<PixArtModel.Conditioning> blocks;
+    private final CachePolicy.TGate tgate;
+    private final Tensor[] gateCross;
 
     /** Caption features of one or several images with their masks ([B, L, C] and B·L values, 1 = token). */
     public record Text(Tensor embeds, float[] mask) {
@@ -69,7 +71,42 @@ public final class PixArtDenoiser implements Denoiser {
         this.cfg = cfg;
         this.heightPx = heightPx;
         this.widthPx = widthPx;
-        this.blocks = new BlockRunner<>(model, plan, store);
+        this.tgate = plan != null && plan.policy() instanceof CachePolicy.TGate t ? t : null;
+        this.gateCross = new Tensor[model.depth()];
+        this.blocks = new BlockRunner<>(model, tgate != null ? null : plan, store);
+    }
+
+    /**
+     * T-GATE: up to the gate step as usual (the blocks run in parts so the gate step can keep each
+     * cross-attention output, the guidance branches averaged); after it one unguided branch whose blocks
+     * add the kept output instead of attending to the caption.
+     */
+    private Tensor applyGated(Tensor x, StepContext ctx) {
+        int s = ctx.step(), b = x.dim(0);
+        boolean after = s > tgate.gate(), both = guided() && !after;
+        Tensor in = both ? Tensor.concat(0, x, x) : x;
+        // after the gate the caption is not attended to: the reference feeds the negative branch's
+        Tensor cap = both || !guided() ? caption : caption.slice(0, b, 2 * b);
+        float[] m = both || !guided() ? mask : java.util.Arrays.copyOfRange(mask, b * caption.dim(1), 2 * b * caption.dim(1));
+        float[] t = new float[in.dim(0)];
+        java.util.Arrays.fill(t, ctx.timestep());
+        PixArtModel.Conditioning c = model.condition(t, cap, m, heightPx, widthPx);
+        var be = model.backend();
+        Tensor h = model.embed(in);
+        for (int i = 0; i < model.depth(); i++) {
+            h = model.selfAttention(i, h, c);
+            Tensor cross;
+            if (after) {
+                if (gateCross[i] == null) throw new IllegalStateException("T-GATE: step " + s + " has no cross-attention output from the gate step");
+                cross = gateCross[i];
+            } else {
+                cross = model.crossAttention(i, h, c);
+                if (s == tgate.gate()) gateCross[i] = both ? be.scale(be.add(cross.slice(0, 0, b), cross.slice(0, b, 2 * b)), 0.5f) : cross;
+            }
+            h = model.mlp(i, be.add(h, cross), c);
+        }
+        Tensor out = model.finalLayer(h, c);
+        return both ? Guidance.combine(out, cfg, out.dim(1)) : out;
     }
 
     private static Text repeat(Text one, int b) {
@@ -93,6 +130,7 @@ public final class PixArtDenoiser implements Denoiser {
 
     @Override
     public Tensor apply(Tensor x, StepContext ctx) {
+        if (tgate != null) return applyGated(x, ctx);
         Tensor in = guided() ? Tensor.concat(0, x, x) : x;
         if (in.dim(0) != caption.dim(0)) throw new IllegalArgumentException("denoiser: batch of " + x.dim(0) + " for " + (guided() ? caption.dim(0) / 2 : caption.dim(0)) + " captions");
         float[] t = new float[in.dim(0)];

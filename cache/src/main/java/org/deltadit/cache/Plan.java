@@ -58,15 +58,32 @@ public final class Plan {
         return n;
     }
 
-    /** MACs of step s for {@code rows} batch rows (samples × guidance branches), paper convention. */
-    public static long stepMacs(ModelConfig c, StepPlan p, long rows) {
-        long blocks = p.full() ? MacCount.blocks(c, 0, c.depth()) : MacCount.blocks(c, 0, c.depth()) - MacCount.blocks(c, p.from(), p.to());
+    /**
+     * MACs of step s for {@code rows} batch rows (samples × guidance branches), paper convention. A
+     * T-GATE step after the gate runs one branch (half the rows when guided) without cross-attention.
+     */
+    public long stepMacs(ModelConfig c, StepPlan p, long rows) {
+        long all = MacCount.blocks(c, 0, c.depth());
+        if (p.mode() == StepPlan.Mode.GATED) {
+            long branch = gatedRows(rows);
+            return branch * (MacCount.outside(c) + all - c.depth() * MacCount.crossAttention(c));
+        }
+        long blocks = p.full() ? all : all - MacCount.blocks(c, p.from(), p.to());
         return rows * (MacCount.outside(c) + blocks);
     }
 
     /** As {@link #stepMacs} plus the attention products of the blocks that run. */
-    public static long stepMacsWithAttention(ModelConfig c, StepPlan p, long rows) {
+    public long stepMacsWithAttention(ModelConfig c, StepPlan p, long rows) {
+        if (p.mode() == StepPlan.Mode.GATED) {
+            long branch = gatedRows(rows);
+            return stepMacs(c, p, rows) + branch * p.blocksRun() * MacCount.selfAttentionProducts(c);
+        }
         return stepMacs(c, p, rows) + rows * p.blocksRun() * MacCount.attentionPerBlock(c);
+    }
+
+    /** The rows a T-GATE step after the gate runs: one branch of a guided batch. */
+    private long gatedRows(long rows) {
+        return policy instanceof CachePolicy.TGate t && t.guided() ? rows / 2 : rows;
     }
 
     public long macs(ModelConfig c, long rows) {

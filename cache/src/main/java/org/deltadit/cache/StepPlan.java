@@ -5,12 +5,13 @@ import java.util.List;
 /**
  * What happens at one step: every block runs (FULL), or blocks [from, to) are replaced —
  * DELTA: h_to := h_from + Δ[from, to) from the latest full step; REUSE: h_to := h_to of the latest
- * full step (blocks before it are skipped too, from = 0); SKIP: h_to := h_from. A full step lists what
- * it must record for the cached steps that follow it ({@code records}).
+ * full step (blocks before it are skipped too, from = 0); SKIP: h_to := h_from; GATED (T-GATE): every
+ * block runs but reuses its cross-attention output from the gate step, without guidance. A full step
+ * lists what it must record for the cached steps that follow it ({@code records}).
  */
 public record StepPlan(int step, Mode mode, int from, int to, int depth, List<Range> records) {
 
-    public enum Mode { FULL, DELTA, REUSE, SKIP }
+    public enum Mode { FULL, DELTA, REUSE, SKIP, GATED }
 
     /** A block range [from, to); for REUSE only {@code to} matters (h_to is kept). */
     public record Range(Mode mode, int from, int to) {}
@@ -21,10 +22,12 @@ public record StepPlan(int step, Mode mode, int from, int to, int depth, List<Ra
 
     StepPlan withRecords(List<Range> r) { return new StepPlan(step, mode, from, to, depth, List.copyOf(r)); }
 
+    static StepPlan gated(int s, int depth) { return new StepPlan(s, Mode.GATED, 0, 0, depth, List.of()); }
+
     public boolean full() { return mode == Mode.FULL; }
 
     /** Blocks that actually run at this step. */
-    public int blocksRun() { return full() ? depth : depth - (to - from); }
+    public int blocksRun() { return full() || mode == Mode.GATED ? depth : depth - (to - from); }
 
     /** The range this cached step takes from the cache (null for full and skip steps). */
     public Range uses() { return mode == Mode.DELTA || mode == Mode.REUSE ? new Range(mode, from, to) : null; }
@@ -36,6 +39,7 @@ public record StepPlan(int step, Mode mode, int from, int to, int depth, List<Ra
             case DELTA -> "Δ[" + from + "," + to + ")";
             case REUSE -> "reuse h" + to;
             case SKIP -> "skip [" + from + "," + to + ")";
+            case GATED -> "gated";
         };
     }
 }

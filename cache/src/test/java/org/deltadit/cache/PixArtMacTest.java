@@ -28,6 +28,14 @@ class PixArtMacTest {
     }
 
     @Test
+    void tgateRunsOneBranchWithoutCrossAttentionAfterTheGate() {
+        long full = MacCount.forward(XL_1024), cross = 4096L * 2 * 1152 * 1152 + 120L * 2 * 1152 * 1152;
+        long want = 8 * 2 * full + 12 * (full - 28 * cross);
+        assertEquals(want, Plan.of(new CachePolicy.TGate(8, true), 20, 28).macs(XL_1024, 2), "8 guided steps, 12 single-branch steps");
+        assertEquals(8 * full + 12 * (full - 28 * cross), Plan.of(new CachePolicy.TGate(8, false), 20, 28).macs(XL_1024, 1), "unguided: no halving");
+    }
+
+    @Test
     void perForwardByHand() {
         // 28 blocks × (4096 tokens × 14·1152² + 120 caption tokens × 2·1152²) + embeddings, caption MLP and final layer
         long block = 4096L * 14 * 1152 * 1152 + 120L * 2 * 1152 * 1152;

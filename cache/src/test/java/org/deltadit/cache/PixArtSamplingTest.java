@@ -72,6 +72,12 @@ class PixArtSamplingTest {
     }
 
     @Test
+    void tgateKeepsTheGateStepsCrossAttention() throws URISyntaxException {
+        float[] gated = run("dpm-solver++", 6, 4.5, new CachePolicy.TGate(3, true), "dpmpp6_tgate");
+        assertTrue(!java.util.Arrays.equals(gated, run("dpm-solver++", 6, 4.5, null, "dpmpp6_none")), "T-GATE changed the result");
+    }
+
+    @Test
     void deltaDitOnPixArt() throws URISyntaxException {
         float[] cached = run("dpm-solver++", 6, 4.5, new CachePolicy.DeltaDit(3, 2, 2, false), "dpmpp6_deltadit");
         float[] full = run("dpm-solver++", 6, 4.5, null, "dpmpp6_none");

@@ -4,12 +4,15 @@ import java.util.Locale;
 import org.deltadit.cache.BudgetSolver;
 import org.deltadit.cache.CachePolicy;
 import org.deltadit.weights.ModelConfig;
+import org.deltadit.weights.PixArtConfig;
 import picocli.CommandLine.Option;
 
 /** The cache options of {@code dit generate} and {@code dit plan} (DESIGN.md §6), turned into a {@link CachePolicy}. */
 final class CacheOptions {
-    @Option(names = "--cache", defaultValue = "none", description = "none, delta-dit, delta-cache, faster-diffusion, skip (default: ${DEFAULT-VALUE})")
+    @Option(names = "--cache", defaultValue = "none", description = "none, delta-dit, delta-cache, faster-diffusion, skip, tgate (PixArt) (default: ${DEFAULT-VALUE})")
     String cache;
+    @Option(names = "--gate-step", description = "T-GATE: the last step that attends to the caption (default: round(0.4·T), 8 of 20)")
+    Integer gateStep;
     @Option(names = "--b", description = "Δ-DiT stage boundary: rear blocks cached while step ≤ b (default: round(0.6·T), 12 of 20)")
     Integer b;
     @Option(names = "--interval", description = "N: a full step every N steps (default 2)")
@@ -28,10 +31,12 @@ final class CacheOptions {
     /** The policy for a run of {@code steps} steps on {@code c}, with {@code rows} batch rows per image (for --speedup). */
     CachePolicy policy(int steps, ModelConfig c, long rows) {
         String kind = cache.trim().toLowerCase(Locale.ROOT);
+        if (gateStep != null && !kind.equals("tgate") && !kind.equals("none")) throw new IllegalArgumentException("--gate-step applies to --cache tgate");
         int depth = c.depth();
         int n = interval != null ? interval : 2;
         switch (kind) {
             case "none" -> {
+                if (gateStep != null) throw new IllegalArgumentException("--gate-step needs --cache tgate");
                 if (b != null || interval != null || cachedBlocks != null || range != null || speedup != null || reverse || bf16) {
                     throw new IllegalArgumentException("cache options (--b, --interval, --cached-blocks, --range, --speedup, --reverse, --cache-bf16) need a --cache policy; --cache is none");
                 }
@@ -61,7 +66,14 @@ final class CacheOptions {
                 onlyFor(kind, reverse, "--reverse");
                 return new CachePolicy.FasterDiffusion(cachedBlocks != null ? cachedBlocks : (int) Math.ceil(0.75 * depth), n);
             }
-            default -> throw new IllegalArgumentException("--cache: unknown policy '" + cache + "' (none, delta-dit, delta-cache, faster-diffusion, skip)");
+            case "tgate" -> {
+                if (!(c instanceof PixArtConfig)) throw new IllegalArgumentException("--cache tgate caches cross-attention: it needs a PixArt model, not " + c.archName());
+                if (b != null || interval != null || cachedBlocks != null || range != null || speedup != null || reverse || bf16) {
+                    throw new IllegalArgumentException("--cache tgate takes --gate-step only");
+                }
+                return new CachePolicy.TGate(gateStep != null ? gateStep : Math.max(1, (int) Math.round(0.4 * steps)), rows == 2);
+            }
+            default -> throw new IllegalArgumentException("--cache: unknown policy '" + cache + "' (none, delta-dit, delta-cache, faster-diffusion, skip, tgate)");
         }
     }
 

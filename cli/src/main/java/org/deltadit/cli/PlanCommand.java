@@ -63,7 +63,7 @@ final class PlanCommand implements Callable<Integer> {
                 rows == 2 ? "guidance (2 rows per image)" : "no guidance", policy.describe());
         System.out.printf("%4s %9s  %-13s %6s %12s%n", "step", "timestep", "plan", "blocks", "GMACs");
         for (StepPlan p : plan.steps()) {
-            System.out.printf(Locale.ROOT, "%4d %9s  %-13s %6d %12.2f%n", p.step(), Json.num(ts[p.step() - 1]), p.label(), p.blocksRun(), Plan.stepMacs(c, p, rows) / 1e9);
+            System.out.printf(Locale.ROOT, "%4d %9s  %-13s %6d %12.2f%n", p.step(), Json.num(ts[p.step() - 1]), p.label(), p.blocksRun(), plan.stepMacs(c, p, rows) / 1e9);
         }
         System.out.printf(Locale.ROOT, "total: %.3f T MACs (%.3f T with attention products); uncached %.3f T; speedup %.2f×; %d of %d steps cached%n",
                 macs / 1e12, plan.macsWithAttention(c, rows) / 1e12, full / 1e12, full / (double) macs, plan.cachedSteps(), steps);

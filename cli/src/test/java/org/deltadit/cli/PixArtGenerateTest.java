@@ -87,6 +87,20 @@ class PixArtGenerateTest {
     }
 
     @Test
+    void tgateRunsAndCountsItsSavings() {
+        MainTest.Run r = run("generate", "--model", repo.toString(), "--prompt", "a horse", "--steps", "4", "--threads", "2", "--cache", "tgate", "--gate-step", "2",
+                "--out", dir.resolve("g.png").toString(), "--json");
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.out().contains("\"cache\":\"tgate m=2\"") && r.out().contains("\"policy\":\"gated\""), r.out());
+        MainTest.Run plan = run("plan", "--arch", "PixArt-XL/2", "--cache", "tgate", "--gate-step", "8");
+        assertEquals(0, plan.status(), plan.err());
+        assertTrue(plan.out().contains("gated"), plan.out());
+        MainTest.Run dit = run("plan", "--arch", "DiT-XL/2", "--cache", "tgate");
+        assertEquals(2, dit.status());
+        assertTrue(dit.err().contains("needs a PixArt model"), dit.err());
+    }
+
+    @Test
     void anLcmRepositoryDefaultsToFourUnguidedLcmSteps() throws IOException {
         Files.createDirectories(repo.resolve("scheduler"));
         Files.writeString(repo.resolve("scheduler/scheduler_config.json"), "{\"_class_name\": \"LCMScheduler\", \"beta_start\": 0.0001, \"beta_end\": 0.02}");

@@ -98,13 +98,32 @@ public final class PixArtModel implements BlockStack<PixArtModel.Conditioning> {
     /** x += gate·SelfAttn(modulate(LN x)); x += CrossAttn(x, caption); x += gate·MLP(modulate(LN x)). */
     @Override
     public Tensor block(int i, Tensor h, Conditioning c) {
-        String p = "blocks." + i + ".";
-        Tensor[] m = be.add(c.t0(), w.get(p + "scale_shift_table")).chunk(1, 6); // each [B, 1, D]
-        Tensor att = Layers.selfAttention(be, w, p, Layers.modulate(be, be.layerNorm(h, null, null, 1e-6f), m[0], m[1]), cfg.numHeads());
-        h = be.add(h, be.mul(m[2], att));
-        h = be.add(h, Layers.crossAttention(be, w, p, h, c.caption(), c.mask(), cfg.numHeads()));
-        Tensor mlp = Layers.mlp(be, w, p + "mlp", Layers.modulate(be, be.layerNorm(h, null, null, 1e-6f), m[3], m[4]));
+        h = selfAttention(i, h, c);
+        return mlp(i, be.add(h, crossAttention(i, h, c)), c);
+    }
+
+    /** The first part of block i: h + gate_msa·SelfAttn(modulate(LN h)). (T-GATE runs the parts apart.) */
+    public Tensor selfAttention(int i, Tensor h, Conditioning c) {
+        Tensor[] m = modulation(i, c);
+        Tensor att = Layers.selfAttention(be, w, "blocks." + i + ".", Layers.modulate(be, be.layerNorm(h, null, null, 1e-6f), m[0], m[1]), cfg.numHeads());
+        return be.add(h, be.mul(m[2], att));
+    }
+
+    /** Block i's cross-attention output (to be added to h): no norm, no gate. */
+    public Tensor crossAttention(int i, Tensor h, Conditioning c) {
+        return Layers.crossAttention(be, w, "blocks." + i + ".", h, c.caption(), c.mask(), cfg.numHeads());
+    }
+
+    /** The last part of block i: h + gate_mlp·MLP(modulate(LN h)). */
+    public Tensor mlp(int i, Tensor h, Conditioning c) {
+        Tensor[] m = modulation(i, c);
+        Tensor mlp = Layers.mlp(be, w, "blocks." + i + ".mlp", Layers.modulate(be, be.layerNorm(h, null, null, 1e-6f), m[3], m[4]));
         return be.add(h, be.mul(m[5], mlp));
+    }
+
+    /** shift_msa, scale_msa, gate_msa, shift_mlp, scale_mlp, gate_mlp of block i, each [B, 1, D]. */
+    private Tensor[] modulation(int i, Conditioning c) {
+        return be.add(c.t0(), w.get("blocks." + i + ".scale_shift_table")).chunk(1, 6);
     }
 
     /** shift, scale = scale_shift_table + t_emb (no SiLU, no linear); then the projection and unpatchify. */
