@@ -5,6 +5,8 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.deltadit.dit.DitLoader;
 import org.deltadit.dit.DitModel;
+import org.deltadit.dit.PixArtModel;
+import org.deltadit.weights.PixArtConfig;
 import org.deltadit.engine.Backend;
 import org.deltadit.engine.Backends;
 import org.deltadit.engine.DType;
@@ -24,9 +26,9 @@ final class BenchCommand implements Runnable {
      * The DiT block stack (all blocks, no embedding or final layer) on random weights, timed as
      * ../shared/tools/pytorch-baseline.py dit times PyTorch: same shapes, float32 weights by default.
      */
-    @Command(name = "forward", mixinStandardHelpOptions = true, description = "Time the DiT block stack (and the full forward) on random weights.")
+    @Command(name = "forward", mixinStandardHelpOptions = true, description = "Time the block stack (and the full forward) of DiT or PixArt-α on random weights; prints peak memory.")
     static final class Forward implements Callable<Integer> {
-        @Option(names = "--arch", defaultValue = "DiT-XL/2", description = "architecture preset (default: ${DEFAULT-VALUE})")
+        @Option(names = "--arch", defaultValue = "DiT-XL/2", description = "DiT-XL/2, …, or PixArt-XL/2 (256, 512, 1024 px) (default: ${DEFAULT-VALUE})")
         String arch;
         @Option(names = "--image-size", defaultValue = "256", description = "image size in pixels; latents are 1/8 (default: ${DEFAULT-VALUE})")
         int imageSize;
@@ -53,25 +55,57 @@ final class BenchCommand implements Runnable {
             if (threads != null && threads < 1) throw new IllegalArgumentException("--threads: " + threads);
             Backend be = Backends.create("cpu", threads == null ? Runtime.getRuntime().availableProcessors() : threads);
             System.err.println("bench: building random " + arch + " weights (" + dt + ") …");
-            DitModel m = DitLoader.random(arch, imageSize / 8, 4, 1000, 0, dt, be);
             int side = imageSize / 8;
             Tensor x = Tensor.of(new Noise(1, batch).next(0, batch, 4 * side * side), batch, 4, side, side);
             float[] t = new float[batch];
-            int[] y = new int[batch];
             Arrays.fill(t, 500f);
-            DitModel.Conditioning c = m.condition(t, y);
-            Tensor h0 = m.embed(x);
-            Runnable blocks = () -> {
+            double[] blockTimes, fullTimes;
+            int tokens;
+            if (arch.trim().startsWith("PixArt")) {
+                PixArtModel m = DitLoader.randomPixArt(PixArtConfig.preset(arch, imageSize), 0, dt, be);
+                var text = Captions.random(m.config(), batch, 2).cond();
+                PixArtModel.Conditioning c = m.condition(t, text.embeds(), text.mask(), imageSize, imageSize);
+                blockTimes = time(blocks(m, m.embed(x), c), seconds * 0.75);
+                fullTimes = time(() -> {
+                    PixArtModel.Conditioning cc = m.condition(t, text.embeds(), text.mask(), imageSize, imageSize);
+                    m.finalLayer(blocks(m, m.embed(x), cc).get(), cc);
+                }, seconds * 0.25);
+                tokens = m.config().tokens();
+            } else {
+                DitModel m = DitLoader.random(arch, side, 4, 1000, 0, dt, be);
+                int[] y = new int[batch];
+                blockTimes = time(blocks(m, m.embed(x), m.condition(t, y)), seconds * 0.75);
+                fullTimes = time(() -> m.forward(x, t, y), seconds * 0.25);
+                tokens = m.config().tokens();
+            }
+            System.out.printf(Locale.ROOT, "{\"what\":\"forward\",\"arch\":\"%s\",\"image_size\":%d,\"tokens\":%d,\"batch\":%d,\"dtype\":\"%s\",\"threads\":%d,"
+                            + "\"blocks_seconds_median\":%.4f,\"blocks_seconds_min\":%.4f,\"runs\":%d,\"forward_seconds_median\":%.4f,\"peak_rss_bytes\":%d}%n",
+                    arch, imageSize, tokens, batch, dt, threads == null ? Runtime.getRuntime().availableProcessors() : threads,
+                    median(blockTimes), blockTimes[0], blockTimes.length, median(fullTimes), peakRss());
+            return 0;
+        }
+
+        /** All blocks on a fixed input and conditioning; get() returns the last hidden state. */
+        static <C> java.util.function.Supplier<Tensor> blocks(org.deltadit.dit.BlockStack<C> m, Tensor h0, C c) {
+            return () -> {
                 Tensor h = h0;
                 for (int i = 0; i < m.depth(); i++) h = m.block(i, h, c);
+                return h;
             };
-            double[] blockTimes = time(blocks, seconds * 0.75);
-            double[] fullTimes = time(() -> m.forward(x, t, y), seconds * 0.25);
-            System.out.printf(Locale.ROOT, "{\"what\":\"dit-forward\",\"arch\":\"%s\",\"tokens\":%d,\"batch\":%d,\"dtype\":\"%s\",\"threads\":%d,"
-                            + "\"blocks_seconds_median\":%.4f,\"blocks_seconds_min\":%.4f,\"runs\":%d,\"forward_seconds_median\":%.4f}%n",
-                    arch, m.config().tokens(), batch, dt, threads == null ? Runtime.getRuntime().availableProcessors() : threads,
-                    median(blockTimes), blockTimes[0], blockTimes.length, median(fullTimes));
-            return 0;
+        }
+
+        static double[] time(java.util.function.Supplier<?> r, double budget) { return time((Runnable) r::get, budget); }
+
+        /** The process's peak resident set (VmHWM of /proc/self/status), or −1 where there is none. */
+        static long peakRss() {
+            try {
+                for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+                    if (line.startsWith("VmHWM:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                }
+            } catch (java.io.IOException | NumberFormatException e) {
+                return -1;
+            }
+            return -1;
         }
 
         /** Two warm-up runs, then runs until {@code budget} seconds have passed (at least 3); sorted seconds. */

@@ -4,7 +4,10 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.deltadit.weights.Checkpoint;
+import org.deltadit.weights.CheckpointFormat;
 import org.deltadit.weights.DitConfig;
+import org.deltadit.weights.PixArtConfig;
+import org.deltadit.weights.T5Config;
 import org.deltadit.weights.KeyMap;
 import org.deltadit.weights.StoredType;
 import picocli.CommandLine.Command;
@@ -37,6 +40,8 @@ final class InfoCommand implements Callable<Integer> {
             var sd = ck.weights();
             // Resolve everything before printing, so a bad checkpoint prints one line and nothing else.
             DitConfig c = ck.format().isDit() ? ck.ditConfig(new DitConfig.Overrides(heads, arch, null)) : null;
+            PixArtConfig px = ck.format().isPixArt() ? ck.pixartConfig(heads, null) : null;
+            T5Config t5 = ck.format() == CheckpointFormat.T5_ENCODER ? T5Config.resolve(sd.source(), KeyMap.canonical(sd, ck.format()), ck.config()) : null;
             int canonical = c == null ? KeyMap.canonical(sd, ck.format()).size() : 0;
             System.out.println("model:        " + model + (ck.container().equals("file") ? "" : "  [" + ck.container() + "]"));
             System.out.println("weights:      " + sd.source() + "  (" + human(sd.fileBytes()) + ")");
@@ -59,8 +64,21 @@ final class InfoCommand implements Callable<Integer> {
                 System.out.printf("  %-12s %-10s %s%n", "mlp_hidden", c.mlpHidden(), "blocks.0.mlp.fc1.weight");
                 System.out.println("numerics:     " + (c.format() == org.deltadit.weights.CheckpointFormat.DIT_DIFFUSERS
                         ? "diffusers (timestep frequencies /127, MLP LayerNorm eps 1e-5)" : "official (timestep frequencies /128, LayerNorm eps 1e-6)"));
+            } else if (px != null) {
+                System.out.println("architecture: " + px.archName());
+                System.out.printf("  %-20s %s  (%d tokens)%n", "native latent size", px.nativeSize(), px.tokens());
+                System.out.printf("  %-20s %d → out %d, patch %d%n", "channels", px.inChannels(), px.outChannels(), px.patchSize());
+                System.out.printf("  %-20s %d, %d blocks, %d heads%n", "hidden size", px.hiddenSize(), px.depth(), px.numHeads());
+                System.out.printf("  %-20s %d channels, %d tokens%n", "caption", px.captionChannels(), px.maxTokens());
+                System.out.printf("  %-20s %s%n", "micro-conditions", px.microConditions() ? "size and aspect ratio (MS)" : "none");
+                System.out.printf("  %-20s %s%n", "interpolation scale", px.interpolationScale());
+                System.out.printf("  %-20s %s%n", "null caption", sd.has("y_embedder.y_embedding") ? "learned (y_embedding)" : "none: guidance encodes the empty prompt");
+                for (Map.Entry<String, String> e : px.sources().entrySet()) System.out.printf("  %-20s from %s%n", e.getKey(), e.getValue());
+            } else if (t5 != null) {
+                System.out.printf("architecture: T5 encoder, %d layers, d_model %d, %d heads × %d, d_ff %d (gated GELU), vocabulary %d%n",
+                        t5.numLayers(), t5.dModel(), t5.numHeads(), t5.dKv(), t5.dFf(), t5.vocab());
             } else {
-                System.out.println("canonical:    all " + sd.size() + " keys recognised (" + canonical + " canonical tensors); this model is not runnable yet");
+                System.out.println("canonical:    all " + sd.size() + " keys recognised (" + canonical + " canonical tensors); a VAE: used through --vae or a repository's vae/");
             }
         }
         return 0;
