@@ -94,6 +94,15 @@ def block(w, i, x, t0, y, mask, heads, cross=None, keep=None):
     return x + g2 * m
 
 
+def final_layer(w, h, temb, patch, size):
+    """shift, scale = table + raw t embedding; projection; unpatchify in (p, q, c) order."""
+    b, d = h.shape[0], h.shape[-1]
+    shift, sc = (w["final_layer.scale_shift_table"][None] + temb[:, None]).chunk(2, dim=1)
+    o = F.linear(F.layer_norm(h, (d,), eps=1e-6) * (1 + sc) + shift, w["final_layer.linear.weight"], w["final_layer.linear.bias"])
+    g, oc = size // patch, o.shape[-1] // (patch * patch)
+    return o.reshape(b, g, g, patch, patch, oc).permute(0, 5, 1, 3, 2, 4).reshape(b, oc, size, size)
+
+
 def forward(w, x, t, caption, mask, size_hw, depth, heads, patch, native, scale):
     b, _, s, _ = x.shape
     d = w["x_embedder.proj.weight"].shape[0]
@@ -105,10 +114,7 @@ def forward(w, x, t, caption, mask, size_hw, depth, heads, patch, native, scale)
     for i in range(depth):
         h = block(w, i, h, t0, y, mask, heads)
         hs.append(h)
-    shift, sc = (w["final_layer.scale_shift_table"][None] + temb[:, None]).chunk(2, dim=1)
-    o = F.linear(F.layer_norm(h, (d,), eps=1e-6) * (1 + sc) + shift, w["final_layer.linear.weight"], w["final_layer.linear.bias"])
-    g, oc = s // patch, o.shape[-1] // (patch * patch)
-    return hs, o.reshape(b, g, g, patch, patch, oc).permute(0, 5, 1, 3, 2, 4).reshape(b, oc, s, s)
+    return hs, final_layer(w, h, temb, patch, s)
 
 
 def tiny_weights(depth, d, patch, cin, cap, tokens, seed=0):
@@ -198,10 +204,7 @@ def pixart_eps(w, caption, mask, size_hw, scale, policy=None, depth=3, heads=4, 
                 h = h + (cache["hs"][b] - cache["hs"][a])
                 for i in range(b, depth):
                     h = block(w, i, h, t0, y, mm, heads)
-            shift, sc = (w["final_layer.scale_shift_table"][None] + temb[:, None]).chunk(2, dim=1)
-            o = F.linear(F.layer_norm(h, (d,), eps=1e-6) * (1 + sc) + shift, w["final_layer.linear.weight"], w["final_layer.linear.bias"])
-            g, oc, sz = xx.shape[-1] // patch, o.shape[-1] // (patch * patch), xx.shape[-1]
-            out = o.reshape(xx.shape[0], g, g, patch, patch, oc).permute(0, 5, 1, 3, 2, 4).reshape(xx.shape[0], oc, sz, sz)
+            out = final_layer(w, h, temb, patch, xx.shape[-1])
         if scale > 1:
             c, u = out.chunk(2)
             out = u + scale * (c - u)
@@ -233,10 +236,7 @@ def tgate_eps(w, caption, mask, size_hw, scale, gate, depth=3, heads=4, patch=2,
                 if s == gate:
                     c, u = got[0].chunk(2)
                     kept[i] = (c + u) / 2
-            shift, sc = (w["final_layer.scale_shift_table"][None] + temb[:, None]).chunk(2, dim=1)
-            o = F.linear(F.layer_norm(h, (d,), eps=1e-6) * (1 + sc) + shift, w["final_layer.linear.weight"], w["final_layer.linear.bias"])
-            g, oc, sz = xx.shape[-1] // patch, o.shape[-1] // (patch * patch), xx.shape[-1]
-            out = o.reshape(xx.shape[0], g, g, patch, patch, oc).permute(0, 5, 1, 3, 2, 4).reshape(xx.shape[0], oc, sz, sz)
+            out = final_layer(w, h, temb, patch, xx.shape[-1])
         if not after:
             c, u = out.chunk(2)
             out = u + scale * (c - u)

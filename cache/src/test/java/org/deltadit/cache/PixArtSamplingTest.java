@@ -47,13 +47,8 @@ class PixArtSamplingTest {
                 drawn[0] += n;
                 return r;
             }, null);
-            float[] e = sd.tensor(expected).toFloatArray(), a = out.toFloatArray();
-            double max = 0, err = 0;
-            for (int i = 0; i < e.length; i++) {
-                max = Math.max(max, Math.abs(e[i]));
-                err = Math.max(err, Math.abs(e[i] - a[i]));
-            }
-            assertTrue(err <= 1e-4 * max, sampler + " vs " + expected + ": max error " + err + " > 1e-4 × " + max);
+            float[] a = out.toFloatArray();
+            SamplingParityTest.assertClose(sd.tensor(expected).toFloatArray(), a, sampler + " vs " + expected);
             if (sampler.equals("lcm")) assertTrue(drawn[0] == z.length, "LCM draws fresh noise after every step but the last");
             return a;
         }

@@ -38,16 +38,21 @@ class SamplingParityTest {
             DitDenoiser den = new DitDenoiser(model, new int[] {(int) yf[0], (int) yf[1]}, 4.0, guided, plan, null);
             Sampler s = Samplers.create(sampler, steps, null, true, 0, false);
             Tensor out = s.sample(sd.tensor("noise"), den, n -> { throw new AssertionError("deterministic samplers draw no noise"); }, null);
-            float[] e = sd.tensor(expected).toFloatArray(), a = out.toFloatArray();
-            double max = 0, err = 0;
-            for (int i = 0; i < e.length; i++) {
-                max = Math.max(max, Math.abs(e[i]));
-                err = Math.max(err, Math.abs(e[i] - a[i]));
-            }
-            assertTrue(err <= 1e-4 * max, sampler + " vs " + expected + ": max error " + err + " > 1e-4 × " + max);
+            float[] a = out.toFloatArray();
+            assertClose(sd.tensor(expected).toFloatArray(), a, sampler + " vs " + expected);
             if (plan != null) assertTrue(den.store().hits() == plan.cachedSteps() - countSkips(plan), "every cached step took its entry from the store");
             return a;
         }
+    }
+
+    /** max |a − e| ≤ 1e-4 × max |e|. */
+    static void assertClose(float[] e, float[] a, String what) {
+        double max = 0, err = 0;
+        for (int i = 0; i < e.length; i++) {
+            max = Math.max(max, Math.abs(e[i]));
+            err = Math.max(err, Math.abs(e[i] - a[i]));
+        }
+        assertTrue(err <= 1e-4 * max, what + ": max error " + err + " > 1e-4 × " + max);
     }
 
     static int countSkips(Plan p) {
