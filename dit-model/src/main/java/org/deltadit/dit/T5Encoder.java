@@ -42,6 +42,7 @@ public final class T5Encoder implements AutoCloseable {
     /**
      * With every F32 matrix copied to BF16 off the heap (T5-XXL: 9.5 GB instead of 19 GB), so the
      * checkpoint's mapping can be closed; vectors (the norms) stay F32. The matmuls widen BF16 on the fly.
+     * Mapped source pages are released tensor by tensor, so the copy's peak stays near the copy's size.
      */
     public static T5Encoder bf16Copy(T5Config cfg, Map<String, Tensor> canonical, Backend be) {
         Arena arena = Arena.ofShared();
@@ -51,6 +52,9 @@ public final class T5Encoder implements AutoCloseable {
                 Tensor t = e.getValue();
                 DType to = t.rank() == 2 ? DType.BF16 : DType.F32;
                 w.put(e.getKey(), Tensor.zeros(arena, to, t.shape()).copyFrom(t));
+                // Drop the file pages just read from this process's resident set (they stay in the page
+                // cache): otherwise the 19 GB F32 mapping and the 9.5 GB copy would be resident together.
+                if (t.segment().isMapped()) t.segment().unload();
             }
         } catch (RuntimeException | OutOfMemoryError e) {
             arena.close();
