@@ -50,13 +50,20 @@ final class Captions {
             }
         }
         if (s.prompts() == null || s.prompts().isEmpty()) throw new IllegalArgumentException("a PixArt model needs --prompt TEXT (or --text-embeddings FILE)");
-        List<String> texts = new ArrayList<>();
-        for (int i = 0; i < images; i++) texts.add(s.prompts().get(i % s.prompts().size()));
+        // each distinct caption is encoded once (T5-XXL: about 1 TFLOP per caption), then repeated per image
+        List<String> texts = new ArrayList<>(new java.util.LinkedHashSet<>(s.prompts()));
         boolean needNegative = guided && !original;
         if (needNegative) texts.add(s.negative() == null ? "" : s.negative());
         Text all = encode(s, be, m, texts);
-        Text cond = all.rows(0, images, all.tokens());
-        Text uncond = !guided ? null : original ? nullCaption(m, cond) : all.rows(images, images + 1, all.tokens());
+        Tensor[] rows = new Tensor[images];
+        float[] mask = new float[images * all.tokens()];
+        for (int i = 0; i < images; i++) {
+            int k = texts.indexOf(s.prompts().get(i % s.prompts().size()));
+            rows[i] = all.embeds().slice(0, k, k + 1);
+            System.arraycopy(all.mask(), k * all.tokens(), mask, i * all.tokens(), all.tokens());
+        }
+        Text cond = new Text(Tensor.concat(0, rows), mask);
+        Text uncond = !guided ? null : original ? nullCaption(m, cond) : all.rows(texts.size() - 1, texts.size(), all.tokens());
         return new Pair(cond, uncond);
     }
 

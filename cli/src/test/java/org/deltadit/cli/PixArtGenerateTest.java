@@ -67,6 +67,14 @@ class PixArtGenerateTest {
     }
 
     @Test
+    void aRepeatedCaptionIsEncodedOnce() {
+        MainTest.Run r = run("generate", "--model", repo.toString(), "--prompt", "blue sky", "--count", "3", "--steps", "1", "--threads", "2",
+                "--save-latent", dir.resolve("r.safetensors").toString());
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.err().contains("encoding 2 captions"), "one caption and the negative prompt for three images: " + r.err());
+    }
+
+    @Test
     void encodedCaptionsGiveTheSameImagesAsPrompts() {
         Path emb = dir.resolve("caps.safetensors"), a = dir.resolve("a.safetensors"), b = dir.resolve("b.safetensors");
         MainTest.Run enc = run("encode", "--model", repo.toString(), "--prompt", "a photo of a horse", "--prompt", "blue sky", "--out", emb.toString());
