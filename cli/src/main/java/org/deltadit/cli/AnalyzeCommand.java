@@ -68,7 +68,7 @@ final class AnalyzeCommand implements Runnable {
         }
 
         Tensor sample(DitModel m, int count, Plan plan, DeltaSimilarity observer) {
-            return Sampling.run(m, sampler, steps, cfg, Sampling.noise(m, seed, count), Sampling.labels(count, m.config().numClasses()), batch, plan, observer);
+            return Sampling.run(m, sampler, steps, cfg, Sampling.noise(m, seed, count), Sampling.labels(count, m.config().numClasses()), batch, plan, observer, seed);
         }
 
         Path folder() {

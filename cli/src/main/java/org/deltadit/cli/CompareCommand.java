@@ -95,7 +95,7 @@ final class CompareCommand implements Callable<Integer> {
         for (Row r : list) {
             Plan plan = Plan.of(r.policy(), r.steps(), c.depth());
             long t0 = System.nanoTime();
-            Tensor images = Sampling.run(m, sampler, r.steps(), cfg, noise, labels, batch, r.policy() instanceof CachePolicy.None ? null : plan, null);
+            Tensor images = Sampling.run(m, sampler, r.steps(), cfg, noise, labels, batch, r.policy() instanceof CachePolicy.None ? null : plan, null, seed);
             double seconds = (System.nanoTime() - t0) / 1e9;
             if (reference == null) reference = images; // the first row is the uncached baseline
             Double fid = null, acc = null;

@@ -32,22 +32,24 @@ final class Sampling {
     }
 
     /**
-     * Samples every image (deterministic samplers only), in batches; {@code plan} null runs every block,
-     * {@code observer} (may be null) is told of each block and reset between batches.
+     * Samples every image in batches; {@code plan} null runs every block, {@code observer} (may be null) is
+     * told of each block and reset between batches. Stochastic samplers (DDPM) draw their fresh noise from
+     * streams seeded by {@code seed} and the image index, so every configuration of a run sees the same.
      */
     static Tensor run(DitModel m, String sampler, int steps, double cfg, Tensor noise, int[] labels, int batch, Plan plan,
-                      org.deltadit.cache.analysis.DeltaSimilarity observer) {
+                      org.deltadit.cache.analysis.DeltaSimilarity observer, long seed) {
         Sampler s = Samplers.create(sampler, steps, null, true, 0, false);
         int count = labels.length, guided = m.config().inChannels();
+        Noise fresh = new Noise(seed ^ 0x5DEECE66DL, count);
         List<Tensor> parts = new ArrayList<>();
         for (int from = 0; from < count; from += batch) {
-            int to = Math.min(count, from + batch);
+            int to = Math.min(count, from + batch), f0 = from, cnt = to - from;
             DitDenoiser den = new DitDenoiser(m, java.util.Arrays.copyOfRange(labels, from, to), cfg, guided, plan, null);
             if (observer != null) {
                 observer.newBatch();
                 den.observe(observer);
             }
-            parts.add(s.sample(noise.slice(0, from, to), den, k -> { throw new IllegalStateException(s.name() + " drew noise: use a deterministic sampler"); }, null));
+            parts.add(s.sample(noise.slice(0, from, to), den, k -> fresh.next(f0, cnt, k / cnt), null));
         }
         return Tensor.concat(0, parts.toArray(new Tensor[0]));
     }

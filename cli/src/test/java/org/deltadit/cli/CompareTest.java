@@ -52,6 +52,17 @@ class CompareTest {
     }
 
     @Test
+    void ddpmRowsShareTheirFreshNoise() {
+        // "t4" repeats the uncached run: with the same seeded fresh noise it is identical (PSNR capped at 100, SSIM 1)
+        MainTest.Run r = run("bench", "compare", "--model", model.toString(), "--count", "2", "--steps", "4", "--sampler", "ddpm", "--rows", "full,t4,delta-dit", "--json");
+        assertEquals(0, r.status(), r.err());
+        String t4 = r.out().lines().filter(l -> l.contains("\"row\":\"t4\"")).findFirst().orElse("");
+        assertTrue(t4.contains("\"psnr\":100.000,\"ssim\":1.0000"), r.out());
+        String cached = r.out().lines().filter(l -> l.contains("\"row\":\"delta-dit\"")).findFirst().orElse("");
+        assertTrue(!cached.isEmpty() && !cached.contains("\"psnr\":100.000"), "the cache changes DDPM's images: " + r.out());
+    }
+
+    @Test
     void withoutAClassifierItSaysSoAndPrintsTheRest() {
         MainTest.Run r = run("bench", "compare", "--model", model.toString(), "--count", "2", "--steps", "4", "--rows", "full,delta-dit");
         assertEquals(0, r.status(), r.err());
