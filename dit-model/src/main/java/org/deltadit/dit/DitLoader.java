@@ -92,7 +92,7 @@ public final class DitLoader {
             if (ck.format() != CheckpointFormat.T5_ENCODER) {
                 throw new CheckpointException(path + ": a " + ck.format().description() + " checkpoint, not a T5 encoder");
             }
-            Map<String, Tensor> canon = KeyMap.canonical(ck.weights(), ck.format());
+            Map<String, Tensor> canon = T5Config.tied(KeyMap.canonical(ck.weights(), ck.format()));
             T5Config cfg = T5Config.resolve(ck.weights().source(), canon, ck.config());
             boolean f32 = canon.get("shared.weight").dtype() == DType.F32;
             if (f32) return T5Encoder.bf16Copy(cfg, canon, be);

@@ -69,6 +69,16 @@ class T5EncoderTest {
     }
 
     @Test
+    void anExportWithOnlyTheTiedEmbeddingLoads() {
+        try (StateDict sd = Safetensors.open(fixture("tiny_t5_encoder.safetensors"))) {
+            Map<String, Tensor> w = weights(sd);
+            w.put("encoder.embed_tokens.weight", w.remove("shared.weight"));
+            Map<String, Tensor> tied = T5Config.tied(w);
+            close(sd.tensor("hidden"), T5Encoder.of(T5Config.resolve("fixture", tied, null), tied, new CpuBackend(2)).encode(ids(sd), mask(sd)), "embed_tokens only");
+        }
+    }
+
+    @Test
     void wrongShapesAndIdsAreNamed() {
         try (StateDict sd = Safetensors.open(fixture("tiny_t5_encoder.safetensors"))) {
             Map<String, Tensor> w = weights(sd);

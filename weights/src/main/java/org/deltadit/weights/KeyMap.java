@@ -83,7 +83,7 @@ public final class KeyMap {
             CheckpointFormat.VAE_LEGACY_ATTENTION, vaeRules(true),
             CheckpointFormat.T5_ENCODER, List.of(
                     Rule.rename("shared\\.weight", "shared.weight"),
-                    Rule.drop("encoder\\.embed_tokens\\.weight"), // tied to shared.weight
+                    Rule.rename("encoder\\.embed_tokens\\.weight", "encoder.embed_tokens.weight"), // tied to shared.weight (T5Config.tied)
                     Rule.rename("encoder\\.final_layer_norm\\.weight", "encoder.final_layer_norm.weight"),
                     Rule.rename("encoder\\.block\\.0\\.layer\\.0\\.SelfAttention\\.relative_attention_bias\\.weight", "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"),
                     Rule.rename("encoder\\.block\\.(\\d+)\\.layer\\.0\\.(SelfAttention\\.[qkvo]|layer_norm)\\.weight", "encoder.block.$1.layer.0.$2.weight"),

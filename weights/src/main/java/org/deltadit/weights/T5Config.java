@@ -11,6 +11,17 @@ import org.deltadit.engine.Tensor;
  */
 public record T5Config(int dModel, int numHeads, int dKv, int dFf, int numLayers, int vocab, int buckets, int maxDistance, double eps) {
 
+    /**
+     * The canonical tensors with the tied embedding under one name: Hugging Face saves {@code shared.weight}
+     * and usually not its tie {@code encoder.embed_tokens.weight}, but some exports keep only the latter.
+     */
+    public static Map<String, Tensor> tied(Map<String, Tensor> canonical) {
+        Map<String, Tensor> w = new java.util.LinkedHashMap<>(canonical);
+        Tensor tok = w.remove("encoder.embed_tokens.weight");
+        if (tok != null) w.putIfAbsent("shared.weight", tok);
+        return w;
+    }
+
     public static T5Config resolve(String src, Map<String, Tensor> w, Map<String, Object> config) {
         Tensor shared = Shapes.need(src, w, "shared.weight", 2);
         int vocab = shared.dim(0), d = shared.dim(1);
