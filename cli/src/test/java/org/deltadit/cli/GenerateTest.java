@@ -119,6 +119,24 @@ class GenerateTest {
     }
 
     @Test
+    void theShippedDemoModelMakesDigitsWithoutAnyOption() throws IOException {
+        String old = System.getProperty("dit.home");
+        System.setProperty("dit.home", "..");
+        try {
+            Path png = dir.resolve("digits.png");
+            MainTest.Run r = run("generate", "--class", "3,1,4", "--steps", "4", "--threads", "2", "--out", png.toString());
+            assertEquals(0, r.status(), r.err());
+            BufferedImage img = ImageIO.read(png.toFile());
+            assertEquals(BufferedImage.TYPE_BYTE_GRAY, img.getType());
+            assertEquals(64, img.getWidth(), "three 32×32 digits in a 2×2 grid");
+            assertEquals(64, img.getHeight());
+        } finally {
+            if (old == null) System.clearProperty("dit.home");
+            else System.setProperty("dit.home", old);
+        }
+    }
+
+    @Test
     void withoutAModelTheDemoModelIsUsedOrItsAbsenceNamed() {
         String old = System.getProperty("dit.home");
         System.setProperty("dit.home", dir.toString());
