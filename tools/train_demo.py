@@ -11,9 +11,10 @@ description and shared/reference/model-formats.md; run with Debian's PyTorch:
 
 The DiT mirrors DiT-XL's structure (28 adaLN-Zero blocks, learned σ, label dropout 0.1, null class)
 at width 96 with 4 heads and patch 4 on 32×32 single-channel digits in [−1, 1], so the paper's block
-ranges apply unchanged. Training: ε-MSE (Min-SNR-5 weighted from step 1430 on) plus IDDPM's variational bound for the σ channels
-(weight 1e-3, stop-gradient on the mean), AdamW lr 3e-4, batch 32 (128 per step is 1.7× the
-throughput on 2 cores), gradient clipping 1.0, EMA 0.999 with warm-up min(0.999, (1+n)/(10+n)).
+ranges apply unchanged. Training: ε-MSE with Min-SNR-5 weighting plus IDDPM's variational bound for the
+σ channels (weight 1e-3, stop-gradient on the mean); half of each batch from t ≥ 500; AdamW (the shipped
+model: lr 1e-3 then 3e-4), batch 128 with BF16 autocast for the blocks, gradient clipping 1.0, EMA 0.999
+with warm-up min(0.999, (1+n)/(10+n)). models/README.md logs which step each of these began at.
 The classifier uses only ops the Java engine has (3×3 convolutions, stride 2 instead of pooling, SiLU).
 """
 import argparse
