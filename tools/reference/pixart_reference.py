@@ -103,13 +103,18 @@ def final_layer(w, h, temb, patch, size):
     return o.reshape(b, g, g, patch, patch, oc).permute(0, 5, 1, 3, 2, 4).reshape(b, oc, size, size)
 
 
-def forward(w, x, t, caption, mask, size_hw, depth, heads, patch, native, scale):
-    b, _, s, _ = x.shape
+def inputs(w, x, t, caption, size_hw, patch, native, scale):
+    """Everything before the blocks: t embedding and t0, the projected caption, patch tokens plus positions."""
     d = w["x_embedder.proj.weight"].shape[0]
     temb, t0 = condition(w, t, size_hw, d)
     y = caption_proj(w, caption)
     h = F.conv2d(x, w["x_embedder.proj.weight"], w["x_embedder.proj.bias"], stride=patch).flatten(2).transpose(1, 2)
-    h = h + sincos(d, s // patch, native // patch, scale)
+    return temb, t0, y, h + sincos(d, x.shape[-1] // patch, native // patch, scale)
+
+
+def forward(w, x, t, caption, mask, size_hw, depth, heads, patch, native, scale):
+    s = x.shape[-1]
+    temb, t0, y, h = inputs(w, x, t, caption, size_hw, patch, native, scale)
     hs = [h]
     for i in range(depth):
         h = block(w, i, h, t0, y, mask, heads)
@@ -184,12 +189,8 @@ def pixart_eps(w, caption, mask, size_hw, scale, policy=None, depth=3, heads=4, 
         cap = torch.cat([caption, null]) if scale > 1 else caption
         mm = torch.cat([mask, mask]) if scale > 1 else mask
         tt = torch.full((xx.shape[0],), int(t))
-        d = w["x_embedder.proj.weight"].shape[0]
         with torch.no_grad():
-            temb, t0 = condition(w, tt, size_hw, d)
-            y = caption_proj(w, cap)
-            h = F.conv2d(xx, w["x_embedder.proj.weight"], w["x_embedder.proj.bias"], stride=patch).flatten(2).transpose(1, 2)
-            h = h + sincos(d, xx.shape[-1] // patch, native // patch, lscale)
+            temb, t0, y, h = inputs(w, xx, tt, cap, size_hw, patch, native, lscale)
             step = plan_step(policy, s, 0, depth) if policy else ("full",)
             if step[0] == "full":
                 hs = [h]
@@ -224,12 +225,8 @@ def tgate_eps(w, caption, mask, size_hw, scale, gate, depth=3, heads=4, patch=2,
         cap = null if after else torch.cat([caption, null])
         mm = mask if after else torch.cat([mask, mask])
         tt = torch.full((xx.shape[0],), int(t))
-        d = w["x_embedder.proj.weight"].shape[0]
         with torch.no_grad():
-            temb, t0 = condition(w, tt, size_hw, d)
-            y = caption_proj(w, cap)
-            h = F.conv2d(xx, w["x_embedder.proj.weight"], w["x_embedder.proj.bias"], stride=patch).flatten(2).transpose(1, 2)
-            h = h + sincos(d, xx.shape[-1] // patch, native // patch, lscale)
+            temb, t0, y, h = inputs(w, xx, tt, cap, size_hw, patch, native, lscale)
             for i in range(depth):
                 got = []
                 h = block(w, i, h, t0, y, mm, heads, cross=kept.get(i) if after else None, keep=got)

@@ -19,8 +19,7 @@ public final class MacCount {
         long perToken = d * 3 * d + d * d + d * mlp + mlp * d; // qkv, proj, fc1, fc2
         long perBlock = switch (c) {
             case DitConfig x -> n * perToken + d * 6 * d;       // adaLN projection: once per sample, not per token
-            // cross-attention: q and out per image token, k and v per caption token; adaLN-single has no per-block linear
-            case PixArtConfig x -> n * (perToken + 2 * d * d) + x.maxTokens() * 2 * d * d;
+            case PixArtConfig x -> n * perToken + crossAttention(x); // adaLN-single has no per-block linear
         };
         return (to - from) * perBlock;
     }
@@ -59,8 +58,7 @@ public final class MacCount {
 
     /** QKᵀ and AV of one block for one sample: 2·N²·D, plus 2·N·L·D for PixArt's cross-attention. */
     public static long attentionPerBlock(ModelConfig c) {
-        long n = c.tokens(), d = c.hiddenSize();
-        long self = 2 * n * n * d;
-        return c instanceof PixArtConfig x ? self + 2 * n * x.maxTokens() * d : self;
+        long cross = c instanceof PixArtConfig x ? 2L * c.tokens() * x.maxTokens() * c.hiddenSize() : 0;
+        return selfAttentionProducts(c) + cross;
     }
 }

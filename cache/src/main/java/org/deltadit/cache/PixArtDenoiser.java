@@ -43,6 +43,18 @@ public final class PixArtDenoiser implements Denoiser {
             for (int i = from; i < to; i++) System.arraycopy(mask, i * l, m, (i - from) * length, l);
             return new Text(e, m);
         }
+
+        /** The rows at the given indices, in that order (an index may repeat). */
+        public Text pick(int... idx) {
+            int l = tokens();
+            Tensor[] e = new Tensor[idx.length];
+            float[] m = new float[idx.length * l];
+            for (int i = 0; i < idx.length; i++) {
+                e[i] = embeds.slice(0, idx[i], idx[i] + 1);
+                System.arraycopy(mask, idx[i] * l, m, i * l, l);
+            }
+            return new Text(Tensor.concat(0, e), m);
+        }
     }
 
     /**
@@ -59,7 +71,7 @@ public final class PixArtDenoiser implements Denoiser {
         int l = guided ? Math.max(cond.tokens(), uncond.tokens()) : cond.tokens();
         Text c = cond.rows(0, b, l);
         if (guided) {
-            Text u = uncond.count() == b ? uncond.rows(0, b, l) : repeat(uncond.rows(0, 1, l), b);
+            Text u = uncond.count() == b ? uncond.rows(0, b, l) : uncond.rows(0, 1, l).pick(new int[b]);
             float[] m = new float[2 * b * l];
             System.arraycopy(c.mask(), 0, m, 0, b * l);
             System.arraycopy(u.mask(), 0, m, b * l, b * l);
@@ -107,16 +119,6 @@ public final class PixArtDenoiser implements Denoiser {
         }
         Tensor out = model.finalLayer(h, c);
         return both ? Guidance.combine(out, cfg, out.dim(1)) : out;
-    }
-
-    private static Text repeat(Text one, int b) {
-        Tensor[] e = new Tensor[b];
-        float[] m = new float[b * one.mask().length];
-        for (int i = 0; i < b; i++) {
-            e[i] = one.embeds();
-            System.arraycopy(one.mask(), 0, m, i * one.mask().length, one.mask().length);
-        }
-        return new Text(Tensor.concat(0, e), m);
     }
 
     public PixArtDenoiser observe(BlockRunner.BlockObserver o) {

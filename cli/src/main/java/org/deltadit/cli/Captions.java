@@ -37,14 +37,13 @@ final class Captions {
     static Pair resolve(Sources s, PixArtModel m, CheckpointFormat format, int images, boolean guided, Backend be) {
         boolean original = format == CheckpointFormat.PIXART_ORIGINAL && m.nullCaption() != null;
         if (s.embeddings() != null) {
-            if (s.prompts() != null) throw new IllegalArgumentException("--prompt and --text-embeddings exclude each other");
             try (StateDict sd = Safetensors.open(s.embeddings())) {
                 Text cond = read(sd, "embeds", "mask", m, s.embeddings());
                 Text uncond = sd.has("negative_embeds") ? read(sd, "negative_embeds", "negative_mask", m, s.embeddings()) : null;
                 if (cond.count() != 1 && cond.count() != images) {
                     throw new IllegalArgumentException("--text-embeddings: " + cond.count() + " captions for " + images + " images (give 1 or " + images + ")");
                 }
-                cond = repeat(cond, images);
+                if (cond.count() != images) cond = cond.pick(new int[images]);
                 if (guided && uncond == null) uncond = original ? nullCaption(m, cond) : encodeNegative(s, be, m);
                 return new Pair(cond, guided ? uncond : null);
             }
@@ -55,14 +54,9 @@ final class Captions {
         boolean needNegative = guided && !original;
         if (needNegative) texts.add(s.negative() == null ? "" : s.negative());
         Text all = encode(s, be, m, texts);
-        Tensor[] rows = new Tensor[images];
-        float[] mask = new float[images * all.tokens()];
-        for (int i = 0; i < images; i++) {
-            int k = texts.indexOf(s.prompts().get(i % s.prompts().size()));
-            rows[i] = all.embeds().slice(0, k, k + 1);
-            System.arraycopy(all.mask(), k * all.tokens(), mask, i * all.tokens(), all.tokens());
-        }
-        Text cond = new Text(Tensor.concat(0, rows), mask);
+        int[] row = new int[images];
+        for (int i = 0; i < images; i++) row[i] = texts.indexOf(s.prompts().get(i % s.prompts().size()));
+        Text cond = all.pick(row);
         Text uncond = !guided ? null : original ? nullCaption(m, cond) : all.rows(texts.size() - 1, texts.size(), all.tokens());
         return new Pair(cond, uncond);
     }
@@ -115,21 +109,8 @@ final class Captions {
         Tensor nul = m.nullCaption().to(DType.F32);
         int l = cond.tokens();
         if (nul.dim(0) < l) throw new IllegalArgumentException("captions of " + l + " tokens, the null caption has " + nul.dim(0));
-        Tensor one = nul.slice(0, 0, l).unsqueeze(0);
-        Tensor[] rows = new Tensor[cond.count()];
-        java.util.Arrays.fill(rows, one);
-        return new Text(Tensor.concat(0, rows), cond.mask().clone());
-    }
-
-    private static Text repeat(Text t, int n) {
-        if (t.count() == n) return t;
-        Tensor[] rows = new Tensor[n];
-        float[] mask = new float[n * t.tokens()];
-        for (int i = 0; i < n; i++) {
-            rows[i] = t.embeds();
-            System.arraycopy(t.mask(), 0, mask, i * t.tokens(), t.tokens());
-        }
-        return new Text(Tensor.concat(0, rows), mask);
+        Tensor rows = new Text(nul.slice(0, 0, l).unsqueeze(0), new float[l]).pick(new int[cond.count()]).embeds();
+        return new Text(rows, cond.mask().clone());
     }
 
     private static Text read(StateDict sd, String embedsKey, String maskKey, PixArtModel m, Path file) {

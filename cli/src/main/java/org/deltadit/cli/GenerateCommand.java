@@ -168,8 +168,8 @@ final class GenerateCommand implements Callable<Integer> {
         PixArtConfig c = m.config();
         int n = count != null ? count : prompts != null ? prompts.size() : 1;
         String defSampler = !randomWeights && LcmRepository.is(model) ? "lcm" : "dpm-solver++";
-        boolean lcm = (sampler != null ? sampler : defSampler).trim().equalsIgnoreCase("lcm");
-        double g = cfg != null ? cfg : lcm ? 1 : 4.5;
+        double defCfg = (sampler != null ? sampler : defSampler).trim().equalsIgnoreCase("lcm") ? 1 : 4.5; // LCM runs unguided
+        double g = cfg != null ? cfg : defCfg;
         Captions.Pair text;
         if (randomWeights && prompts == null && textEmbeddings == null) {
             text = Captions.random(c, n, seed); // timing only: random caption features, every token valid
@@ -178,7 +178,7 @@ final class GenerateCommand implements Callable<Integer> {
             text = Captions.resolve(new Captions.Sources(prompts, negativePrompt, textEmbeddings, textEncoder, tokenizer, repo), m, format, n, g > 1, be);
         }
         int px = c.inputSize() * factor;
-        return new Family(c, n, defSampler, lcm ? 1 : 4.5, (from, to, gg, plan, store) -> new PixArtDenoiser(m, text.cond().rows(from, to, text.cond().tokens()),
+        return new Family(c, n, defSampler, defCfg, (from, to, gg, plan, store) -> new PixArtDenoiser(m, text.cond().rows(from, to, text.cond().tokens()),
                 text.uncond() == null ? null : text.uncond().count() == 1 ? text.uncond() : text.uncond().rows(from, to, text.uncond().tokens()), gg, px, px, plan, store));
     }
 

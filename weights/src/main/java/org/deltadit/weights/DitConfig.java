@@ -52,11 +52,7 @@ public record DitConfig(int inputSize, int patchSize, int inChannels, int hidden
         from.put("patch_size", "x_embedder.proj.weight");
         int depth = Shapes.countBlocks(w);
         from.put("depth", "blocks.* count");
-        Tensor fin = Shapes.need(src, w, "final_layer.linear.weight", 2);
-        int outC = fin.dim(0) / (p * p);
-        if (fin.dim(0) != outC * p * p || (outC != in && outC != 2 * in)) {
-            throw new CheckpointException(src + ": 'final_layer.linear.weight' " + fin.shapeString() + " gives neither " + in + " nor " + 2 * in + " output channels");
-        }
+        int outC = Shapes.outChannels(src, w, in, p);
         from.put("learn_sigma", "final_layer.linear.weight");
         Tensor table = Shapes.need(src, w, "y_embedder.embedding_table.weight", 2);
         int classes = table.dim(0) - 1; // DiT trains with label dropout, so the last row is the null class
@@ -96,7 +92,7 @@ public record DitConfig(int inputSize, int patchSize, int inChannels, int hidden
                 Shapes.check(src, "in_channels", Shapes.intField(src, config, "in_channels", in), in);
                 Shapes.check(src, "num_classes", Shapes.intField(src, config, "num_classes", classes), classes);
                 if (config.get("learn_sigma") instanceof Boolean ls && ls != (outC == 2 * in)) {
-                    throw new CheckpointException(src + ": config learn_sigma " + ls + " disagrees with 'final_layer.linear.weight' " + fin.shapeString());
+                    throw new CheckpointException(src + ": config learn_sigma " + ls + " disagrees with 'final_layer.linear.weight' " + w.get("final_layer.linear.weight").shapeString());
                 }
                 if (config.containsKey("input_size")) {
                     int s = Shapes.intField(src, config, "input_size", 0);

@@ -65,11 +65,7 @@ public record PixArtConfig(int inputSize, int nativeSize, int patchSize, int inC
         Tensor patch = Shapes.need(src, w, "x_embedder.proj.weight", 4);
         int hidden = patch.dim(0), in = patch.dim(1), p = patch.dim(2);
         int depth = Shapes.countBlocks(w);
-        Tensor fin = Shapes.need(src, w, "final_layer.linear.weight", 2);
-        int outC = fin.dim(0) / (p * p);
-        if (fin.dim(0) != outC * p * p || (outC != in && outC != 2 * in)) {
-            throw new CheckpointException(src + ": 'final_layer.linear.weight' " + fin.shapeString() + " gives neither " + in + " nor " + 2 * in + " output channels");
-        }
+        int outC = Shapes.outChannels(src, w, in, p);
         int caption = Shapes.need(src, w, "y_embedder.y_proj.fc1.weight", 2).dim(1);
         int mlp = Shapes.need(src, w, "blocks.0.mlp.fc1.weight", 2).dim(0);
         boolean ms = w.containsKey("csize_embedder.mlp.0.weight");

@@ -70,4 +70,14 @@ final class Shapes {
             throw new CheckpointException(src + ": '" + key + "' is " + t.shapeString() + ", expected " + Arrays.toString(shape));
         }
     }
+
+    /** Output channels from final_layer.linear ([p·p·outC, D]): in or 2·in (learned σ), else a named error. */
+    static int outChannels(String src, Map<String, Tensor> w, int in, int p) {
+        Tensor fin = need(src, w, "final_layer.linear.weight", 2);
+        int outC = fin.dim(0) / (p * p);
+        if (fin.dim(0) != outC * p * p || (outC != in && outC != 2 * in)) {
+            throw new CheckpointException(src + ": 'final_layer.linear.weight' " + fin.shapeString() + " gives neither " + in + " nor " + 2 * in + " output channels");
+        }
+        return outC;
+    }
 }
