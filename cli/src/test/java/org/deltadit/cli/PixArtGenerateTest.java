@@ -89,7 +89,15 @@ class PixArtGenerateTest {
         assertEquals(0, p.status(), p.err());
         assertEquals(0, e.status(), e.err());
         try (StateDict x = Safetensors.open(a); StateDict y = Safetensors.open(b)) {
-            assertArrayEquals(x.tensor("latent").toFloatArray(), y.tensor("latent").toFloatArray(), 1e-5f);
+            // The tiny random model's latents reach ~900, where one float ulp is 6e-5 and the threaded kernels
+            // may round differently from run to run: compare relative to the largest value, as the parity tests do.
+            float[] want = x.tensor("latent").toFloatArray(), got = y.tensor("latent").toFloatArray();
+            double max = 0, err = 0;
+            for (int i = 0; i < want.length; i++) {
+                max = Math.max(max, Math.abs(want[i]));
+                err = Math.max(err, Math.abs(want[i] - got[i]));
+            }
+            assertTrue(err <= 1e-5 * max, "encode then --text-embeddings vs --prompt: max error " + err + " of " + max);
         }
         assertTrue(p.err().contains("cache hits"), "Δ-DiT ran on PixArt: " + p.err());
     }
