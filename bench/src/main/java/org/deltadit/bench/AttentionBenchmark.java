@@ -40,7 +40,7 @@ public class AttentionBenchmark {
     public void setup() {
         String[] p = shape.split("x");
         int h = Integer.parseInt(p[0]), l = Integer.parseInt(p[1]), d = Integer.parseInt(p[2]);
-        backend = Backends.get();
+        backend = Backends.select(null, null);
         q = GemmBenchmark.random(1, 1, h, l, d);
         k = GemmBenchmark.random(2, 1, h, l, d);
         v = GemmBenchmark.random(3, 1, h, l, d);

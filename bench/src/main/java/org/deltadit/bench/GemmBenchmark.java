@@ -49,7 +49,7 @@ public class GemmBenchmark {
         String[] p = shape.split("x");
         if (p.length != 3) throw new IllegalArgumentException("shape: '" + shape + "' is not MxKxN");
         int m = Integer.parseInt(p[0]), k = Integer.parseInt(p[1]), n = Integer.parseInt(p[2]);
-        backend = Backends.get();
+        backend = Backends.select(null, null);
         a = random(1, m, k);
         Tensor w = "nk".equals(layout) ? random(2, n, k).transpose(0, 1) : random(2, k, n);
         DType dt = DType.valueOf(weights);

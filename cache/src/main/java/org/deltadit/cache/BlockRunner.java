@@ -3,12 +3,15 @@ package org.deltadit.cache;
 import java.util.HashMap;
 import java.util.Map;
 import org.deltadit.dit.BlockStack;
+import org.deltadit.dit.CrossAttentionStack;
+import org.deltadit.engine.Backend;
 import org.deltadit.engine.Tensor;
 
 /**
  * The block loop of one model evaluation under a cache {@link Plan}, for any {@link BlockStack}: a full
- * step runs every block and records what the following cached steps take (Δ[i,j) = h_j − h_i, or h_I);
- * a cached step replaces its range. Without a plan every block runs. The model never sees the cache.
+ * step runs every block and records what the following cached steps take (Δ[i,j) = h_j − h_i, h_I, or
+ * the blocks' cross-attention outputs); a cached step replaces its range. Without a plan every block
+ * runs. The model never sees the cache.
  */
 public final class BlockRunner<C> {
     private final BlockStack<C> model;
@@ -24,18 +27,32 @@ public final class BlockRunner<C> {
 
     /** {@code plan} null: every block at every step; {@code store} null: a fresh F32 store. */
     public BlockRunner(BlockStack<C> model, Plan plan, DeltaStore store) {
+        if (plan != null && needsCrossAttention(plan) && !(model instanceof CrossAttentionStack)) {
+            throw new IllegalArgumentException("cache " + plan.policy().describe() + " keeps cross-attention outputs: it needs a model with cross-attention (PixArt-α)");
+        }
         this.model = model;
         this.plan = plan;
         this.store = plan == null ? null : store != null ? store : new DeltaStore(false);
     }
 
+    private static boolean needsCrossAttention(Plan plan) {
+        for (StepPlan p : plan.steps()) if (p.mode() == StepPlan.Mode.GATED) return true;
+        return false;
+    }
+
     public DeltaStore store() { return store; }
+
+    public Plan plan() { return plan; }
 
     public void observe(BlockObserver o) { this.observer = o; }
 
-    /** Model input → the hidden state leaving the last block, at step s (1-based) of the plan. */
-    public Tensor run(Tensor in, C c, int step) {
-        return plan == null ? runAll(model.embed(in), c, step) : runPlanned(plan.step(step), in, c);
+    /**
+     * Model input → the hidden state leaving the last block, at step s (1-based) of the plan. The batch
+     * holds {@code branches} guidance branches (1 or 2) of the same images, the conditional one first;
+     * what a step keeps for single-branch steps is averaged over them.
+     */
+    public Tensor run(Tensor in, C c, int step, int branches) {
+        return plan == null ? runAll(model.embed(in), c, step) : runPlanned(plan.step(step), in, c, branches);
     }
 
     private Tensor runAll(Tensor h, C c, int step) {
@@ -54,33 +71,65 @@ public final class BlockRunner<C> {
     }
 
     /** h_i is kept by reference: the blocks return new tensors. */
-    private Tensor runPlanned(StepPlan p, Tensor in, C c) {
-        var be = model.backend();
-        switch (p.mode()) {
+    private Tensor runPlanned(StepPlan p, Tensor in, C c, int branches) {
+        Backend be = model.backend();
+        return switch (p.mode()) {
             case FULL -> {
                 store.retainOnly(p.records());
                 Tensor h = model.embed(in);
                 Map<Integer, Tensor> entering = new HashMap<>();
+                StepPlan.Range gate = null;
+                Tensor[] crossKept = null;
+                for (StepPlan.Range r : p.records()) {
+                    if (r.mode() == StepPlan.Mode.GATED) {
+                        gate = r;
+                        crossKept = new Tensor[r.to() - r.from()];
+                    }
+                }
                 for (int i = 0; i <= model.depth(); i++) {
                     for (StepPlan.Range r : p.records()) {
                         if (r.mode() == StepPlan.Mode.DELTA && r.from() == i) entering.put(i, h);
-                        if (r.to() == i) store.put(r, r.mode() == StepPlan.Mode.DELTA ? be.sub(h, entering.get(r.from())) : h);
+                        if (r.mode() != StepPlan.Mode.GATED && r.to() == i) store.put(r, r.mode() == StepPlan.Mode.DELTA ? be.sub(h, entering.get(r.from())) : h);
                     }
-                    if (i < model.depth()) h = model.block(i, h, c);
+                    if (i == model.depth()) break;
+                    if (gate != null && i >= gate.from() && i < gate.to()) {
+                        CrossAttentionStack<C> x = (CrossAttentionStack<C>) model;
+                        h = x.selfAttention(i, h, c);
+                        Tensor cross = x.crossAttention(i, h, c);
+                        crossKept[i - gate.from()] = branchMean(be, cross, branches);
+                        h = x.mlp(i, be.add(h, cross), c);
+                    } else {
+                        h = model.block(i, h, c);
+                    }
                 }
-                return h;
+                if (gate != null) store.put(gate, Tensor.concat(0, crossKept));
+                yield h;
             }
             case DELTA -> {
                 Tensor h = run(model.embed(in), 0, p.from(), c);
-                return run(be.add(h, store.take(p.uses())), p.to(), model.depth(), c);
+                yield run(be.add(h, store.take(p.uses())), p.to(), model.depth(), c);
             }
-            case REUSE -> {
-                return run(store.take(p.uses()), p.to(), model.depth(), c);
+            case REUSE -> run(store.take(p.uses()), p.to(), model.depth(), c);
+            case SKIP -> run(run(model.embed(in), 0, p.from(), c), p.to(), model.depth(), c);
+            case GATED -> {
+                CrossAttentionStack<C> x = (CrossAttentionStack<C>) model;
+                Tensor kept = store.take(p.uses());
+                Tensor h = model.embed(in);
+                int b = h.dim(0);
+                for (int i = 0; i < model.depth(); i++) {
+                    h = x.selfAttention(i, h, c);
+                    Tensor cross = i >= p.from() && i < p.to() ? kept.slice(0, (i - p.from()) * b, (i - p.from() + 1) * b) : x.crossAttention(i, h, c);
+                    h = x.mlp(i, be.add(h, cross), c);
+                }
+                yield h;
             }
-            case SKIP -> {
-                return run(run(model.embed(in), 0, p.from(), c), p.to(), model.depth(), c);
-            }
-            default -> throw new IllegalStateException("unknown step mode " + p.mode());
-        }
+        };
+    }
+
+    /** The mean over the guidance branches of a [branches·B, …] batch: [B, …]. */
+    private static Tensor branchMean(Backend be, Tensor t, int branches) {
+        if (branches == 1) return t;
+        int b = t.dim(0) / 2;
+        return be.scale(be.add(t.slice(0, 0, b), t.slice(0, b, 2 * b)), 0.5f);
     }
 }

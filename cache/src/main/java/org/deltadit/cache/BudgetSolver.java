@@ -12,29 +12,29 @@ import org.deltadit.weights.ModelConfig;
 public final class BudgetSolver {
     private BudgetSolver() {}
 
-    public static CachePolicy.DeltaDit solve(double speedup, int steps, int b, boolean reverse, ModelConfig c, long rows) {
-        if (!(speedup >= 1)) throw new IllegalArgumentException("--speedup: " + speedup + " (at least 1)");
-        if (speedup == 1 || steps < 2) return new CachePolicy.DeltaDit(b, 2, 0, reverse); // nothing to save
+    public static CachePolicy.DeltaDit solve(double speedup, int steps, int b, boolean reverse, ModelConfig c, int branches) {
+        if (!(speedup >= 1)) throw new org.deltadit.engine.InvalidParameter("speedup", speedup + " (at least 1)");
+        if (speedup == 1 || steps < 2) return new CachePolicy.DeltaDit(b, CachePolicy.DEFAULT_INTERVAL, 0, reverse); // nothing to save
         int depth = c.depth();
-        long full = Plan.of(new CachePolicy.None(), steps, depth).macs(c, rows);
+        long full = Plan.uncachedMacs(c, steps, 1, branches);
         double budget = full / speedup;
-        double blockMacs = rows * (double) MacCount.blocks(c, 0, 1);
+        double blockMacs = branches * (double) MacCount.blocks(c, 0, 1);
         int n = Math.max(2, (int) Math.ceil(steps * depth * blockMacs / budget));
         n = Math.min(n, steps);
         for (int nc = 0; nc <= depth; nc++) {
             CachePolicy.DeltaDit p = new CachePolicy.DeltaDit(b, n, nc, reverse);
-            if (Plan.of(p, steps, depth).macs(c, rows) <= budget) return p;
+            if (Plan.of(p, steps, depth).macs(c, 1, branches) <= budget) return p;
         }
         double best = 0;
         int bestN = 2;
         for (int k = 2; k <= steps; k++) {
-            double s = full / (double) Plan.of(new CachePolicy.DeltaDit(b, k, depth, reverse), steps, depth).macs(c, rows);
+            double s = full / (double) Plan.of(new CachePolicy.DeltaDit(b, k, depth, reverse), steps, depth).macs(c, 1, branches);
             if (s > best) {
                 best = s;
                 bestN = k;
             }
         }
-        throw new IllegalArgumentException(String.format(java.util.Locale.ROOT,
-                "--speedup: %.2f× is not reachable with N = %d; the best reachable is %.2f× (N = %d, all %d blocks cached)", speedup, n, best, bestN, depth));
+        throw new org.deltadit.engine.InvalidParameter("speedup", String.format(java.util.Locale.ROOT,
+                "%.2f× is not reachable with N = %d; the best reachable is %.2f× (N = %d, all %d blocks cached)", speedup, n, best, bestN, depth));
     }
 }

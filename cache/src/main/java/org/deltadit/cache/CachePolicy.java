@@ -1,19 +1,26 @@
 package org.deltadit.cache;
 
+import static org.deltadit.engine.InvalidParameter.require;
+
 /**
  * Which blocks run at step s of T (DESIGN.md §5). Block numbers are 0-based and ranges half-open.
  * A policy only decides; {@link Plan} works out what full steps must record for later cached steps.
+ * Each record checks its own components when built ({@link org.deltadit.engine.InvalidParameter}
+ * names the component) and {@link #check} checks them against a run's steps and depth.
  */
 public sealed interface CachePolicy {
 
     /** The plan of step s (1 = noisiest) of T for a stack of {@code depth} blocks. */
     StepPlan step(int s, int steps, int depth);
 
-    /** Checks the parameters against a run; bad ones are an IllegalArgumentException naming the option. */
+    /** Checks the parameters against a run; a bad one is an InvalidParameter naming it. */
     void check(int steps, int depth);
 
     /** One line for summaries, e.g. "delta-dit b=12 N=2 Nc=21". */
     String describe();
+
+    /** The default interval N: a full step every second step (the paper's). */
+    int DEFAULT_INTERVAL = 2;
 
     /** Every block at every step. */
     record None() implements CachePolicy {
@@ -30,6 +37,23 @@ public sealed interface CachePolicy {
      * swaps the two (paper Table 5).
      */
     record DeltaDit(int b, int interval, int cachedBlocks, boolean reverse) implements CachePolicy {
+        public DeltaDit {
+            require(b >= 0, "b", b + " (must be at least 0)");
+            requireInterval(interval);
+            require(cachedBlocks >= 0, "cachedBlocks", cachedBlocks + " (must be at least 0)");
+        }
+
+        /** The paper's defaults: b = round(0.6·T) (12 of 20), N = 2, N_c = ⌈0.75·depth⌉ (21 of 28). */
+        public static DeltaDit defaults(int steps, int depth) {
+            return new DeltaDit(defaultB(steps), DEFAULT_INTERVAL, defaultCachedBlocks(depth), false);
+        }
+
+        /** b = round(0.6·T): the outline stage is the first 60 % of the steps (12 of 20). */
+        public static int defaultB(int steps) { return (int) Math.round(0.6 * steps); }
+
+        /** N_c = ⌈0.75·depth⌉: three quarters of the blocks (21 of 28); also Faster Diffusion's default I. */
+        public static int defaultCachedBlocks(int depth) { return (int) Math.ceil(0.75 * depth); }
+
         public StepPlan step(int s, int steps, int depth) {
             if ((s - 1) % interval == 0 || cachedBlocks == 0) return StepPlan.full(s, depth);
             boolean rear = (s <= b) != reverse;
@@ -38,9 +62,8 @@ public sealed interface CachePolicy {
         }
 
         public void check(int steps, int depth) {
-            if (b < 0 || b > steps) throw new IllegalArgumentException("--b: " + b + " outside [0, " + steps + "] (the steps)");
-            checkInterval(interval);
-            if (cachedBlocks < 0 || cachedBlocks > depth) throw new IllegalArgumentException("--cached-blocks: " + cachedBlocks + " outside [0, " + depth + "] (the blocks)");
+            require(b <= steps, "b", b + " outside [0, " + steps + "] (the steps)");
+            require(cachedBlocks <= depth, "cachedBlocks", cachedBlocks + " outside [0, " + depth + "] (the blocks)");
         }
 
         public String describe() { return "delta-dit b=" + b + " N=" + interval + " Nc=" + cachedBlocks + (reverse ? " reversed" : ""); }
@@ -48,27 +71,33 @@ public sealed interface CachePolicy {
 
     /** Δ-Cache on a fixed range [from, to) at every cached step. */
     record DeltaCache(int from, int to, int interval) implements CachePolicy {
+        public DeltaCache {
+            requireRange(from, to);
+            requireInterval(interval);
+        }
+
         public StepPlan step(int s, int steps, int depth) {
             return (s - 1) % interval == 0 ? StepPlan.full(s, depth) : StepPlan.cached(s, StepPlan.Mode.DELTA, from, to, depth);
         }
 
-        public void check(int steps, int depth) {
-            checkRange(from, to, depth);
-            checkInterval(interval);
-        }
+        public void check(int steps, int depth) { checkRange(from, to, depth); }
 
         public String describe() { return "delta-cache [" + from + "," + to + ") N=" + interval; }
     }
 
     /** Faster-Diffusion-style feature reuse: cached steps take h_I from the latest full step and run blocks I..N_b−1. */
     record FasterDiffusion(int block, int interval) implements CachePolicy {
+        public FasterDiffusion {
+            require(block >= 1, "block", block + " (must be at least 1: I is the first block that runs)");
+            requireInterval(interval);
+        }
+
         public StepPlan step(int s, int steps, int depth) {
             return (s - 1) % interval == 0 ? StepPlan.full(s, depth) : StepPlan.cached(s, StepPlan.Mode.REUSE, 0, block, depth);
         }
 
         public void check(int steps, int depth) {
-            if (block < 1 || block > depth) throw new IllegalArgumentException("--cached-blocks: " + block + " outside [1, " + depth + "] for faster-diffusion");
-            checkInterval(interval);
+            require(block <= depth, "block", block + " outside [1, " + depth + "] (the blocks)");
         }
 
         public String describe() { return "faster-diffusion I=" + block + " N=" + interval; }
@@ -76,41 +105,49 @@ public sealed interface CachePolicy {
 
     /** Block skipping without compensation (h_j := h_i), paper Fig. 4a. */
     record Skip(int from, int to, int interval) implements CachePolicy {
+        public Skip {
+            requireRange(from, to);
+            requireInterval(interval);
+        }
+
         public StepPlan step(int s, int steps, int depth) {
             return (s - 1) % interval == 0 ? StepPlan.full(s, depth) : StepPlan.cached(s, StepPlan.Mode.SKIP, from, to, depth);
         }
 
-        public void check(int steps, int depth) {
-            checkRange(from, to, depth);
-            checkInterval(interval);
-        }
+        public void check(int steps, int depth) { checkRange(from, to, depth); }
 
         public String describe() { return "skip [" + from + "," + to + ") N=" + interval; }
     }
 
     /**
-     * T-GATE (Zhang et al. 2024) for cross-attention models: steps 1..gate run as usual, and at the gate
-     * step each block keeps its cross-attention output (averaged over the guidance branches); later
-     * steps reuse it and run one unguided branch, as the reference PixArt pipeline does. {@code guided}:
-     * whether the run uses guidance (for the MAC count of the single-branch steps).
+     * T-GATE (Zhang et al. 2024) for cross-attention models: steps 1..gate run as usual, and the gate
+     * step keeps each block's cross-attention output (averaged over the guidance branches); later steps
+     * reuse it and run one branch without guidance, as the reference PixArt pipeline does.
      */
-    record TGate(int gate, boolean guided) implements CachePolicy {
+    record TGate(int gate) implements CachePolicy {
+        public TGate {
+            require(gate >= 1, "gate", gate + " (must be at least 1)");
+        }
+
+        /** The gate at round(0.4·T) (8 of 20), at least 1. */
+        public static TGate defaults(int steps) { return new TGate(Math.max(1, (int) Math.round(0.4 * steps))); }
+
         public StepPlan step(int s, int steps, int depth) { return s <= gate ? StepPlan.full(s, depth) : StepPlan.gated(s, depth); }
 
         public void check(int steps, int depth) {
-            if (gate < 1 || gate > steps) throw new IllegalArgumentException("--gate-step: " + gate + " outside [1, " + steps + "] (the steps)");
+            require(gate <= steps, "gate", gate + " outside [1, " + steps + "] (the steps)");
         }
 
         public String describe() { return "tgate m=" + gate; }
     }
 
-    private static void checkInterval(int n) {
-        if (n < 1) throw new IllegalArgumentException("--interval: " + n + " (must be at least 1)");
+    private static void requireInterval(int n) { require(n >= 1, "interval", n + " (must be at least 1)"); }
+
+    private static void requireRange(int from, int to) {
+        require(from >= 0 && from < to, "range", from + ":" + to + " is empty or negative (0-based, half-open)");
     }
 
     private static void checkRange(int from, int to, int depth) {
-        if (from < 0 || to > depth || from >= to) {
-            throw new IllegalArgumentException("--range: " + from + ":" + to + " is empty or outside the " + depth + " blocks (0-based, half-open)");
-        }
+        require(to <= depth, "range", from + ":" + to + " is outside the " + depth + " blocks (0-based, half-open)");
     }
 }

@@ -28,13 +28,13 @@ public final class MacCount {
     public static long outside(ModelConfig c) {
         long n = c.tokens(), d = c.hiddenSize(), p = c.patchSize();
         long patch = n * c.inChannels() * p * p * d;
-        long temb = 256 * d + d * d;
+        long temb = ModelConfig.FREQUENCY_WIDTH * d + d * d;
         long out = n * d * p * p * c.outChannels();
         return switch (c) {
             case DitConfig x -> patch + temb + d * 2 * d + out;
             case PixArtConfig x -> {
                 long e = x.sizeEmbedWidth();
-                long micro = x.microConditions() ? 3 * (256 * e + e * e) : 0;    // size h, size w, aspect ratio
+                long micro = x.microConditions() ? 3 * (ModelConfig.FREQUENCY_WIDTH * e + e * e) : 0;    // size h, size w, aspect ratio
                 long caption = (long) x.maxTokens() * (x.captionChannels() * d + d * d);
                 yield patch + temb + micro + d * 6 * d + caption + out;         // t_block once; the final layer has no linear modulation
             }

@@ -59,42 +59,40 @@ public final class Plan {
     }
 
     /**
-     * MACs of step s for {@code rows} batch rows (samples × guidance branches), paper convention. A
-     * T-GATE step after the gate runs one branch (half the rows when guided) without cross-attention.
+     * MACs of step {@code p} for {@code images} images of {@code branches} guidance branches each (2 with
+     * guidance), paper convention: every row of the batch × (embedding and final layer + the blocks that
+     * run). A single-branch step (T-GATE after the gate) runs one row per image, without cross-attention.
      */
-    public long stepMacs(ModelConfig c, StepPlan p, long rows) {
+    public long stepMacs(ModelConfig c, StepPlan p, long images, int branches) {
         long all = MacCount.blocks(c, 0, c.depth());
-        if (p.mode() == StepPlan.Mode.GATED) {
-            long branch = gatedRows(rows);
-            return branch * (MacCount.outside(c) + all - c.depth() * MacCount.crossAttention(c));
-        }
+        if (p.mode() == StepPlan.Mode.GATED) return images * (MacCount.outside(c) + all - c.depth() * MacCount.crossAttention(c));
         long blocks = p.full() ? all : all - MacCount.blocks(c, p.from(), p.to());
-        return rows * (MacCount.outside(c) + blocks);
+        return images * branches * (MacCount.outside(c) + blocks);
     }
 
-    /** As {@link #stepMacs} plus the attention products of the blocks that run. */
-    public long stepMacsWithAttention(ModelConfig c, StepPlan p, long rows) {
-        if (p.mode() == StepPlan.Mode.GATED) {
-            long branch = gatedRows(rows);
-            return stepMacs(c, p, rows) + branch * p.blocksRun() * MacCount.selfAttentionProducts(c);
-        }
-        return stepMacs(c, p, rows) + rows * p.blocksRun() * MacCount.attentionPerBlock(c);
+    /** As {@link #stepMacs} plus the attention products of the blocks that run (self-attention only where the caption is not attended to). */
+    public long stepMacsWithAttention(ModelConfig c, StepPlan p, long images, int branches) {
+        long perRow = p.mode() == StepPlan.Mode.GATED ? MacCount.selfAttentionProducts(c) : MacCount.attentionPerBlock(c);
+        return stepMacs(c, p, images, branches) + rows(p, images, branches) * p.blocksRun() * perRow;
     }
 
-    /** The rows a T-GATE step after the gate runs: one branch of a guided batch. */
-    private long gatedRows(long rows) {
-        return policy instanceof CachePolicy.TGate t && t.guided() ? rows / 2 : rows;
-    }
+    /** Batch rows the step evaluates. */
+    private static long rows(StepPlan p, long images, int branches) { return p.singleBranch() ? images : images * branches; }
 
-    public long macs(ModelConfig c, long rows) {
+    public long macs(ModelConfig c, long images, int branches) {
         long m = 0;
-        for (StepPlan p : steps) m += stepMacs(c, p, rows);
+        for (StepPlan p : steps) m += stepMacs(c, p, images, branches);
         return m;
     }
 
-    public long macsWithAttention(ModelConfig c, long rows) {
+    public long macsWithAttention(ModelConfig c, long images, int branches) {
         long m = 0;
-        for (StepPlan p : steps) m += stepMacsWithAttention(c, p, rows);
+        for (StepPlan p : steps) m += stepMacsWithAttention(c, p, images, branches);
         return m;
+    }
+
+    /** The MACs of the same run without a cache: every block at every step. */
+    public static long uncachedMacs(ModelConfig c, int steps, long images, int branches) {
+        return of(new CachePolicy.None(), steps, c.depth()).macs(c, images, branches);
     }
 }

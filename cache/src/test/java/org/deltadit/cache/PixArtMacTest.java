@@ -15,24 +15,24 @@ class PixArtMacTest {
 
     @Test
     void dpmSolverTwentyStepsWithGuidance() {
-        near(85.651, Plan.of(new CachePolicy.None(), 20, 28).macs(XL_1024, 2), "full");
-        near(53.532, Plan.of(new CachePolicy.DeltaDit(12, 2, 21, false), 20, 28).macs(XL_1024, 2), "Δ-DiT N=2 Nc=21");
+        near(85.651, Plan.of(new CachePolicy.None(), 20, 28).macs(XL_1024, 1, 2), "full");
+        near(53.532, Plan.of(new CachePolicy.DeltaDit(12, 2, 21, false), 20, 28).macs(XL_1024, 1, 2), "Δ-DiT N=2 Nc=21");
     }
 
     @Test
     void lcmFourStepsWithoutGuidance() {
-        near(8.565, Plan.of(new CachePolicy.None(), 4, 28).macs(XL_1024, 1), "LCM full");
+        near(8.565, Plan.of(new CachePolicy.None(), 4, 28).macs(XL_1024, 1, 1), "LCM full");
         int[] nc = {4, 6, 11, 16};
         double[] paper = {7.953, 7.647, 6.883, 6.118};
-        for (int i = 0; i < nc.length; i++) near(paper[i], Plan.of(new CachePolicy.DeltaDit(2, 2, nc[i], false), 4, 28).macs(XL_1024, 1), "LCM Nc=" + nc[i]);
+        for (int i = 0; i < nc.length; i++) near(paper[i], Plan.of(new CachePolicy.DeltaDit(2, 2, nc[i], false), 4, 28).macs(XL_1024, 1, 1), "LCM Nc=" + nc[i]);
     }
 
     @Test
     void tgateRunsOneBranchWithoutCrossAttentionAfterTheGate() {
         long full = MacCount.forward(XL_1024), cross = 4096L * 2 * 1152 * 1152 + 120L * 2 * 1152 * 1152;
         long want = 8 * 2 * full + 12 * (full - 28 * cross);
-        assertEquals(want, Plan.of(new CachePolicy.TGate(8, true), 20, 28).macs(XL_1024, 2), "8 guided steps, 12 single-branch steps");
-        assertEquals(8 * full + 12 * (full - 28 * cross), Plan.of(new CachePolicy.TGate(8, false), 20, 28).macs(XL_1024, 1), "unguided: no halving");
+        assertEquals(want, Plan.of(new CachePolicy.TGate(8), 20, 28).macs(XL_1024, 1, 2), "8 guided steps, 12 single-branch steps");
+        assertEquals(8 * full + 12 * (full - 28 * cross), Plan.of(new CachePolicy.TGate(8), 20, 28).macs(XL_1024, 1, 1), "unguided: no halving");
     }
 
     @Test

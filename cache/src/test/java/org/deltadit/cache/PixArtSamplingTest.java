@@ -1,12 +1,14 @@
 package org.deltadit.cache;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.URISyntaxException;
 import java.nio.file.Paths;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.deltadit.dit.CaptionFeatures;
 import org.deltadit.dit.PixArtModel;
 import org.deltadit.engine.Tensor;
 import org.deltadit.engine.cpu.CpuBackend;
@@ -25,6 +27,9 @@ import org.junit.jupiter.api.Test;
  */
 class PixArtSamplingTest {
 
+    /** The hits the last run's cache served (T-GATE: one per gated step). */
+    static int lastHits;
+
     static float[] run(String sampler, int steps, double cfg, CachePolicy policy, String expected) throws URISyntaxException {
         try (StateDict sd = Safetensors.open(Paths.get(PixArtSamplingTest.class.getResource("/fixtures/tiny_pixart_sampling.safetensors").toURI()))) {
             Map<String, Tensor> w = new LinkedHashMap<>();
@@ -33,12 +38,13 @@ class PixArtSamplingTest {
                     Map.of("num_heads", 4L, "input_size", 8L, "lewei_scale", 2.0), null, null);
             PixArtModel model = new PixArtModel(cfgArch, w, new CpuBackend(2));
             float[] size = sd.tensor("size").toFloatArray();
-            PixArtDenoiser.Text cond = new PixArtDenoiser.Text(sd.tensor("caption"), sd.tensor("mask").toFloatArray());
+            CaptionFeatures cond = new CaptionFeatures(sd.tensor("caption"), sd.tensor("mask").toFloatArray());
             // the original checkpoint's unconditional branch: the learned null caption under the prompt's mask
             Tensor nul = model.nullCaption();
-            PixArtDenoiser.Text uncond = new PixArtDenoiser.Text(Tensor.concat(0, nul.unsqueeze(0), nul.unsqueeze(0)), sd.tensor("mask").toFloatArray());
+            CaptionFeatures uncond = new CaptionFeatures(Tensor.concat(0, nul.unsqueeze(0), nul.unsqueeze(0)), sd.tensor("mask").toFloatArray());
             Plan plan = policy == null ? null : Plan.of(policy, steps, model.depth());
-            PixArtDenoiser den = new PixArtDenoiser(model, cond, uncond, cfg, (int) size[0], (int) size[1], plan, null);
+            Conditioner<PixArtModel.Conditioning> text = Conditioner.pixart(model, cond, cfg > 1 ? uncond : null, (int) size[0], (int) size[1]);
+            GuidedDenoiser<PixArtModel.Conditioning> den = new GuidedDenoiser<>(model, text, cond.count(), cfg, model.config().outChannels(), plan, null);
             Sampler s = Samplers.create(sampler, steps, null, false, 0, false);
             float[] z = sd.tensor("lcm_z").toFloatArray();
             int[] drawn = {0};
@@ -50,6 +56,7 @@ class PixArtSamplingTest {
             float[] a = out.toFloatArray();
             SamplingParityTest.assertClose(sd.tensor(expected).toFloatArray(), a, sampler + " vs " + expected);
             if (sampler.equals("lcm")) assertTrue(drawn[0] == z.length, "LCM draws fresh noise after every step but the last");
+            lastHits = den.store() == null ? 0 : den.store().hits();
             return a;
         }
     }
@@ -68,7 +75,8 @@ class PixArtSamplingTest {
 
     @Test
     void tgateKeepsTheGateStepsCrossAttention() throws URISyntaxException {
-        float[] gated = run("dpm-solver++", 6, 4.5, new CachePolicy.TGate(3, true), "dpmpp6_tgate");
+        float[] gated = run("dpm-solver++", 6, 4.5, new CachePolicy.TGate(3), "dpmpp6_tgate");
+        assertEquals(3, lastHits, "steps 4, 5 and 6 take the gate step's cross-attention from the store");
         assertTrue(!java.util.Arrays.equals(gated, run("dpm-solver++", 6, 4.5, null, "dpmpp6_none")), "T-GATE changed the result");
     }
 

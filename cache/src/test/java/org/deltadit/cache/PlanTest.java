@@ -18,10 +18,10 @@ class PlanTest {
 
     @Test
     void paperMacFigures() {
-        near(4.579, Plan.of(new CachePolicy.None(), 20, 28).macs(XL, 2), "full, 20 steps");
-        near(2.862, Plan.of(new CachePolicy.DeltaDit(12, 2, 21, false), 20, 28).macs(XL, 2), "Δ-DiT N=2 Nc=21");
-        near(2.976, Plan.of(new CachePolicy.None(), 13, 28).macs(XL, 2), "T = 13");
-        near(3.434, Plan.of(new CachePolicy.FasterDiffusion(14, 2), 20, 28).macs(XL, 2), "Faster Diffusion I=14");
+        near(4.579, Plan.of(new CachePolicy.None(), 20, 28).macs(XL, 1, 2), "full, 20 steps");
+        near(2.862, Plan.of(new CachePolicy.DeltaDit(12, 2, 21, false), 20, 28).macs(XL, 1, 2), "Δ-DiT N=2 Nc=21");
+        near(2.976, Plan.of(new CachePolicy.None(), 13, 28).macs(XL, 1, 2), "T = 13");
+        near(3.434, Plan.of(new CachePolicy.FasterDiffusion(14, 2), 20, 28).macs(XL, 1, 2), "Faster Diffusion I=14");
     }
 
     @Test
@@ -41,24 +41,41 @@ class PlanTest {
     }
 
     @Test
-    void budgetSolverPicksNAndTheLargestFittingNc() {
+    void budgetSolverPicksNAndTheSmallestFittingNc() {
         CachePolicy.DeltaDit p = BudgetSolver.solve(1.59, 20, 12, false, XL, 2);
         assertEquals(2, p.interval());
         assertEquals(21, p.cachedBlocks());
-        assertTrue(Plan.of(p, 20, 28).macs(XL, 2) <= 4.5757e12 / 1.59);
+        assertTrue(Plan.of(p, 20, 28).macs(XL, 1, 2) <= 4.5757e12 / 1.59);
         assertEquals(22, BudgetSolver.solve(1.6, 20, 12, false, XL, 2).cachedBlocks(), "4.579/2.862 is 1.5999: 1.6 needs one block more");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> BudgetSolver.solve(30, 20, 12, false, XL, 2));
         assertTrue(e.getMessage().contains("best reachable"), e.getMessage());
     }
 
     @Test
-    void badParametersAreNamed() {
-        assertMessage(() -> Plan.of(new CachePolicy.DeltaDit(21, 2, 21, false), 20, 28), "--b: 21");
-        assertMessage(() -> Plan.of(new CachePolicy.DeltaDit(12, 0, 21, false), 20, 28), "--interval: 0");
-        assertMessage(() -> Plan.of(new CachePolicy.DeltaDit(12, 2, 29, false), 20, 28), "--cached-blocks: 29");
-        assertMessage(() -> Plan.of(new CachePolicy.DeltaCache(5, 5, 2), 20, 28), "--range: 5:5");
-        assertMessage(() -> Plan.of(new CachePolicy.Skip(20, 30, 2), 20, 28), "--range: 20:30");
-        assertMessage(() -> Plan.of(new CachePolicy.FasterDiffusion(0, 2), 20, 28), "--cached-blocks: 0");
+    void badParametersAreNamedWhenTheRunIsKnown() {
+        assertMessage(() -> Plan.of(new CachePolicy.DeltaDit(21, 2, 21, false), 20, 28), "b: 21");
+        assertMessage(() -> Plan.of(new CachePolicy.DeltaDit(12, 2, 29, false), 20, 28), "cachedBlocks: 29");
+        assertMessage(() -> Plan.of(new CachePolicy.Skip(20, 30, 2), 20, 28), "range: 20:30");
+        assertMessage(() -> Plan.of(new CachePolicy.FasterDiffusion(29, 2), 20, 28), "block: 29");
+        assertMessage(() -> Plan.of(new CachePolicy.TGate(21), 20, 28), "gate: 21");
+    }
+
+    @Test
+    void aPolicyWithInvalidComponentsCannotBeBuilt() {
+        // each of these was accepted by the records before (and failed, if at all, only in Plan.of)
+        assertParameter(() -> new CachePolicy.DeltaDit(12, 0, 21, false), "interval");
+        assertParameter(() -> new CachePolicy.DeltaDit(-1, 2, 21, false), "b");
+        assertParameter(() -> new CachePolicy.DeltaDit(12, 2, -3, false), "cachedBlocks");
+        assertParameter(() -> new CachePolicy.DeltaCache(5, 5, 2), "range");
+        assertParameter(() -> new CachePolicy.DeltaCache(-1, 5, 2), "range");
+        assertParameter(() -> new CachePolicy.Skip(3, 9, 0), "interval");
+        assertParameter(() -> new CachePolicy.FasterDiffusion(0, 2), "block");
+        assertParameter(() -> new CachePolicy.TGate(0), "gate");
+    }
+
+    static void assertParameter(org.junit.jupiter.api.function.Executable r, String parameter) {
+        org.deltadit.engine.InvalidParameter e = assertThrows(org.deltadit.engine.InvalidParameter.class, r);
+        assertEquals(parameter, e.parameter(), e.getMessage());
     }
 
     static void assertMessage(org.junit.jupiter.api.function.Executable r, String part) {

@@ -35,7 +35,7 @@ class SamplingParityTest {
             DitModel model = new DitModel(cfg, w, new CpuBackend(2));
             float[] yf = sd.tensor("y").toFloatArray();
             Plan plan = policy == null ? null : Plan.of(policy, steps, model.depth());
-            DitDenoiser den = new DitDenoiser(model, new int[] {(int) yf[0], (int) yf[1]}, 4.0, guided, plan, null);
+            GuidedDenoiser<DitModel.Conditioning> den = new GuidedDenoiser<>(model, Conditioner.dit(model, new int[] {(int) yf[0], (int) yf[1]}), 2, 4.0, guided, plan, null);
             Sampler s = Samplers.create(sampler, steps, null, true, 0, false);
             Tensor out = s.sample(sd.tensor("noise"), den, n -> { throw new AssertionError("deterministic samplers draw no noise"); }, null);
             float[] a = out.toFloatArray();

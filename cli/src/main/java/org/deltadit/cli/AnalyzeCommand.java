@@ -9,23 +9,24 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import org.deltadit.cache.CachePolicy;
-import org.deltadit.cache.Plan;
+import java.util.stream.IntStream;
+import org.deltadit.cache.BlockRunner;
+import org.deltadit.cache.CacheSpec;
 import org.deltadit.cache.analysis.DeltaSimilarity;
 import org.deltadit.cache.analysis.Fourier;
-import org.deltadit.dit.DitLoader;
-import org.deltadit.dit.DitModel;
-import org.deltadit.engine.Backend;
-import org.deltadit.engine.Backends;
 import org.deltadit.engine.Tensor;
-import org.deltadit.weights.Checkpoint;
-import org.deltadit.weights.DitConfig;
+import org.deltadit.pipeline.GenerationRequest;
+import org.deltadit.pipeline.ModelSpec;
+import org.deltadit.pipeline.Pipeline;
+import org.deltadit.pipeline.ProgressListener;
+import org.deltadit.weights.ModelConfig;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.HeatMapChart;
 import org.knowm.xchart.HeatMapChartBuilder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code dit analyze}: the paper's analyses on a model — Δ similarity across steps (Fig. 4c) and Fourier profiles (Fig. 5). */
@@ -54,21 +55,28 @@ final class AnalyzeCommand implements Runnable {
         @Option(names = "--out", defaultValue = "analysis", description = "output folder (default: ${DEFAULT-VALUE})")
         Path out;
 
-        DitModel load(Backend be) {
+        @Mixin
+        EngineOptions engine;
+
+        /** Checks the options, opens the model: what both analyses start with. */
+        Pipeline start(int count) {
+            if (count < 1) throw new IllegalArgumentException("--count: " + count + " (must be at least 1)");
             if (steps < 2) throw new IllegalArgumentException("--steps: " + steps + " (at least 2)");
             if (batch < 1) throw new IllegalArgumentException("--batch: " + batch + " (must be at least 1)");
-            Path m = model != null ? model : DemoModel.path();
-            return DitLoader.dit(Checkpoint.open(m, null, null), new DitConfig.Overrides(heads, null, null), be);
+            if (!(cfg >= 0 && cfg <= 100)) throw new IllegalArgumentException("--cfg: " + cfg + " (0..100)");
+            Pipeline p = Pipeline.open(ModelSpec.builder().model(model != null ? model : DemoModel.path()).heads(heads).device(engine.device).threads(engine.threads).build());
+            if (p.textConditioned()) {
+                p.close();
+                throw new IllegalArgumentException("--model: the analyses take a class-conditional DiT");
+            }
+            return p;
         }
 
-        /** Checks the options, loads the model: what both analyses start with. */
-        DitModel start(int count) {
-            if (count < 1) throw new IllegalArgumentException("--count: " + count + " (must be at least 1)");
-            return load(Backends.create("cpu", Runtime.getRuntime().availableProcessors()));
-        }
-
-        Tensor sample(DitModel m, int count, Plan plan, DeltaSimilarity observer) {
-            return Sampling.run(m, sampler, steps, cfg, Sampling.noise(m, seed, count), Sampling.labels(count, m.config().numClasses()), batch, plan, observer, seed);
+        /** {@code count} images, classes in turn, with {@code cache} (every block at every step for CacheSpec.NONE); the samples before any VAE. */
+        Tensor sample(Pipeline p, int count, CacheSpec cache, ProgressListener listener) {
+            GenerationRequest r = GenerationRequest.builder().classes(IntStream.range(0, p.numClasses()).boxed().toList()).count(count).batch(batch)
+                    .seed(seed).steps(steps).sampler(sampler).cfg(cfg).cache(cache).decode(false).keepLatents(true).build();
+            return p.generate(r, listener).latents();
         }
 
         Path folder() {
@@ -87,11 +95,21 @@ final class AnalyzeCommand implements Runnable {
 
         @Override
         public Integer call() {
-            DitModel m = start(count);
-            DeltaSimilarity sim = new DeltaSimilarity(m.depth(), steps);
-            sample(m, count, null, sim);
-            double[][] mat = sim.matrix();
             Path dir = folder();
+            DeltaSimilarity sim;
+            int depth;
+            try (Pipeline p = start(count)) {
+                depth = p.config().depth();
+                sim = new DeltaSimilarity(depth, steps);
+                sample(p, count, CacheSpec.NONE, new ProgressListener() {
+                    @Override
+                    public BlockRunner.BlockObserver blocks(int from, int to) {
+                        sim.newBatch();
+                        return sim;
+                    }
+                });
+            }
+            double[][] mat = sim.matrix();
             StringBuilder csv = new StringBuilder("block");
             for (int s = 2; s <= steps; s++) csv.append(",step").append(s);
             csv.append('\n');
@@ -103,14 +121,14 @@ final class AnalyzeCommand implements Runnable {
             writeText(dir.resolve("delta_similarity.csv"), csv.toString());
             List<Integer> xs = new ArrayList<>(), ys = new ArrayList<>();
             for (int s = 2; s <= steps; s++) xs.add(s);
-            for (int i = 0; i < m.depth(); i++) ys.add(i);
+            for (int i = 0; i < depth; i++) ys.add(i);
             List<Number[]> cells = new ArrayList<>();
             for (int i = 0; i < mat.length; i++) for (int s = 0; s < mat[i].length; s++) cells.add(new Number[] {s, i, mat[i][s]});
             HeatMapChart chart = new HeatMapChartBuilder().width(900).height(700).title("Δ cosine similarity with the previous step")
                     .xAxisTitle("step").yAxisTitle("block").build();
             chart.addSeries("similarity", xs, ys, cells);
             savePng(chart, dir.resolve("delta_similarity.png"));
-            System.out.println("wrote " + dir.resolve("delta_similarity.png") + " and .csv (" + m.depth() + " blocks × steps 2.." + steps + ", " + count + " images)");
+            System.out.println("wrote " + dir.resolve("delta_similarity.png") + " and .csv (" + depth + " blocks × steps 2.." + steps + ", " + count + " images)");
             return 0;
         }
     }
@@ -122,20 +140,17 @@ final class AnalyzeCommand implements Runnable {
 
         @Override
         public Integer call() {
-            DitModel m = start(count);
-            DitConfig c = m.config();
+            Path dir = folder();
             String[] names = {"none", "shallow", "middle", "deep"};
             List<double[]> profiles = new ArrayList<>();
-            for (String n : names) {
-                Plan plan = null;
-                if (!n.equals("none")) {
-                    int[] r = CacheOptions.parseRange(n, c.depth());
-                    plan = Plan.of(new CachePolicy.DeltaCache(r[0], r[1], 2), steps, c.depth());
+            try (Pipeline p = start(count)) {
+                ModelConfig c = p.config();
+                for (String n : names) {
+                    CacheSpec cache = n.equals("none") ? CacheSpec.NONE : new CacheSpec.Fixed(CacheSpec.deltaCache(n, c.depth()));
+                    Tensor img = sample(p, count, cache, null);
+                    profiles.add(Fourier.meanProfile(img.toFloatArray(), count, c.inChannels(), c.inputSize(), c.inputSize()));
                 }
-                Tensor img = sample(m, count, plan, null);
-                profiles.add(Fourier.meanProfile(img.toFloatArray(), count, c.inChannels(), c.inputSize(), c.inputSize()));
             }
-            Path dir = folder();
             int bins = profiles.get(0).length;
             StringBuilder csv = new StringBuilder("radius," + String.join(",", names) + "\n");
             XYChart chart = new XYChartBuilder().width(900).height(600).title("Fourier relative log magnitude (radial mean)").xAxisTitle("frequency radius").yAxisTitle("log(|F| / max |F|)").build();

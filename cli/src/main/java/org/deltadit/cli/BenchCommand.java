@@ -3,12 +3,11 @@ package org.deltadit.cli;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import org.deltadit.dit.DitLoader;
+import org.deltadit.dit.ModelLoader;
 import org.deltadit.dit.DitModel;
 import org.deltadit.dit.PixArtModel;
 import org.deltadit.weights.PixArtConfig;
 import org.deltadit.engine.Backend;
-import org.deltadit.engine.Backends;
 import org.deltadit.engine.DType;
 import org.deltadit.engine.Tensor;
 import org.deltadit.sampler.Noise;
@@ -38,8 +37,8 @@ final class BenchCommand implements Runnable {
         String dtype;
         @Option(names = "--seconds", defaultValue = "20", description = "time spent measuring after warm-up (default: ${DEFAULT-VALUE})")
         double seconds;
-        @Option(names = "--threads", description = "worker threads (default: all cores)")
-        Integer threads;
+        @picocli.CommandLine.Mixin
+        EngineOptions engine;
 
         @Override
         public Integer call() {
@@ -52,8 +51,7 @@ final class BenchCommand implements Runnable {
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("--dtype: '" + dtype + "' (F32, BF16 or F16)");
             }
-            if (threads != null && threads < 1) throw new IllegalArgumentException("--threads: " + threads);
-            Backend be = Backends.create("cpu", threads == null ? Runtime.getRuntime().availableProcessors() : threads);
+            Backend be = engine.backend();
             System.err.println("bench: building random " + arch + " weights (" + dt + ") …");
             int side = imageSize / 8;
             Tensor x = Tensor.of(new Noise(1, batch).next(0, batch, 4 * side * side), batch, 4, side, side);
@@ -62,8 +60,8 @@ final class BenchCommand implements Runnable {
             double[] blockTimes, fullTimes;
             int tokens;
             if (arch.trim().startsWith("PixArt")) {
-                PixArtModel m = DitLoader.randomPixArt(PixArtConfig.preset(arch, imageSize), 0, dt, be);
-                var text = Captions.random(m.config(), batch, 2).cond();
+                PixArtModel m = ModelLoader.randomPixArt(PixArtConfig.preset(arch, imageSize), 0, dt, be);
+                var text = org.deltadit.pipeline.Captions.random(m.config(), batch, 2).cond();
                 PixArtModel.Conditioning c = m.condition(t, text.embeds(), text.mask(), imageSize, imageSize);
                 blockTimes = time(blocks(m, m.embed(x), c), seconds * 0.75);
                 fullTimes = time(() -> {
@@ -72,7 +70,7 @@ final class BenchCommand implements Runnable {
                 }, seconds * 0.25);
                 tokens = m.config().tokens();
             } else {
-                DitModel m = DitLoader.random(arch, side, 4, 1000, 0, dt, be);
+                DitModel m = ModelLoader.random(org.deltadit.weights.DitConfig.ofPreset(arch, side, 4, 1000), 0, dt, be);
                 int[] y = new int[batch];
                 blockTimes = time(blocks(m, m.embed(x), m.condition(t, y)), seconds * 0.75);
                 fullTimes = time(() -> m.forward(x, t, y), seconds * 0.25);
@@ -80,7 +78,7 @@ final class BenchCommand implements Runnable {
             }
             System.out.printf(Locale.ROOT, "{\"what\":\"forward\",\"arch\":\"%s\",\"image_size\":%d,\"tokens\":%d,\"batch\":%d,\"dtype\":\"%s\",\"threads\":%d,"
                             + "\"blocks_seconds_median\":%.4f,\"blocks_seconds_min\":%.4f,\"runs\":%d,\"forward_seconds_median\":%.4f,\"peak_rss_bytes\":%d}%n",
-                    arch, imageSize, tokens, batch, dt, threads == null ? Runtime.getRuntime().availableProcessors() : threads,
+                    arch, imageSize, tokens, batch, dt, be.threads(),
                     median(blockTimes), blockTimes[0], blockTimes.length, median(fullTimes), peakRss());
             return 0;
         }

@@ -8,27 +8,27 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.deltadit.bench.quality.DigitClassifier;
-import org.deltadit.bench.quality.Fid;
-import org.deltadit.bench.quality.ImageMetrics;
+import java.util.stream.IntStream;
 import org.deltadit.cache.CachePolicy;
-import org.deltadit.cache.Plan;
-import org.deltadit.dit.DitLoader;
-import org.deltadit.dit.DitModel;
-import org.deltadit.engine.Backend;
-import org.deltadit.engine.Backends;
+import org.deltadit.cache.CacheSpec;
 import org.deltadit.engine.Tensor;
-import org.deltadit.weights.Checkpoint;
-import org.deltadit.weights.DitConfig;
-import org.deltadit.weights.Safetensors;
-import org.deltadit.weights.StateDict;
+import org.deltadit.eval.DigitClassifier;
+import org.deltadit.eval.Fid;
+import org.deltadit.eval.ImageMetrics;
+import org.deltadit.pipeline.GenerationRequest;
+import org.deltadit.pipeline.GenerationResult;
+import org.deltadit.pipeline.ModelSpec;
+import org.deltadit.pipeline.Pipeline;
+import org.deltadit.weights.ModelConfig;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
  * {@code dit bench compare}: the paper's Table 1/2 layout on one model — each row a configuration run
  * on the same classes and noise: MACs, speedup, latency, FID (classifier features against held-out
- * digits), accuracy, and PSNR/SSIM against the uncached run.
+ * digits), accuracy, and PSNR/SSIM against the uncached run. A one-image run of the full row warms the
+ * JIT up before any row is timed.
  */
 @Command(name = "compare", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Compare caching configurations on one model: MACs, speedup, latency, FID, accuracy, PSNR/SSIM.")
@@ -55,8 +55,8 @@ final class CompareCommand implements Callable<Integer> {
     int batch;
     @Option(names = "--seed", defaultValue = "0")
     long seed;
-    @Option(names = "--threads", description = "worker threads (default: all cores)")
-    Integer threads;
+    @Mixin
+    EngineOptions engine;
     @Option(names = "--json", description = "JSON lines (one per row) instead of the Markdown table")
     boolean json;
 
@@ -69,62 +69,64 @@ final class CompareCommand implements Callable<Integer> {
         if (count < 1) throw new IllegalArgumentException("--count: " + count + " (must be at least 1)");
         if (batch < 1) throw new IllegalArgumentException("--batch: " + batch + " (must be at least 1)");
         if (steps < 2) throw new IllegalArgumentException("--steps: " + steps + " (at least 2)");
-        Backend be = Backends.create("cpu", threads == null ? Runtime.getRuntime().availableProcessors() : threads);
-        if (model == null) model = DemoModel.path();
-        // The model views the mapped checkpoint, so it stays open for the whole run.
-        DitModel m = DitLoader.dit(Checkpoint.open(model, null, null), new DitConfig.Overrides(heads, null, null), be);
-        DitConfig c = m.config();
-        List<Row> list = parseRows(rows, steps, c.depth());
-        Path evalDir = classifier != null ? classifier : (Files.isDirectory(model) ? model : model.toAbsolutePath().getParent());
-        DigitClassifier net = null;
-        Fid.Stats real = null;
-        if (Files.exists(evalDir.resolve("classifier.safetensors")) && Files.exists(evalDir.resolve("fid_stats.safetensors")) && c.inChannels() == 1 && c.inputSize() == 32) {
-            net = DigitClassifier.load(evalDir.resolve("classifier.safetensors"), be);
-            real = readStats(evalDir.resolve("fid_stats.safetensors"));
-        } else {
-            System.err.println("bench: no classifier for this model in " + evalDir + " (classifier.safetensors + fid_stats.safetensors for 1×32×32 digits): FID and accuracy are left out");
-        }
-        int[] labels = Sampling.labels(count, c.numClasses());
-        int side = c.inputSize();
-        Tensor noise = Sampling.noise(m, seed, count);
-        long rowsPerImage = cfg > 1 ? 2 : 1;
-        long fullMacs = Plan.of(new CachePolicy.None(), steps, c.depth()).macs(c, rowsPerImage);
-
-        Tensor reference = null;
-        List<Result> results = new ArrayList<>();
-        for (Row r : list) {
-            Plan plan = Plan.of(r.policy(), r.steps(), c.depth());
-            long t0 = System.nanoTime();
-            Tensor images = Sampling.run(m, sampler, r.steps(), cfg, noise, labels, batch, r.policy() instanceof CachePolicy.None ? null : plan, null, seed);
-            double seconds = (System.nanoTime() - t0) / 1e9;
-            if (reference == null) reference = images; // the first row is the uncached baseline
-            Double fid = null, acc = null;
-            if (net != null) {
-                Tensor feats = net.features(images);
-                float[][] f = new float[count][];
-                for (int i = 0; i < count; i++) f[i] = feats.select(0, i).toFloatArray();
-                fid = count >= 2 ? Fid.distance(Fid.stats(f), real) : null;
-                int[] pred = net.classify(images);
-                int ok = 0;
-                for (int i = 0; i < count; i++) if (pred[i] == labels[i]) ok++;
-                acc = ok / (double) count;
+        if (!(cfg >= 0 && cfg <= 100)) throw new IllegalArgumentException("--cfg: " + cfg + " (0..100)");
+        Path modelPath = model != null ? model : DemoModel.path();
+        try (Pipeline p = Pipeline.open(ModelSpec.builder().model(modelPath).heads(heads).device(engine.device).threads(engine.threads).build())) {
+            ModelConfig c = p.config();
+            if (p.textConditioned()) throw new IllegalArgumentException("--model: bench compare takes a class-conditional DiT; " + c.archName() + " takes prompts");
+            List<Row> list = parseRows(rows, steps, c.depth());
+            Path evalDir = classifier != null ? classifier : (Files.isDirectory(modelPath) ? modelPath : modelPath.toAbsolutePath().getParent());
+            DigitClassifier net = null;
+            Fid.Stats real = null;
+            if (Files.exists(evalDir.resolve("classifier.safetensors")) && Files.exists(evalDir.resolve("fid_stats.safetensors")) && c.inChannels() == 1 && c.inputSize() == 32) {
+                net = DigitClassifier.load(evalDir.resolve("classifier.safetensors"), p.backend());
+                real = Fid.read(evalDir.resolve("fid_stats.safetensors"));
+            } else {
+                System.err.println("bench: no classifier for this model in " + evalDir + " (classifier.safetensors + fid_stats.safetensors for 1×32×32 digits): FID and accuracy are left out");
             }
-            double psnr = 0, ssim = 0;
-            for (int i = 0; i < count; i++) {
-                float[] a = reference.select(0, i).toFloatArray(), b = images.select(0, i).toFloatArray();
-                psnr += Math.min(ImageMetrics.psnr(a, b), 100) / count;
-                ssim += (side >= 11 ? ImageMetrics.ssim(a, b, c.inChannels(), side, side) : Double.NaN) / count;
+            List<Integer> classes = IntStream.range(0, p.numClasses()).boxed().toList();
+            p.generate(request(classes, list.get(0), 1), null); // JIT warm-up, so the first row is not charged for it
+            int side = c.inputSize();
+            Tensor reference = null;
+            List<Result> results = new ArrayList<>();
+            for (Row r : list) {
+                GenerationResult g = p.generate(request(classes, r, count), null);
+                Tensor images = g.latents();
+                if (reference == null) reference = images; // the first row is the uncached baseline
+                Double fid = null, acc = null;
+                if (net != null) {
+                    Tensor feats = net.features(images);
+                    float[][] f = new float[count][];
+                    for (int i = 0; i < count; i++) f[i] = feats.select(0, i).toFloatArray();
+                    fid = count >= 2 ? Fid.distance(Fid.stats(f), real) : null;
+                    int[] pred = net.classify(images);
+                    int ok = 0;
+                    for (int i = 0; i < count; i++) if (pred[i] == g.labels()[i]) ok++;
+                    acc = ok / (double) count;
+                }
+                double psnr = 0, ssim = 0;
+                for (int i = 0; i < count; i++) {
+                    float[] a = reference.select(0, i).toFloatArray(), b = images.select(0, i).toFloatArray();
+                    psnr += Math.min(ImageMetrics.psnr(a, b), 100) / count;
+                    ssim += (side >= 11 ? ImageMetrics.ssim(a, b, c.inChannels(), side, side) : Double.NaN) / count;
+                }
+                long fullMacs = org.deltadit.cache.Plan.uncachedMacs(c, steps, count, g.cfg() > 1 ? 2 : 1); // T = --steps, every block
+                Result res = new Result(r, g.macs() / count, fullMacs / (double) g.macs(), g.seconds() / count, fid, acc, psnr, ssim);
+                results.add(res);
+                System.err.printf(Locale.ROOT, "bench: %-28s %.3f s/image%n", r.label(), res.secondsPerImage());
             }
-            long macs = plan.macs(c, rowsPerImage);
-            Result res = new Result(r, macs, fullMacs / (double) macs, seconds / count, fid, acc, psnr, ssim);
-            results.add(res);
-            System.err.printf(Locale.ROOT, "bench: %-28s %.3f s/image%n", r.label(), res.secondsPerImage());
+            print(results, c);
         }
-        print(results, c);
         return 0;
     }
 
-    private void print(List<Result> results, DitConfig c) {
+    /** One row's request: classes in turn, the run's seed (so every row has the same noise), latents kept for the metrics. */
+    private GenerationRequest request(List<Integer> classes, Row r, int images) {
+        return GenerationRequest.builder().classes(classes).count(images).batch(batch).seed(seed).steps(r.steps()).sampler(sampler).cfg(cfg)
+                .cache(new CacheSpec.Fixed(r.policy())).decode(false).keepLatents(true).build();
+    }
+
+    private void print(List<Result> results, ModelConfig c) {
         if (json) {
             for (Result r : results) {
                 System.out.printf(Locale.ROOT, "{\"row\":\"%s\",\"method\":\"%s\",\"steps\":%d,\"macs\":%d,\"speedup\":%.4f,\"seconds_per_image\":%.4f,\"fid\":%s,\"accuracy\":%s,\"psnr\":%.3f,\"ssim\":%.4f,\"count\":%d}%n",
@@ -138,14 +140,10 @@ final class CompareCommand implements Callable<Integer> {
         System.out.println("| Method | MACs | Speedup | Latency (s/image) | FID | Accuracy | PSNR | SSIM |");
         System.out.println("|---|---|---|---|---|---|---|---|");
         for (Result r : results) {
-            System.out.printf(Locale.ROOT, "| %s | %s | %.2f× | %.3f | %s | %s | %s | %s |%n", r.row().label(), macs(r.macs()), r.speedup(), r.secondsPerImage(),
+            System.out.printf(Locale.ROOT, "| %s | %s | %.2f× | %.3f | %s | %s | %s | %s |%n", r.row().label(), PlanJson.macs(r.macs(), ""), r.speedup(), r.secondsPerImage(),
                     r.fid() == null ? "–" : String.format(Locale.ROOT, "%.2f", r.fid()), r.accuracy() == null ? "–" : String.format(Locale.ROOT, "%.1f%%", 100 * r.accuracy()),
                     metric(r, results, r.psnr(), "%.2f"), metric(r, results, r.ssim(), "%.4f"));
         }
-    }
-
-    private static String macs(long m) {
-        return m >= 1e12 ? String.format(Locale.ROOT, "%.3fT", m / 1e12) : m >= 1e9 ? String.format(Locale.ROOT, "%.2fG", m / 1e9) : String.format(Locale.ROOT, "%.2fM", m / 1e6);
     }
 
     private static String metric(Result r, List<Result> all, double v, String fmt) {
@@ -154,7 +152,7 @@ final class CompareCommand implements Callable<Integer> {
 
     static List<Row> parseRows(String spec, int steps, int depth) {
         Map<String, Row> out = new LinkedHashMap<>();
-        int b = (int) Math.round(0.6 * steps), nc = (int) Math.ceil(0.75 * depth);
+        int b = CachePolicy.DeltaDit.defaultB(steps), nc = CachePolicy.DeltaDit.defaultCachedBlocks(depth);
         for (String raw : spec.split(",")) {
             String n = raw.trim().toLowerCase(Locale.ROOT);
             Row r;
@@ -162,36 +160,20 @@ final class CompareCommand implements Callable<Integer> {
             else if (n.matches("t\\d+")) r = new Row(n, "T = " + n.substring(1), Integer.parseInt(n.substring(1)), new CachePolicy.None());
             else if (n.matches("faster\\d*")) {
                 int i = n.length() > 6 ? Integer.parseInt(n.substring(6)) : nc;
-                r = new Row(n, "Faster Diffusion (I = " + i + ")", steps, new CachePolicy.FasterDiffusion(i, 2));
+                r = new Row(n, "Faster Diffusion (I = " + i + ")", steps, new CachePolicy.FasterDiffusion(i, CachePolicy.DEFAULT_INTERVAL));
             }
             else if (n.equals("shallow") || n.equals("middle") || n.equals("deep")) {
-                int[] rg = CacheOptions.parseRange(n, depth);
-                r = new Row(n, "Δ-Cache " + n + " [" + rg[0] + "," + rg[1] + ")", steps, new CachePolicy.DeltaCache(rg[0], rg[1], 2));
-            } else if (n.equals("delta-dit")) r = new Row(n, "Δ-DiT (b = " + b + ", N_c = " + nc + ")", steps, new CachePolicy.DeltaDit(b, 2, nc, false));
-            else if (n.equals("reverse")) r = new Row(n, "Δ-DiT reversed", steps, new CachePolicy.DeltaDit(b, 2, nc, true));
+                CachePolicy.DeltaCache dc = CacheSpec.deltaCache(n, depth);
+                r = new Row(n, "Δ-Cache " + n + " [" + dc.from() + "," + dc.to() + ")", steps, dc);
+            } else if (n.equals("delta-dit")) r = new Row(n, "Δ-DiT (b = " + b + ", N_c = " + nc + ")", steps, new CachePolicy.DeltaDit(b, CachePolicy.DEFAULT_INTERVAL, nc, false));
+            else if (n.equals("reverse")) r = new Row(n, "Δ-DiT reversed", steps, new CachePolicy.DeltaDit(b, CachePolicy.DEFAULT_INTERVAL, nc, true));
             else throw new IllegalArgumentException("--rows: unknown row '" + raw.trim() + "' (full, t<N>, faster, faster<I>, shallow, middle, deep, delta-dit, reverse)");
-            Plan.of(r.policy(), r.steps(), depth); // checks the row's parameters
+            r.policy().check(r.steps(), depth); // the row's parameters against the run
             out.put(n, r);
         }
         if (out.isEmpty()) throw new IllegalArgumentException("--rows: no rows");
         List<Row> list = new ArrayList<>(out.values());
         if (!list.get(0).name().equals("full")) list.add(0, new Row("full", "Full (T = " + steps + ")", steps, new CachePolicy.None()));
         return list;
-    }
-
-    private static Fid.Stats readStats(Path file) {
-        try (StateDict sd = Safetensors.open(file)) {
-            float[] mu = sd.tensor("mu").toFloatArray();
-            Tensor s = sd.tensor("sigma");
-            int d = mu.length;
-            double[] m = new double[d];
-            double[][] sig = new double[d][d];
-            float[] flat = s.toFloatArray();
-            for (int i = 0; i < d; i++) {
-                m[i] = mu[i];
-                for (int j = 0; j < d; j++) sig[i][j] = flat[i * d + j];
-            }
-            return new Fid.Stats(m, sig, (int) sd.tensor("count").toFloatArray()[0]);
-        }
     }
 }

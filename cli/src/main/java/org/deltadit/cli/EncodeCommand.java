@@ -2,15 +2,14 @@ package org.deltadit.cli;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
-import org.deltadit.cache.PixArtDenoiser.Text;
-import org.deltadit.engine.Backend;
-import org.deltadit.engine.Backends;
+import org.deltadit.pipeline.Captions;
 import org.deltadit.weights.SafetensorsWriter;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -34,24 +33,18 @@ final class EncodeCommand implements Callable<Integer> {
     int maxTokens;
     @Option(names = "--out", required = true, description = "safetensors file to write: embeds, mask, negative_embeds, negative_mask (F32)")
     Path out;
-    @Option(names = "--threads", description = "worker threads (default: all cores)")
-    Integer threads;
+    @Mixin
+    EngineOptions engine;
 
     @Override
     public Integer call() {
         if (maxTokens < 2) throw new IllegalArgumentException("--max-tokens: " + maxTokens + " (at least 2: a token and </s>)");
-        if (threads != null && threads < 1) throw new IllegalArgumentException("--threads: " + threads);
         if (model == null && textEncoder == null) throw new IllegalArgumentException("dit encode: give --model (a PixArt repository) or --text-encoder");
         if (model != null && !Files.isDirectory(model)) throw new IllegalArgumentException("--model: " + model + ": not a folder");
         if (Files.isDirectory(out)) throw new IllegalArgumentException("--out: " + out + " is a folder");
-        Backend be = Backends.create("cpu", threads == null ? Runtime.getRuntime().availableProcessors() : threads);
-        List<String> texts = new ArrayList<>(prompts);
-        texts.add(negative);
-        Captions.Sources s = new Captions.Sources(prompts, negative, null, textEncoder, tokenizer, model);
-        Text all = Captions.encode(s, be, null, texts, maxTokens);
+        Map<String, org.deltadit.engine.Tensor> tensors = Captions.encodeFile(model, textEncoder, tokenizer, prompts, negative, maxTokens, engine.backend());
+        SafetensorsWriter.write(out, new TreeMap<>(tensors), Map.of("max_tokens", String.valueOf(maxTokens)));
         int n = prompts.size();
-        Map<String, org.deltadit.engine.Tensor> tensors = Captions.file(all.rows(0, n, all.tokens()), all.rows(n, n + 1, all.tokens()));
-        SafetensorsWriter.write(out, new java.util.TreeMap<>(tensors), Map.of("max_tokens", String.valueOf(maxTokens)));
         System.err.println("dit: wrote " + n + " caption" + (n == 1 ? "" : "s") + " and the negative prompt → " + out);
         return 0;
     }

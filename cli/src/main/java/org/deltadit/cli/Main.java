@@ -34,6 +34,10 @@ public final class Main implements Runnable {
             return 2;
         });
         cl.setExecutionExceptionHandler((ex, c, parsed) -> {
+            if (ex instanceof org.deltadit.engine.InvalidParameter p) {
+                c.getErr().println("dit: " + Flags.message(p));
+                return 2;
+            }
             if (ex instanceof IllegalArgumentException || ex instanceof java.io.UncheckedIOException) {
                 c.getErr().println("dit: " + ex.getMessage());
                 return 2;

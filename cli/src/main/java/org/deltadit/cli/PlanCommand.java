@@ -2,19 +2,17 @@ package org.deltadit.cli;
 
 import java.nio.file.Path;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import org.deltadit.cache.CachePolicy;
 import org.deltadit.cache.Plan;
 import org.deltadit.cache.StepPlan;
+import org.deltadit.pipeline.ModelSpec;
+import org.deltadit.pipeline.Pipeline;
 import org.deltadit.sampler.Sampler;
 import org.deltadit.sampler.Samplers;
 import org.deltadit.sampler.Spacing;
-import org.deltadit.weights.Checkpoint;
-import org.deltadit.weights.CheckpointFormat;
 import org.deltadit.weights.DitConfig;
 import org.deltadit.weights.ModelConfig;
-import org.deltadit.weights.PixArtConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -29,7 +27,7 @@ final class PlanCommand implements Callable<Integer> {
     Path model;
     @Option(names = "--heads", description = "attention heads, for a checkpoint without a config")
     Integer heads;
-    @Option(names = "--image-size", description = "pixels; latents are 1/8 (default: 256 for DiT presets, 1024 for PixArt, the model's own with --model)")
+    @Option(names = "--image-size", description = "pixels (default: 256 for DiT presets, 1024 for PixArt, the model's own with --model)")
     Integer imageSize;
     @Option(names = "--steps", defaultValue = "20", description = "sampling steps (default: ${DEFAULT-VALUE})")
     int steps;
@@ -47,40 +45,29 @@ final class PlanCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (steps < 1) throw new IllegalArgumentException("--steps: " + steps + " (must be at least 1)");
-        ModelConfig c = config();
-        long rows = cfg > 1 ? 2 : 1;
-        CachePolicy policy = cache.policy(steps, c, rows);
+        if (!(cfg >= 0 && cfg <= 100)) throw new IllegalArgumentException("--cfg: " + cfg + " (0..100)");
+        if ((arch == null) == (model == null)) throw new IllegalArgumentException("dit plan: give --arch or --model (one of them)");
+        ModelSpec spec = model != null ? ModelSpec.builder().model(model).heads(heads).imageSize(imageSize).build()
+                : ModelSpec.builder().randomWeights(true).arch(arch).imageSize(imageSize).build();
+        ModelConfig c = Pipeline.config(spec);
+        int branches = cfg > 1 ? 2 : 1;
+        CachePolicy policy = cache.spec().resolve(steps, c, branches);
         Plan plan = Plan.of(policy, steps, c.depth());
-        Plan none = Plan.of(new CachePolicy.None(), steps, c.depth());
         Sampler s = Samplers.create(sampler, steps, spacing == null ? null : Spacing.parse(spacing), c instanceof DitConfig, 0, false);
         float[] ts = s.timesteps();
-        long macs = plan.macs(c, rows), full = none.macs(c, rows);
+        long macs = plan.macs(c, 1, branches), full = Plan.uncachedMacs(c, steps, 1, branches), withAttention = plan.macsWithAttention(c, 1, branches);
         if (json) {
-            System.out.println(Json.plan(plan, ts, c, rows, full));
+            System.out.println(PlanJson.plan(plan, ts, macs, withAttention, full));
             return 0;
         }
         System.out.printf(Locale.ROOT, "%s, %d×%d tokens, %s %d steps, %s, cache: %s%n", c.archName(), c.inputSize() / c.patchSize(), c.inputSize() / c.patchSize(), s.name(), steps,
-                rows == 2 ? "guidance (2 rows per image)" : "no guidance", policy.describe());
+                branches == 2 ? "guidance (2 rows per image)" : "no guidance", policy.describe());
         System.out.printf("%4s %9s  %-13s %6s %12s%n", "step", "timestep", "plan", "blocks", "GMACs");
         for (StepPlan p : plan.steps()) {
-            System.out.printf(Locale.ROOT, "%4d %9s  %-13s %6d %12.2f%n", p.step(), Json.num(ts[p.step() - 1]), p.label(), p.blocksRun(), plan.stepMacs(c, p, rows) / 1e9);
+            System.out.printf(Locale.ROOT, "%4d %9s  %-13s %6d %12.2f%n", p.step(), PlanJson.num(ts[p.step() - 1]), p.label(), p.blocksRun(), plan.stepMacs(c, p, 1, branches) / 1e9);
         }
-        System.out.printf(Locale.ROOT, "total: %.3f T MACs (%.3f T with attention products); uncached %.3f T; speedup %.2f×; %d of %d steps cached%n",
-                macs / 1e12, plan.macsWithAttention(c, rows) / 1e12, full / 1e12, full / (double) macs, plan.cachedSteps(), steps);
+        System.out.printf(Locale.ROOT, "total: %s MACs (%s MACs with attention products); uncached %s MACs; speedup %.2f×; %d of %d steps cached%n",
+                PlanJson.macs(macs), PlanJson.macs(withAttention), PlanJson.macs(full), full / (double) macs, plan.cachedSteps(), steps);
         return 0;
-    }
-
-    private ModelConfig config() {
-        if ((arch == null) == (model == null)) throw new IllegalArgumentException("dit plan: give --arch or --model (one of them)");
-        if (imageSize != null && (imageSize < 8 || imageSize % 8 != 0)) throw new IllegalArgumentException("--image-size: " + imageSize + " is not a positive multiple of 8");
-        if (arch != null && arch.trim().startsWith("PixArt")) return PixArtConfig.preset(arch, imageSize != null ? imageSize : 1024);
-        if (arch != null) {
-            int[] p = DitConfig.preset(arch);
-            return new DitConfig((imageSize != null ? imageSize : 256) / 8, p[3], 4, p[1], p[0], p[2], 1000, true, 4 * p[1], CheckpointFormat.DIT_OFFICIAL, Map.of());
-        }
-        try (Checkpoint ck = Checkpoint.open(model, null, null)) {
-            if (ck.format().isPixArt()) return ck.pixartConfig(heads, imageSize == null ? null : imageSize / 8);
-            return ck.ditConfig(new DitConfig.Overrides(heads, null, imageSize == null ? null : imageSize / 8));
-        }
     }
 }

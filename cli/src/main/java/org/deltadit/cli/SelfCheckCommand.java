@@ -13,10 +13,10 @@ import picocli.CommandLine.Option;
         description = "Check every engine op against the scalar reference and measure GEMM throughput.")
 final class SelfCheckCommand implements Callable<Integer> {
 
-    @Option(names = "--backend", defaultValue = "cpu", description = "cpu or reference (default: ${DEFAULT-VALUE})")
-    String backend;
+    @Option(names = {"--device", "--backend"}, description = "cpu or reference (default: -Ddit.device, else cpu)")
+    String device;
 
-    @Option(names = "--threads", description = "worker threads (default: all cores)")
+    @Option(names = "--threads", description = "worker threads (default: -Ddit.threads, else all cores)")
     Integer threads;
 
     @Option(names = "--gemm", defaultValue = "256x1152x1152", description = "MxKxN to time, or 'none' (default: ${DEFAULT-VALUE}, a DiT-XL/2 linear at 256 px)")
@@ -24,9 +24,8 @@ final class SelfCheckCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (threads != null && threads < 1) throw new IllegalArgumentException("--threads: " + threads + " (must be at least 1)");
         int[] shape = gemm.equals("none") ? null : parseShape(gemm);
-        Backend be = Backends.create(backend, threads == null ? Runtime.getRuntime().availableProcessors() : threads);
+        Backend be = Backends.select(device, threads);
         System.out.println("backend: " + be.describe());
         List<SelfCheck.Result> results = SelfCheck.run(be);
         int failed = 0;

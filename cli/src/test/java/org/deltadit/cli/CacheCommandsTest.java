@@ -40,6 +40,24 @@ class CacheCommandsTest {
     }
 
     @Test
+    void planOnAPixelSpaceModelUsesItsOwnFactor() {
+        // the demo model works in pixels (1 channel, no VAE): 32 px is 32×32, not 4×4 latents
+        MainTest.Run r = run("plan", "--model", "../models/demo", "--image-size", "32", "--cache", "delta-dit", "--json");
+        assertEquals(0, r.status(), r.err());
+        MainTest.Run native_ = run("plan", "--model", "../models/demo", "--cache", "delta-dit", "--json");
+        assertEquals(field(native_.out(), "macs"), field(r.out(), "macs"), "32 px is the demo model's own size");
+    }
+
+    @Test
+    void theSummaryChoosesItsMacUnitBySize() {
+        MainTest.Run r = run("generate", "--model", MainTest.FIX + "tiny_dit.pt", "--heads", "2", "--steps", "2", "--class", "1", "--save-latent",
+                dir.resolve("u.safetensors").toString());
+        assertEquals(0, r.status(), r.err());
+        String summary = r.err().lines().filter(l -> l.startsWith("dit: 1 image")).findFirst().orElse("");
+        assertTrue(summary.matches(".*, [1-9][0-9]*\\.[0-9]+ [kMGT] MACs \\(1\\.00× fewer\\).*"), "a readable figure, not 0.000 T: " + r.err());
+    }
+
+    @Test
     void cachedGenerationReportsItsPlanHitsAndMemory() {
         String[] base = {"generate", "--model", MainTest.FIX + "tiny_dit.pt", "--heads", "2", "--steps", "4", "--class", "1,2", "--save-latent",
             dir.resolve("l.safetensors").toString(), "--json", "--cache", "delta-dit", "--cached-blocks", "1"};

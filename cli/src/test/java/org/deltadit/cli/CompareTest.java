@@ -78,13 +78,37 @@ class CompareTest {
         java.util.List<String> csv = Files.readAllLines(out.resolve("delta_similarity.csv"));
         assertEquals("block,step2,step3", csv.get(0));
         assertEquals(5, csv.size(), "4 blocks");
-        assertTrue(Files.size(out.resolve("delta_similarity.png")) > 1000);
+        for (String row : csv.subList(1, csv.size())) {
+            String[] v = row.split(",");
+            assertEquals(3, v.length, row);
+            for (int k = 1; k < v.length; k++) {
+                double s = Double.parseDouble(v[k]);
+                assertTrue(s >= -1 && s <= 1, "a cosine similarity: " + row);
+            }
+        }
+        assertChart(out.resolve("delta_similarity.png"), 900, 700);
         MainTest.Run four = run("analyze", "fourier", "--model", model.toString(), "--count", "2", "--steps", "3", "--out", out.toString());
         assertEquals(0, four.status(), four.err());
-        assertEquals("radius,none,shallow,middle,deep", Files.readAllLines(out.resolve("fourier.csv")).get(0));
-        assertTrue(Files.size(out.resolve("fourier.png")) > 1000);
+        java.util.List<String> four4 = Files.readAllLines(out.resolve("fourier.csv"));
+        assertEquals("radius,none,shallow,middle,deep", four4.get(0));
+        for (String row : four4.subList(1, four4.size())) {
+            String[] v = row.split(",");
+            assertEquals(5, v.length, row);
+            for (int k = 1; k < v.length; k++) assertTrue(Double.parseDouble(v[k]) <= 1e-9, "log(|F| / max |F|) is at most 0: " + row);
+        }
+        assertChart(out.resolve("fourier.png"), 900, 600);
         MainTest.Run bad = run("analyze", "fourier", "--model", model.toString(), "--count", "0");
         assertEquals(2, bad.status());
+    }
+
+    /** A real PNG of the chart's size with more than one colour (a plot, not an empty canvas). */
+    static void assertChart(Path png, int width, int height) throws IOException {
+        java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(png.toFile());
+        assertEquals(width, img.getWidth());
+        assertEquals(height, img.getHeight());
+        java.util.Set<Integer> colours = new java.util.HashSet<>();
+        for (int y = 0; y < height; y += 7) for (int x = 0; x < width; x += 7) colours.add(img.getRGB(x, y));
+        assertTrue(colours.size() > 5, "colours in the chart: " + colours.size());
     }
 
     @Test

@@ -38,6 +38,36 @@ class MainTest {
     static final String FIX = "../weights/src/test/resources/fixtures/";
 
     @Test
+    void theDeviceIsChosenInOnePlaceAndABadOneIsRefused() {
+        String[] tiny = {"generate", "--model", FIX + "tiny_dit.pt", "--heads", "2", "--steps", "2", "--class", "1", "--save-latent"};
+        Run bad = run("plan", "--arch", "DiT-S/2"); // plan runs nothing: the device does not matter
+        assertEquals(0, bad.status(), bad.err());
+        Run flag = run(concat(tiny, "x.safetensors", "--device", "tpu"));
+        assertEquals(2, flag.status());
+        assertEquals("dit: --device: unknown device 'tpu' (cpu, reference)", flag.err().strip());
+        String old = System.getProperty("dit.backend");
+        System.setProperty("dit.backend", "bogus"); // was ignored by every command
+        try {
+            Run prop = run(concat(tiny, "y.safetensors"));
+            assertEquals(2, prop.status());
+            assertEquals("dit: -Ddit.backend: unknown device 'bogus' (cpu, reference)", prop.err().strip());
+            Run ref = run(concat(tiny, "target/ref.safetensors", "--device", "reference")); // the flag wins over the property
+            assertEquals(0, ref.status(), ref.err());
+        } finally {
+            if (old == null) System.clearProperty("dit.backend");
+            else System.setProperty("dit.backend", old);
+        }
+        Run threads = run(concat(tiny, "z.safetensors", "--threads", "0"));
+        assertEquals("dit: --threads: 0 (must be at least 1)", threads.err().strip());
+    }
+
+    static String[] concat(String[] a, String... b) {
+        String[] all = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, all, a.length, b.length);
+        return all;
+    }
+
+    @Test
     void infoDescribesACheckpoint() {
         Run r = run("info", "--model", FIX + "tiny_dit_train.pt", "--heads", "2");
         assertEquals(0, r.status(), r.err());

@@ -108,6 +108,9 @@ class PixArtGenerateTest {
                 "--out", dir.resolve("g.png").toString(), "--json");
         assertEquals(0, r.status(), r.err());
         assertTrue(r.out().contains("\"cache\":\"tgate m=2\"") && r.out().contains("\"policy\":\"gated\""), r.out());
+        // a policy like the others: steps 3 and 4 served from the store, which holds 3 blocks' kept cross-attention (1 image, 16 tokens, hidden 48, F32)
+        assertEquals(2, (int) CacheCommandsTest.field(r.out(), "cache_hits"), r.out());
+        assertEquals(3 * 16 * 48 * 4, (int) CacheCommandsTest.field(r.out(), "cache_bytes"), r.out());
         MainTest.Run plan = run("plan", "--arch", "PixArt-XL/2", "--cache", "tgate", "--gate-step", "8");
         assertEquals(0, plan.status(), plan.err());
         assertTrue(plan.out().contains("gated"), plan.out());
@@ -146,20 +149,20 @@ class PixArtGenerateTest {
         String png = dir.resolve("x.png").toString();
         MainTest.Run cls = run("generate", "--model", repo.toString(), "--class", "3", "--out", png);
         assertEquals(2, cls.status());
-        assertTrue(cls.err().contains("--prompt"), cls.err());
+        assertTrue(cls.err().contains("--class: ") && cls.err().contains("takes prompts"), cls.err());
         MainTest.Run dit = run("generate", "--model", MainTest.FIX + "tiny_dit.pt", "--heads", "2", "--prompt", "a cat", "--out", png);
         assertEquals(2, dit.status());
         assertTrue(dit.err().contains("class-conditional DiT"), dit.err());
         MainTest.Run noPrompt = run("generate", "--model", repo.toString(), "--out", png);
         assertEquals(2, noPrompt.status());
-        assertTrue(noPrompt.err().contains("--prompt TEXT"), noPrompt.err());
+        assertTrue(noPrompt.err().contains("--prompt: a text-to-image model needs prompts"), noPrompt.err());
         Path bare = Files.createDirectories(dir.resolve("bare"));
         Files.createDirectories(bare.resolve("transformer"));
         Files.copy(repo.resolve("model_index.json"), bare.resolve("model_index.json"));
         for (String f : new String[] {"config.json", "diffusion_pytorch_model.safetensors"}) Files.copy(repo.resolve("transformer/" + f), bare.resolve("transformer/" + f));
         MainTest.Run noEncoder = run("generate", "--model", bare.toString(), "--prompt", "a cat", "--save-latent", dir.resolve("l.safetensors").toString());
         assertEquals(2, noEncoder.status());
-        assertTrue(noEncoder.err().contains("no text_encoder/") && noEncoder.err().contains("--text-embeddings"), noEncoder.err());
+        assertTrue(noEncoder.err().contains("--text-encoder: ") && noEncoder.err().contains("no text_encoder/") && noEncoder.err().contains("dit encode"), noEncoder.err());
         assertEquals(1, noEncoder.err().strip().lines().count(), noEncoder.err());
         assertTrue(!Files.exists(dir.resolve("l.safetensors")), "no output file on bad input");
         MainTest.Run size = run("generate", "--model", repo.toString(), "--prompt", "a cat", "--image-size", "32", "--out", png);

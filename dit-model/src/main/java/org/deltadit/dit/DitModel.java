@@ -62,7 +62,7 @@ public final class DitModel implements BlockStack<DitModel.Conditioning> {
     /** c = MLP(timestep embedding) + label embedding; timesteps may be fractional (Euler). */
     public Conditioning condition(float[] t, int[] labels) {
         if (t.length != labels.length) throw new IllegalArgumentException("DiT: " + t.length + " timesteps for " + labels.length + " labels");
-        Tensor temb = Embeddings.timestep(t, 256, freqShift);
+        Tensor temb = Embeddings.timestep(t, DitConfig.FREQUENCY_WIDTH, freqShift);
         Tensor c = Layers.embedMlp(be, w, "t_embedder", temb);
         Tensor table = w.get("y_embedder.embedding_table.weight");
         Tensor y = Tensor.zeros(labels.length, cfg.hiddenSize());

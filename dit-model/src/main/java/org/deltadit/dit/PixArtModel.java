@@ -13,7 +13,7 @@ import org.deltadit.weights.PixArtConfig;
  * The position table spans the native grid scaled by the interpolation scale, recomputed for the
  * run's size. No caching here: the block loop is the caller's.
  */
-public final class PixArtModel implements BlockStack<PixArtModel.Conditioning> {
+public final class PixArtModel implements CrossAttentionStack<PixArtModel.Conditioning> {
     private final PixArtConfig cfg;
     private final Backend be;
     private final Map<String, Tensor> w;
@@ -66,7 +66,7 @@ public final class PixArtModel implements BlockStack<PixArtModel.Conditioning> {
         }
         int l = caption.dim(1);
         if (mask.length != b * l) throw new IllegalArgumentException("PixArt: mask of " + mask.length + " values for " + b + " × " + l + " tokens");
-        Tensor temb = Layers.embedMlp(be, w, "t_embedder", Embeddings.timestep(t, 256, 0));
+        Tensor temb = Layers.embedMlp(be, w, "t_embedder", Embeddings.timestep(t, PixArtConfig.FREQUENCY_WIDTH, 0));
         if (cfg.microConditions()) {
             float[] hw = new float[2 * b], ar = new float[b];
             for (int i = 0; i < b; i++) {
@@ -74,8 +74,8 @@ public final class PixArtModel implements BlockStack<PixArtModel.Conditioning> {
                 hw[2 * i + 1] = widthPx;
                 ar[i] = heightPx / (float) widthPx;
             }
-            Tensor size = Layers.embedMlp(be, w, "csize_embedder", Embeddings.timestep(hw, 256, 0)).reshape(b, 2 * cfg.sizeEmbedWidth());
-            Tensor aspect = Layers.embedMlp(be, w, "ar_embedder", Embeddings.timestep(ar, 256, 0));
+            Tensor size = Layers.embedMlp(be, w, "csize_embedder", Embeddings.timestep(hw, PixArtConfig.FREQUENCY_WIDTH, 0)).reshape(b, 2 * cfg.sizeEmbedWidth());
+            Tensor aspect = Layers.embedMlp(be, w, "ar_embedder", Embeddings.timestep(ar, PixArtConfig.FREQUENCY_WIDTH, 0));
             temb = be.add(temb, Tensor.concat(1, size, aspect));
         }
         Tensor t0 = Layers.linear(be, w, "t_block.1", be.silu(temb));
@@ -103,6 +103,7 @@ public final class PixArtModel implements BlockStack<PixArtModel.Conditioning> {
     }
 
     /** The first part of block i: h + gate_msa·SelfAttn(modulate(LN h)). (T-GATE runs the parts apart.) */
+    @Override
     public Tensor selfAttention(int i, Tensor h, Conditioning c) {
         Tensor[] m = modulation(i, c);
         Tensor att = Layers.selfAttention(be, w, "blocks." + i + ".", Layers.modulate(be, be.layerNorm(h, null, null, 1e-6f), m[0], m[1]), cfg.numHeads());
@@ -110,11 +111,13 @@ public final class PixArtModel implements BlockStack<PixArtModel.Conditioning> {
     }
 
     /** Block i's cross-attention output (to be added to h): no norm, no gate. */
+    @Override
     public Tensor crossAttention(int i, Tensor h, Conditioning c) {
         return Layers.crossAttention(be, w, "blocks." + i + ".", h, c.caption(), c.mask(), cfg.numHeads());
     }
 
     /** The last part of block i: h + gate_mlp·MLP(modulate(LN h)). */
+    @Override
     public Tensor mlp(int i, Tensor h, Conditioning c) {
         Tensor[] m = modulation(i, c);
         Tensor mlp = Layers.mlp(be, w, "blocks." + i + ".mlp", Layers.modulate(be, be.layerNorm(h, null, null, 1e-6f), m[3], m[4]));

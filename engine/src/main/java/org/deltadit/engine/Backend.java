@@ -20,6 +20,9 @@ public abstract class Backend {
     /** One line for logs: the backend and its settings. */
     public abstract String describe();
 
+    /** Threads its kernels run on. */
+    public int threads() { return 1; }
+
     // ---- kernels ----------------------------------------------------------------------------
 
     /** C = A·B (+ bias[col]); A, B any dtype and strides; C F32 with colStride 1. bias may be null. */

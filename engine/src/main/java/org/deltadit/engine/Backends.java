@@ -1,37 +1,51 @@
 package org.deltadit.engine;
 
+import java.util.Locale;
 import org.deltadit.engine.cpu.CpuBackend;
 import org.deltadit.engine.reference.ReferenceBackend;
 
 /**
- * Chooses the backend once per JVM: {@code -Ddit.backend=cpu|reference} (default cpu) and
- * {@code -Ddit.threads=N} (default: available processors). If the Vector API module is missing
- * (a JVM started without {@code --add-modules jdk.incubator.vector}) it falls back to the
- * reference backend and says so. The choice is logged once on stderr.
+ * The one place a compute device is chosen. A front end passes what its user gave (a {@code --device}
+ * and {@code --threads}, each may be null); what was not given comes from the JVM properties
+ * {@code -Ddit.device} (or its older name {@code -Ddit.backend}) and {@code -Ddit.threads}, else the
+ * defaults: {@code cpu} on every available core. An unknown device is an error, never a fallback;
+ * only a JVM started without the Vector API module falls back from cpu to reference, and says so.
  */
 public final class Backends {
     private Backends() {}
 
-    private static volatile Backend current;
+    /** The device names {@link #select} accepts. */
+    public static final String DEVICES = "cpu, reference";
 
-    /** The process-wide backend, created on first use. */
-    public static Backend get() {
-        Backend b = current;
-        if (b == null) {
-            synchronized (Backends.class) {
-                if (current == null) {
-                    current = create(System.getProperty("dit.backend", "cpu"), threadsProperty());
-                    Log.info("engine: " + current.describe());
+    /** A backend for {@code device} and {@code threads} (null: from the properties, else the defaults). */
+    public static Backend select(String device, Integer threads) {
+        String name = device;
+        String param = "device";
+        if (name == null) {
+            for (String p : new String[] {"dit.device", "dit.backend"}) {
+                String v = System.getProperty(p);
+                if (v != null && !v.isBlank()) {
+                    name = v;
+                    param = p;
+                    break;
                 }
-                b = current;
             }
         }
-        return b;
+        int n;
+        if (threads != null) {
+            InvalidParameter.require(threads >= 1, "threads", threads + " (must be at least 1)");
+            n = threads;
+        } else {
+            n = threadsProperty();
+        }
+        return create(name == null ? "cpu" : name, n, param);
     }
 
     /** A backend by name; "cpu" falls back to "reference" when the Vector API is unavailable. */
-    public static Backend create(String name, int threads) {
-        return switch (name.trim().toLowerCase()) {
+    public static Backend create(String name, int threads) { return create(name, threads, "device"); }
+
+    private static Backend create(String name, int threads, String param) {
+        return switch (name.trim().toLowerCase(Locale.ROOT)) {
             case "reference" -> new ReferenceBackend();
             case "cpu" -> {
                 try {
@@ -41,7 +55,7 @@ public final class Backends {
                     yield new ReferenceBackend();
                 }
             }
-            default -> throw new IllegalArgumentException("unknown backend '" + name + "' (cpu or reference)");
+            default -> throw new InvalidParameter(param, "unknown device '" + name + "' (" + DEVICES + ")");
         };
     }
 
@@ -54,7 +68,7 @@ public final class Backends {
             if (n < 1) throw new NumberFormatException();
             return n;
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("dit.threads: '" + p + "' (must be a positive integer)");
+            throw new InvalidParameter("dit.threads", "'" + p + "' (must be a positive integer)");
         }
     }
 }

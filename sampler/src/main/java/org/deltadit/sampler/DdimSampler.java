@@ -7,14 +7,14 @@ public final class DdimSampler extends Sampler {
 
     public DdimSampler(int steps, Spacing spacing, double eta) {
         super(steps);
-        if (eta < 0 || eta > 1) throw new IllegalArgumentException("--eta: " + eta + " (0..1)");
+        if (eta < 0 || eta > 1) throw new org.deltadit.engine.InvalidParameter("eta", eta + " (0..1)");
         this.ds = DiffusionSteps.of(schedule, steps, spacing);
         this.eta = eta;
     }
 
     @Override public String name() { return "ddim"; }
 
-    @Override public float[] timesteps() { return ds.floatTimesteps(); }
+    @Override public float[] timesteps() { return asFloats(ds.timesteps()); }
 
     @Override
     protected float[] step(int i, float[] x, float[] eps, float[] var, FreshNoise fresh) {

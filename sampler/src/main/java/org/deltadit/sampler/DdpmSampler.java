@@ -16,7 +16,7 @@ public final class DdpmSampler extends Sampler {
 
     @Override public String name() { return "ddpm"; }
 
-    @Override public float[] timesteps() { return ds.floatTimesteps(); }
+    @Override public float[] timesteps() { return asFloats(ds.timesteps()); }
 
     private double posteriorVariance(int i) {
         double ab = ds.alphaBar()[i], prev = ds.alphaBarPrev()[i], beta = 1 - ab / prev;

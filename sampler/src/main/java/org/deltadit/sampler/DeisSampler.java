@@ -17,7 +17,7 @@ public final class DeisSampler extends Sampler {
 
     @Override protected void reset() { previousEps = null; }
 
-    @Override public float[] timesteps() { return ss.floatTimesteps(); }
+    @Override public float[] timesteps() { return asFloats(ss.timesteps()); }
 
     /** ∫ of the log-ρ Lagrange basis (diffusers' ind_fn). */
     private static double ind(double t, double b, double c) { return t * (-Math.log(c) + Math.log(t) - 1) / (Math.log(b) - Math.log(c)); }

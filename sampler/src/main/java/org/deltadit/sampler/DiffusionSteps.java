@@ -23,9 +23,4 @@ record DiffusionSteps(int[] timesteps, double[] alphaBar, double[] alphaBarPrev)
         return new DiffusionSteps(ts, ab, prev);
     }
 
-    float[] floatTimesteps() {
-        float[] f = new float[timesteps.length];
-        for (int i = 0; i < f.length; i++) f[i] = timesteps[i];
-        return f;
-    }
 }

@@ -20,7 +20,7 @@ public final class DpmSolverPlusPlus extends Sampler {
 
     @Override protected void reset() { previousX0 = null; }
 
-    @Override public float[] timesteps() { return ss.floatTimesteps(); }
+    @Override public float[] timesteps() { return asFloats(ss.timesteps()); }
 
     @Override
     protected float[] step(int i, float[] x, float[] eps, float[] var, FreshNoise fresh) {

@@ -12,7 +12,7 @@ public final class Guidance {
 
     /** A --guide-channels value must name 1 to {@code channels} latent channels. */
     public static void checkChannels(int guided, int channels) {
-        if (guided < 1 || guided > channels) throw new IllegalArgumentException("--guide-channels: " + guided + " (1.." + channels + ")");
+        if (guided < 1 || guided > channels) throw new org.deltadit.engine.InvalidParameter("guideChannels", guided + " (1.." + channels + ")");
     }
 
     public static Tensor combine(Tensor out2b, double scale, int guided) {

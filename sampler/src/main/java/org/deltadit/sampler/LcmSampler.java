@@ -14,7 +14,7 @@ public final class LcmSampler extends Sampler {
 
     public LcmSampler(int steps, boolean legacy) {
         super(steps);
-        if (steps > ORIGIN_STEPS) throw new IllegalArgumentException("--steps: LCM takes at most " + ORIGIN_STEPS + " steps, not " + steps);
+        if (steps > ORIGIN_STEPS) throw new org.deltadit.engine.InvalidParameter("steps", "LCM takes at most " + ORIGIN_STEPS + " steps, not " + steps);
         int k = NoiseSchedule.TRAIN_STEPS / ORIGIN_STEPS;
         int[] origin = new int[ORIGIN_STEPS]; // reversed: 999, 979, …, 19
         for (int i = 0; i < ORIGIN_STEPS; i++) origin[i] = (ORIGIN_STEPS - i) * k - 1;
@@ -27,11 +27,7 @@ public final class LcmSampler extends Sampler {
     @Override public String name() { return "lcm"; }
 
     @Override
-    public float[] timesteps() {
-        float[] f = new float[steps];
-        for (int i = 0; i < steps; i++) f[i] = timesteps[i];
-        return f;
-    }
+    public float[] timesteps() { return asFloats(timesteps); }
 
     @Override
     protected float[] step(int i, float[] x, float[] eps, float[] var, FreshNoise fresh) {

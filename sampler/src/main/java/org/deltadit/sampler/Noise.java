@@ -14,6 +14,13 @@ public final class Noise {
         for (int i = 0; i < images; i++) streams[i] = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + i * 0xBF58476D1CE4E5B9L + 1);
     }
 
+    /**
+     * The streams of a run's fresh noise (DDPM, DDIM η > 0, LCM), kept apart from its x_T streams: the
+     * seed is mixed with a fixed odd constant (java.util.Random's multiplier) so that (seed, i) never
+     * draws the same values for both.
+     */
+    public static Noise fresh(long seed, int images) { return new Noise(seed ^ 0x5DEECE66DL, images); }
+
     /** {@code per} values for image {@code i} from its stream. */
     public float[] next(int i, int per) {
         float[] v = new float[per];

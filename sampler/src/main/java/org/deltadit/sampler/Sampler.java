@@ -24,7 +24,7 @@ public abstract class Sampler {
     protected final int steps;
 
     protected Sampler(int steps) {
-        if (steps < 1) throw new IllegalArgumentException("--steps: " + steps + " (must be at least 1)");
+        if (steps < 1) throw new org.deltadit.engine.InvalidParameter("steps", steps + " (must be at least 1)");
         this.steps = steps;
     }
 
@@ -49,6 +49,13 @@ public abstract class Sampler {
 
     /** Forgets what earlier steps left behind (multistep history), so an instance can run batch after batch. */
     protected void reset() {}
+
+    /** Integer timesteps as the floats {@link #timesteps()} returns. */
+    protected static float[] asFloats(int[] t) {
+        float[] f = new float[t.length];
+        for (int i = 0; i < f.length; i++) f[i] = t[i];
+        return f;
+    }
 
     /** Runs every step from unit noise [B, C, H, W]; returns x_0. */
     public final Tensor sample(Tensor noise, Denoiser model, FreshNoise fresh, StepListener listener) {

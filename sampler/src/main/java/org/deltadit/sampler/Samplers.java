@@ -23,10 +23,10 @@ public final class Samplers {
             case "euler" -> new EulerSampler(steps, sp);
             case "deis" -> new DeisSampler(steps, sp);
             case "lcm" -> {
-                if (spacing != null) throw new IllegalArgumentException("--spacing does not apply to lcm (its timesteps come from the 50-step origin grid)");
+                if (spacing != null) throw new org.deltadit.engine.InvalidParameter("spacing", "does not apply to lcm (its timesteps come from the 50-step origin grid)");
                 yield new LcmSampler(steps, legacy);
             }
-            default -> throw new IllegalArgumentException("--sampler: unknown sampler '" + name + "' (" + NAMES + ")");
+            default -> throw new org.deltadit.engine.InvalidParameter("sampler", "unknown sampler '" + name + "' (" + NAMES + ")");
         };
     }
 }

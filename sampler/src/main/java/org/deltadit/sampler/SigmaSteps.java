@@ -20,9 +20,4 @@ record SigmaSteps(int[] timesteps, double[] sigmas) {
 
     static double lambda(double sigma) { return Math.log(alpha(sigma)) - Math.log(sigmaVp(sigma)); }
 
-    float[] floatTimesteps() {
-        float[] f = new float[timesteps.length];
-        for (int i = 0; i < f.length; i++) f[i] = timesteps[i];
-        return f;
-    }
 }

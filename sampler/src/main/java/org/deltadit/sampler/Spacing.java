@@ -20,14 +20,14 @@ public enum Spacing {
         try {
             return valueOf(s.trim().toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--spacing: unknown spacing '" + s + "' (dit, linspace, leading, trailing)");
+            throw new org.deltadit.engine.InvalidParameter("spacing", "unknown spacing '" + s + "' (dit, linspace, leading, trailing)");
         }
     }
 
     /** DiT's kept timesteps in increasing order (space_timesteps(1000, "T")). */
     public static int[] ditKept(int steps) {
         int n = NoiseSchedule.TRAIN_STEPS;
-        if (steps > n) throw new IllegalArgumentException("--steps: " + steps + " exceeds the " + n + " training timesteps");
+        if (steps > n) throw new org.deltadit.engine.InvalidParameter("steps", steps + " exceeds the " + n + " training timesteps");
         double stride = steps <= 1 ? 1 : (n - 1) / (double) (steps - 1);
         int[] kept = new int[steps];
         double cur = 0;
@@ -41,7 +41,7 @@ public enum Spacing {
     /** Integer timesteps in sampling order (noisiest first) for the multistep solvers and DDIM. */
     public int[] timesteps(int steps, boolean ddimLinspace) {
         int n = NoiseSchedule.TRAIN_STEPS;
-        if (steps < 1 || steps > n) throw new IllegalArgumentException("--steps: " + steps + " (1.." + n + ")");
+        if (steps < 1 || steps > n) throw new org.deltadit.engine.InvalidParameter("steps", steps + " (1.." + n + ")");
         int[] out = new int[steps];
         switch (this) {
             case DIT -> {

@@ -148,7 +148,7 @@ public record DitConfig(int inputSize, int patchSize, int inChannels, int hidden
         int d = hiddenSize;
         m.put("x_embedder.proj.weight", new int[] {d, inChannels, patchSize, patchSize});
         m.put("x_embedder.proj.bias", new int[] {d});
-        m.put("t_embedder.mlp.0.weight", new int[] {d, 256});
+        m.put("t_embedder.mlp.0.weight", new int[] {d, FREQUENCY_WIDTH});
         m.put("t_embedder.mlp.0.bias", new int[] {d});
         m.put("t_embedder.mlp.2.weight", new int[] {d, d});
         m.put("t_embedder.mlp.2.bias", new int[] {d});
@@ -184,10 +184,21 @@ public record DitConfig(int inputSize, int patchSize, int inChannels, int hidden
         }
     }
 
+    /**
+     * A preset architecture ("DiT-XL/2") at latent size {@code inputSize} with {@code inChannels} latent
+     * channels and {@code numClasses} classes, learned σ and MLP ratio 4, as the official code builds it.
+     */
+    public static DitConfig ofPreset(String arch, int inputSize, int inChannels, int numClasses) {
+        int[] p = preset(arch);
+        if (inputSize % p[3] != 0) throw new org.deltadit.engine.InvalidParameter("imageSize", "latent size " + inputSize + " is not a multiple of patch " + p[3]);
+        return new DitConfig(inputSize, p[3], inChannels, p[1], p[0], p[2], numClasses, true, 4 * p[1], CheckpointFormat.DIT_OFFICIAL,
+                Map.of("architecture", "--arch " + arch.trim()));
+    }
+
     /** "DiT-XL/2" → {depth, hidden, heads, patch}. */
     public static int[] preset(String arch) {
         Matcher m = Pattern.compile("DiT-(XL|L|B|S)/(2|4|8)").matcher(arch.trim());
-        if (!m.matches()) throw new IllegalArgumentException("--arch: unknown architecture '" + arch + "' (DiT-XL/2, DiT-L/4, DiT-B/8, DiT-S/2, …)");
+        if (!m.matches()) throw new org.deltadit.engine.InvalidParameter("arch", "unknown architecture '" + arch + "' (DiT-XL/2, DiT-L/4, DiT-B/8, DiT-S/2, …, PixArt-XL/2)");
         int[] v = PRESETS.get(m.group(1));
         return new int[] {v[0], v[1], v[2], Integer.parseInt(m.group(2))};
     }

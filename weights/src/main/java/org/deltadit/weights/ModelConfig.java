@@ -8,6 +8,9 @@ import java.util.Map;
  * (text-conditional, cross-attention) are the two.
  */
 public sealed interface ModelConfig permits DitConfig, PixArtConfig {
+    /** Width of the sinusoidal embedding of timesteps (and PixArt's size and aspect-ratio conditions) before their MLPs. */
+    int FREQUENCY_WIDTH = 256;
+
     /** Latent (or pixel) side length the model runs at; 0 when still unknown. */
     int inputSize();
 

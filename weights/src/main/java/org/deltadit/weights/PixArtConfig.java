@@ -42,12 +42,12 @@ public record PixArtConfig(int inputSize, int nativeSize, int patchSize, int inC
      */
     public static PixArtConfig preset(String arch, int imagePixels) {
         Matcher m = Pattern.compile("PixArt-XL/2").matcher(arch.trim());
-        if (!m.matches()) throw new IllegalArgumentException("--arch: unknown architecture '" + arch + "' (PixArt-XL/2)");
+        if (!m.matches()) throw new org.deltadit.engine.InvalidParameter("arch", "unknown architecture '" + arch + "' (PixArt-XL/2)");
         double scale = switch (imagePixels) {
             case 256 -> 0.5;
             case 512 -> 1;
             case 1024 -> 2;
-            default -> throw new IllegalArgumentException("--image-size: PixArt-XL/2 was published at 256, 512 and 1024 px, not " + imagePixels);
+            default -> throw new org.deltadit.engine.InvalidParameter("imageSize", "PixArt-XL/2 was published at 256, 512 and 1024 px, not " + imagePixels);
         };
         return new PixArtConfig(imagePixels / 8, imagePixels / 8, 2, 4, 1152, 28, 16, 4096, 120, true, imagePixels == 1024, scale, 4608,
                 CheckpointFormat.PIXART_DIFFUSERS, Map.of("architecture", "--arch " + arch + " at " + imagePixels + " px"));
@@ -141,14 +141,14 @@ public record PixArtConfig(int inputSize, int nativeSize, int patchSize, int inC
         Map<String, int[]> m = new LinkedHashMap<>();
         int d = hiddenSize, e = sizeEmbedWidth();
         Shapes.linear(m, "x_embedder.proj", new int[] {d, inChannels, patchSize, patchSize});
-        Shapes.linear(m, "t_embedder.mlp.0", new int[] {d, 256});
+        Shapes.linear(m, "t_embedder.mlp.0", new int[] {d, FREQUENCY_WIDTH});
         Shapes.linear(m, "t_embedder.mlp.2", new int[] {d, d});
         Shapes.linear(m, "t_block.1", new int[] {6 * d, d});
         Shapes.linear(m, "y_embedder.y_proj.fc1", new int[] {d, captionChannels});
         Shapes.linear(m, "y_embedder.y_proj.fc2", new int[] {d, d});
         if (microConditions) {
             for (String k : new String[] {"csize_embedder", "ar_embedder"}) {
-                Shapes.linear(m, k + ".mlp.0", new int[] {e, 256});
+                Shapes.linear(m, k + ".mlp.0", new int[] {e, FREQUENCY_WIDTH});
                 Shapes.linear(m, k + ".mlp.2", new int[] {e, e});
             }
         }

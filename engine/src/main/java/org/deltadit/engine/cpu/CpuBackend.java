@@ -30,6 +30,7 @@ public final class CpuBackend extends Backend {
 
     public CpuBackend(int threads) { this.pool = new WorkerPool(threads); }
 
+    @Override
     public int threads() { return pool.threads(); }
 
     @Override public String name() { return "cpu"; }

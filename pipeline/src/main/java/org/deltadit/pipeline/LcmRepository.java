@@ -1,4 +1,4 @@
-package org.deltadit.cli;
+package org.deltadit.pipeline;
 
 import java.nio.file.Files;
 import java.nio.file.Path;

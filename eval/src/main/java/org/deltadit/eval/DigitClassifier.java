@@ -1,4 +1,4 @@
-package org.deltadit.bench.quality;
+package org.deltadit.eval;
 
 import java.nio.file.Path;
 import java.util.LinkedHashMap;

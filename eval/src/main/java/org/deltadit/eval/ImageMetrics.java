@@ -1,4 +1,4 @@
-package org.deltadit.bench.quality;
+package org.deltadit.eval;
 
 /**
  * PSNR and SSIM of a cached image against the uncached image from the same noise. Images come in

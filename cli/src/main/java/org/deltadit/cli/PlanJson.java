@@ -3,11 +3,10 @@ package org.deltadit.cli;
 import java.util.Locale;
 import org.deltadit.cache.Plan;
 import org.deltadit.cache.StepPlan;
-import org.deltadit.weights.ModelConfig;
 
 /** The JSON fragments `dit plan --json` and `dit generate --json` share (written by hand: a few flat fields). */
-final class Json {
-    private Json() {}
+final class PlanJson {
+    private PlanJson() {}
 
     static String num(float t) { return t == Math.rint(t) ? String.valueOf((int) t) : String.format(Locale.ROOT, "%.3f", t); }
 
@@ -23,9 +22,20 @@ final class Json {
         return b.append(']').toString();
     }
 
-    static String plan(Plan plan, float[] ts, ModelConfig c, long rows, long fullMacs) {
-        long macs = plan.macs(c, rows);
+    /** What `dit plan --json` prints. */
+    static String plan(Plan plan, float[] ts, long macs, long macsWithAttention, long fullMacs) {
         return String.format(Locale.ROOT, "{\"cache\":\"%s\",\"macs\":%d,\"macs_with_attention\":%d,\"macs_uncached\":%d,\"speedup\":%.4f,\"plan\":%s}",
-                plan.policy().describe(), macs, plan.macsWithAttention(c, rows), fullMacs, fullMacs / (double) macs, planArray(plan, ts));
+                plan.policy().describe(), macs, macsWithAttention, fullMacs, fullMacs / (double) macs, planArray(plan, ts));
+    }
+
+    /** MACs with a unit that fits their size: "8.00 G", "4.579 T" (the demo model's 8 G printed as T was "0.000"). */
+    static String macs(long m) { return macs(m, " "); }
+
+    /** As {@link #macs(long)} with {@code gap} between number and unit ("" for tables: "8.00G"). */
+    static String macs(long m, String gap) {
+        if (m >= 1e12) return String.format(Locale.ROOT, "%.3f%sT", m / 1e12, gap);
+        if (m >= 1e9) return String.format(Locale.ROOT, "%.2f%sG", m / 1e9, gap);
+        if (m >= 1e6) return String.format(Locale.ROOT, "%.2f%sM", m / 1e6, gap);
+        return String.format(Locale.ROOT, "%.2f%sk", m / 1e3, gap);
     }
 }

@@ -1,4 +1,4 @@
-package org.deltadit.bench;
+package org.deltadit.eval;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -8,9 +8,6 @@ import java.nio.file.Paths;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
-import org.deltadit.bench.quality.DigitClassifier;
-import org.deltadit.bench.quality.Fid;
-import org.deltadit.bench.quality.ImageMetrics;
 import org.deltadit.engine.Tensor;
 import org.deltadit.engine.cpu.CpuBackend;
 import org.deltadit.weights.Safetensors;

@@ -1,4 +1,4 @@
-package org.deltadit.bench.quality;
+package org.deltadit.eval;
 
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
@@ -70,5 +70,22 @@ public final class Fid {
         double[] l = new double[m.numRows];
         for (int k = 0; k < l.length; k++) l[k] = eig.getEigenvalue(k).getReal();
         return l;
+    }
+
+    /** Statistics written as safetensors: "mu" [D], "sigma" [D, D], "count" [1] (tools/train_demo.py writes them). */
+    public static Stats read(java.nio.file.Path file) {
+        try (org.deltadit.weights.StateDict sd = org.deltadit.weights.Safetensors.open(file)) {
+            float[] mu = sd.tensor("mu").toFloatArray();
+            float[] flat = sd.tensor("sigma").toFloatArray();
+            int d = mu.length;
+            if (flat.length != d * d) throw new org.deltadit.weights.CheckpointException(file + ": 'sigma' has " + flat.length + " values for a " + d + "-wide 'mu'");
+            double[] m = new double[d];
+            double[][] sig = new double[d][d];
+            for (int i = 0; i < d; i++) {
+                m[i] = mu[i];
+                for (int j = 0; j < d; j++) sig[i][j] = flat[i * d + j];
+            }
+            return new Stats(m, sig, (int) sd.tensor("count").toFloatArray()[0]);
+        }
     }
 }

@@ -1,0 +1,53 @@
+package org.deltadit.cache;
+
+import org.deltadit.dit.CaptionFeatures;
+import org.deltadit.dit.DitModel;
+import org.deltadit.dit.PixArtModel;
+
+/**
+ * What a model is conditioned on, per batch row, for {@link GuidedDenoiser}: rows [0, B) are the
+ * images' own conditions, rows [B, 2B) (with guidance) the unconditional branch's. A conditioner
+ * builds the model's conditioning of any contiguous run of those rows at a timestep.
+ */
+@FunctionalInterface
+public interface Conditioner<C> {
+    /** The conditioning of rows [from, to) at model timestep t. */
+    C condition(float t, int from, int to);
+
+    /** A class-conditional DiT: rows [0, B) take {@code labels}, rows [B, 2B) the null class (DiT's forward_with_cfg). */
+    static Conditioner<DitModel.Conditioning> dit(DitModel m, int[] labels) {
+        int[] y = labels.clone();
+        int nul = m.config().numClasses();
+        return (t, from, to) -> {
+            int[] rows = new int[to - from];
+            for (int i = from; i < to; i++) rows[i - from] = i < y.length ? y[i] : nul;
+            return m.condition(filled(t, rows.length), rows);
+        };
+    }
+
+    /**
+     * PixArt-α: {@code cond} has one row per image; {@code uncond} (null without guidance) one row per
+     * image or a single row for all; both are padded to one token count. heightPx and widthPx feed the
+     * MS models' micro-conditions.
+     */
+    static Conditioner<PixArtModel.Conditioning> pixart(PixArtModel m, CaptionFeatures cond, CaptionFeatures uncond, int heightPx, int widthPx) {
+        int b = cond.count();
+        if (uncond != null && uncond.count() != b && uncond.count() != 1) {
+            throw new IllegalArgumentException("unconditional caption features for " + uncond.count() + " images, the batch has " + b);
+        }
+        int l = uncond != null ? Math.max(cond.tokens(), uncond.tokens()) : cond.tokens();
+        CaptionFeatures rows = cond.rows(0, b, l);
+        if (uncond != null) rows = rows.append(uncond.count() == b ? uncond.rows(0, b, l) : uncond.rows(0, 1, l).pick(new int[b]));
+        CaptionFeatures all = rows;
+        return (t, from, to) -> {
+            CaptionFeatures r = all.slice(from, to);
+            return m.condition(filled(t, to - from), r.embeds(), r.mask(), heightPx, widthPx);
+        };
+    }
+
+    private static float[] filled(float t, int n) {
+        float[] v = new float[n];
+        java.util.Arrays.fill(v, t);
+        return v;
+    }
+}

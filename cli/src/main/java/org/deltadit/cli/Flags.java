@@ -1,0 +1,25 @@
+package org.deltadit.cli;
+
+import java.util.Map;
+import org.deltadit.engine.InvalidParameter;
+
+/**
+ * The command-line flag of a library parameter, so a library message ("cachedBlocks: 30 outside …")
+ * reaches the user as the flag they typed ("--cached-blocks: 30 outside …"). Parameters map to their
+ * kebab-case flag unless the table below says otherwise; JVM properties (dit.threads) stay as they are.
+ */
+final class Flags {
+    private Flags() {}
+
+    private static final Map<String, String> SPECIAL = Map.of("classes", "--class", "prompts", "--prompt", "gate", "--gate-step",
+            "block", "--cached-blocks", "decode", "--out");
+
+    static String of(String parameter) {
+        if (parameter.startsWith("dit.")) return "-D" + parameter;
+        String s = SPECIAL.get(parameter);
+        return s != null ? s : "--" + parameter.replaceAll("([a-z0-9])([A-Z])", "$1-$2").toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** The message with the parameter named as a flag. */
+    static String message(InvalidParameter e) { return of(e.parameter()) + ": " + e.problem(); }
+}

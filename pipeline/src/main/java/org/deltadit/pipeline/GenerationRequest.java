@@ -1,0 +1,128 @@
+package org.deltadit.pipeline;
+
+import static org.deltadit.engine.InvalidParameter.require;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import org.deltadit.cache.CacheSpec;
+import org.deltadit.engine.Tensor;
+import org.deltadit.sampler.Samplers;
+import org.deltadit.sampler.Spacing;
+
+/**
+ * What to generate. A bad request cannot be built: the compact constructor checks every field on its
+ * own, and {@link Pipeline#generate} checks what depends on the model (class range, caption width,
+ * noise shape). Null fields take the model's defaults. Errors are {@link org.deltadit.engine.InvalidParameter}s
+ * naming the field.
+ *
+ * @param classes        DiT: class labels, one image each, repeated up to count (null: drawn from the seed)
+ * @param prompts        PixArt: captions, one image each, repeated up to count
+ * @param negativePrompt PixArt (diffusers layout): the unconditional branch's caption (null: empty)
+ * @param textEmbeddings PixArt: a safetensors file of encoded captions (embeds, mask; see dit encode) instead of prompts
+ * @param count          images (null: one per class or prompt, else 1)
+ * @param batch          images per model batch (null: min(count, 8)); changes speed and memory, never the images
+ * @param seed           noise seed: image i's noise depends only on (seed, i)
+ * @param steps          sampling steps (null: 20, 4 for lcm)
+ * @param sampler        ddpm, ddim, dpm-solver++, euler, deis, lcm (null: the model's default)
+ * @param spacing        dit, linspace, leading, trailing (null: the sampler's default)
+ * @param cfg            classifier-free guidance scale, 1 or less for none (null: the model's default)
+ * @param guideChannels  DiT: latent channels guidance mixes (null: all)
+ * @param eta            DDIM η
+ * @param finalSigma     DPM-Solver++ last step: zero or min (null: zero)
+ * @param lcmTimesteps   LCM: current or legacy (null: current)
+ * @param cache          the cache policy (null: none)
+ * @param cacheBf16      keep cached state in BF16
+ * @param noise          x_T [count, C, H, W] instead of seeded noise (null: seeded)
+ * @param decode         return 8-bit images (needs a VAE for latent models)
+ * @param keepLatents    return the final latents
+ */
+public record GenerationRequest(List<Integer> classes, List<String> prompts, String negativePrompt, Path textEmbeddings,
+                                Integer count, Integer batch, long seed, Integer steps, String sampler, String spacing,
+                                Double cfg, Integer guideChannels, double eta, String finalSigma, String lcmTimesteps,
+                                CacheSpec cache, boolean cacheBf16, Tensor noise, boolean decode, boolean keepLatents) {
+
+    private static final Set<String> SAMPLERS = Set.of("ddpm", "ddim", "dpm-solver++", "dpmsolver++", "dpm++", "euler", "deis", "lcm");
+
+    public GenerationRequest {
+        if (classes != null) {
+            require(!classes.isEmpty(), "classes", "empty list");
+            for (Integer y : classes) require(y != null && y >= 0, "classes", y + " (class labels are at least 0)");
+            classes = List.copyOf(classes);
+        }
+        if (prompts != null) {
+            require(!prompts.isEmpty(), "prompts", "empty list");
+            for (String p : prompts) require(p != null, "prompts", "a missing prompt");
+            prompts = List.copyOf(prompts);
+        }
+        require(classes == null || (prompts == null && textEmbeddings == null && negativePrompt == null), "classes",
+                "class labels are for class-conditional models; prompts, negativePrompt and textEmbeddings for text-to-image ones: give one kind");
+        require(prompts == null || textEmbeddings == null, "textEmbeddings", "prompts and text embeddings exclude each other");
+        require(count == null || count >= 1, "count", count + " (must be at least 1)");
+        require(batch == null || batch >= 1, "batch", batch + " (must be at least 1)");
+        require(steps == null || steps >= 1, "steps", steps + " (must be at least 1)");
+        if (sampler != null) {
+            sampler = sampler.trim().toLowerCase(Locale.ROOT);
+            require(SAMPLERS.contains(sampler), "sampler", "unknown sampler '" + sampler + "' (" + Samplers.NAMES + ")");
+        }
+        if (spacing != null) Spacing.parse(spacing);
+        require(cfg == null || (cfg >= 0 && cfg <= 100), "cfg", cfg + " (0..100)");
+        require(guideChannels == null || guideChannels >= 1, "guideChannels", guideChannels + " (must be at least 1)");
+        require(eta >= 0 && eta <= 1, "eta", eta + " (0..1)");
+        require(finalSigma == null || finalSigma.equals("zero") || finalSigma.equals("min"), "finalSigma", "'" + finalSigma + "' (zero or min)");
+        require(lcmTimesteps == null || lcmTimesteps.equals("current") || lcmTimesteps.equals("legacy"), "lcmTimesteps", "'" + lcmTimesteps + "' (current or legacy)");
+        if (cache == null) cache = CacheSpec.NONE;
+        require(!cacheBf16 || cache != CacheSpec.NONE, "cacheBf16", "needs a cache policy; the cache is none");
+        require(noise == null || noise.rank() == 4, "noise", noise == null ? "" : noise.shapeString() + " (needs [count, C, H, W])");
+        require(decode || keepLatents, "decode", "a request that neither decodes images nor keeps latents returns nothing");
+    }
+
+    /** The number of images: count, else one per class or prompt, else 1. */
+    public int images() { return count != null ? count : classes != null ? classes.size() : prompts != null ? prompts.size() : 1; }
+
+    public static Builder builder() { return new Builder(); }
+
+    /** Fluent construction with the defaults (decode images, keep no latents); {@link #build} validates. */
+    public static final class Builder {
+        private List<Integer> classes;
+        private List<String> prompts;
+        private String negativePrompt, sampler, spacing, finalSigma, lcmTimesteps;
+        private Path textEmbeddings;
+        private Integer count, batch, steps, guideChannels;
+        private long seed;
+        private Double cfg;
+        private double eta;
+        private CacheSpec cache;
+        private boolean cacheBf16, decode = true, keepLatents;
+        private Tensor noise;
+
+        public Builder classes(List<Integer> v) { classes = v; return this; }
+        public Builder classes(Integer... v) { classes = List.of(v); return this; }
+        public Builder prompts(List<String> v) { prompts = v; return this; }
+        public Builder prompts(String... v) { prompts = List.of(v); return this; }
+        public Builder negativePrompt(String v) { negativePrompt = v; return this; }
+        public Builder textEmbeddings(Path v) { textEmbeddings = v; return this; }
+        public Builder count(Integer v) { count = v; return this; }
+        public Builder batch(Integer v) { batch = v; return this; }
+        public Builder seed(long v) { seed = v; return this; }
+        public Builder steps(Integer v) { steps = v; return this; }
+        public Builder sampler(String v) { sampler = v; return this; }
+        public Builder spacing(String v) { spacing = v; return this; }
+        public Builder cfg(Double v) { cfg = v; return this; }
+        public Builder guideChannels(Integer v) { guideChannels = v; return this; }
+        public Builder eta(double v) { eta = v; return this; }
+        public Builder finalSigma(String v) { finalSigma = v; return this; }
+        public Builder lcmTimesteps(String v) { lcmTimesteps = v; return this; }
+        public Builder cache(CacheSpec v) { cache = v; return this; }
+        public Builder cacheBf16(boolean v) { cacheBf16 = v; return this; }
+        public Builder noise(Tensor v) { noise = v; return this; }
+        public Builder decode(boolean v) { decode = v; return this; }
+        public Builder keepLatents(boolean v) { keepLatents = v; return this; }
+
+        public GenerationRequest build() {
+            return new GenerationRequest(classes, prompts, negativePrompt, textEmbeddings, count, batch, seed, steps, sampler, spacing, cfg,
+                    guideChannels, eta, finalSigma, lcmTimesteps, cache, cacheBf16, noise, decode, keepLatents);
+        }
+    }
+}

@@ -1,0 +1,341 @@
+package org.deltadit.pipeline;
+
+import static org.deltadit.engine.InvalidParameter.require;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.deltadit.cache.CachePolicy;
+import org.deltadit.cache.Conditioner;
+import org.deltadit.cache.DeltaStore;
+import org.deltadit.cache.GuidedDenoiser;
+import org.deltadit.cache.Plan;
+import org.deltadit.dit.DitModel;
+import org.deltadit.dit.ModelLoader;
+import org.deltadit.dit.PixArtModel;
+import org.deltadit.dit.VaeDecoder;
+import org.deltadit.engine.Backend;
+import org.deltadit.engine.Backends;
+import org.deltadit.engine.DType;
+import org.deltadit.engine.InvalidParameter;
+import org.deltadit.engine.Tensor;
+import org.deltadit.sampler.Guidance;
+import org.deltadit.sampler.Noise;
+import org.deltadit.sampler.Sampler;
+import org.deltadit.sampler.Samplers;
+import org.deltadit.sampler.Spacing;
+import org.deltadit.weights.Checkpoint;
+import org.deltadit.weights.CheckpointFormat;
+import org.deltadit.weights.DitConfig;
+import org.deltadit.weights.ModelConfig;
+import org.deltadit.weights.PixArtConfig;
+
+/**
+ * The library API of generation: a model (DiT or PixArt-α, with its VAE and text encoder) loaded once
+ * on a device, and {@link #generate} turning a {@link GenerationRequest} into images and figures. Every
+ * front end (the CLI, and the Spark and server front ends to come) calls this. One pipeline may serve
+ * several threads at once: the loaded model is read-only, and everything a request changes (sampler
+ * history, cached Δs, noise streams) lives in that call.
+ */
+public final class Pipeline implements AutoCloseable {
+    private final ModelSpec spec;
+    private final Backend backend;
+    private final Checkpoint checkpoint; // the model views its mapped weights: open as long as the pipeline
+    private final Model model;
+    private final VaeDecoder decoder;
+    private final int factor;
+
+    /** The two families: what generate needs of each. */
+    private sealed interface Model permits Dit, PixArt {
+        ModelConfig config();
+    }
+
+    private record Dit(DitModel net) implements Model {
+        public DitConfig config() { return net.config(); }
+    }
+
+    private record PixArt(PixArtModel net, CheckpointFormat format, boolean lcm) implements Model {
+        public PixArtConfig config() { return net.config(); }
+    }
+
+    private Pipeline(ModelSpec spec, Backend backend, Checkpoint ck, Model model, VaeDecoder decoder, int factor) {
+        this.spec = spec;
+        this.backend = backend;
+        this.checkpoint = ck;
+        this.model = model;
+        this.decoder = decoder;
+        this.factor = factor;
+    }
+
+    /** Loads the model of {@code spec}, its VAE (the one given, else a repository's vae/) and chooses the device. */
+    public static Pipeline open(ModelSpec spec) {
+        Backend be = Backends.select(spec.device(), spec.threads());
+        Checkpoint ck = spec.randomWeights() ? null : Checkpoint.open(spec.model(), spec.config(), spec.weightsKey());
+        try {
+            boolean pixart = ck == null ? spec.arch().trim().startsWith("PixArt") : ck.format().isPixArt();
+            if (ck != null && !pixart && !ck.format().isDit()) {
+                throw new InvalidParameter("model", spec.model() + " is a " + ck.format().description() + " checkpoint, not a DiT or PixArt-α transformer");
+            }
+            Path vaePath = spec.vae() != null ? spec.vae() : repository(spec) != null && Files.isDirectory(spec.model().resolve("vae")) ? spec.model() : null;
+            VaeDecoder decoder = vaePath == null ? null : ModelLoader.vae(vaePath, be);
+            int inChannels = pixart ? 4 : ck == null ? 4 : ck.ditConfig(new DitConfig.Overrides(spec.heads(), spec.arch(), null)).inChannels();
+            int factor = vaeFactor(inChannels, decoder == null ? null : decoder.config());
+            Integer input = null;
+            if (spec.imageSize() != null) {
+                require(spec.imageSize() % factor == 0, "imageSize", spec.imageSize() + " is not a multiple of the VAE factor " + factor);
+                input = spec.imageSize() / factor;
+            }
+            Model m;
+            if (pixart) {
+                PixArtModel net = ck == null
+                        ? ModelLoader.randomPixArt(PixArtConfig.preset(spec.arch(), input == null ? 512 : input * factor), spec.weightsSeed(), DType.BF16, be)
+                        : ModelLoader.pixart(ck, spec.heads(), input, be);
+                m = new PixArt(net, ck == null ? CheckpointFormat.PIXART_ORIGINAL : ck.format(), ck != null && LcmRepository.is(spec.model()));
+            } else {
+                m = new Dit(ck == null ? ModelLoader.random(DitConfig.ofPreset(spec.arch(), input == null ? 32 : input, 4, 1000), spec.weightsSeed(), DType.BF16, be)
+                        : ModelLoader.dit(ck, new DitConfig.Overrides(spec.heads(), spec.arch(), input), be));
+            }
+            if (decoder != null && decoder.config().latentChannels() != m.config().inChannels()) {
+                throw new InvalidParameter("vae", "the decoder takes " + decoder.config().latentChannels() + " latent channels, the model makes " + m.config().inChannels());
+            }
+            return new Pipeline(spec, be, ck, m, decoder, factor);
+        } catch (RuntimeException e) {
+            if (ck != null) ck.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Pixels per latent cell: the VAE's upsampling when one is given; 1 for a model that works in pixels
+     * (1 or 3 channels, no VAE); 8 for every other latent model (SD's VAE), loaded or not.
+     */
+    static int vaeFactor(int inChannels, VaeDecoder.Config vae) {
+        if (vae != null) return vae.factor();
+        return inChannels == 1 || inChannels == 3 ? 1 : 8;
+    }
+
+    /** The diffusers repository {@code spec} names (a folder with model_index.json), or null. */
+    private static Path repository(ModelSpec spec) {
+        Path m = spec.model();
+        return m != null && Files.isDirectory(m) && Files.exists(m.resolve("model_index.json")) ? m : null;
+    }
+
+    /**
+     * The architecture of {@code spec} at the size asked for, read from the checkpoint's config and shapes
+     * without loading weights, with the same VAE factor {@link #open} uses (for plans and MAC counts).
+     */
+    public static ModelConfig config(ModelSpec spec) {
+        if (spec.randomWeights()) {
+            String arch = spec.arch().trim();
+            if (arch.startsWith("PixArt")) return PixArtConfig.preset(arch, spec.imageSize() != null ? spec.imageSize() : 1024);
+            int px = spec.imageSize() != null ? spec.imageSize() : 256;
+            require(px % 8 == 0, "imageSize", px + " is not a multiple of the VAE factor 8");
+            return DitConfig.ofPreset(arch, px / 8, 4, 1000);
+        }
+        try (Checkpoint ck = Checkpoint.open(spec.model(), spec.config(), spec.weightsKey())) {
+            VaeDecoder.Config vae = null;
+            Path repo = repository(spec);
+            if (repo != null && Files.isRegularFile(repo.resolve("vae").resolve("config.json"))) {
+                vae = VaeDecoder.Config.from(org.deltadit.weights.Json.readObject(repo.resolve("vae").resolve("config.json")));
+            }
+            boolean pixart = ck.format().isPixArt();
+            int in = pixart ? 4 : ck.ditConfig(new DitConfig.Overrides(spec.heads(), spec.arch(), null)).inChannels();
+            int f = vaeFactor(in, vae);
+            Integer input = null;
+            if (spec.imageSize() != null) {
+                require(spec.imageSize() % f == 0, "imageSize", spec.imageSize() + " is not a multiple of the VAE factor " + f);
+                input = spec.imageSize() / f;
+            }
+            if (pixart) return ck.pixartConfig(spec.heads(), input);
+            require(ck.format().isDit(), "model", spec.model() + " is a " + ck.format().description() + " checkpoint, not a DiT or PixArt-α transformer");
+            return ck.ditConfig(new DitConfig.Overrides(spec.heads(), spec.arch(), input));
+        }
+    }
+
+    public ModelSpec spec() { return spec; }
+
+    public Backend backend() { return backend; }
+
+    /** The transformer's architecture at the size it was opened for. */
+    public ModelConfig config() { return model.config(); }
+
+    /** Whether the model takes prompts (PixArt-α) rather than class labels (DiT). */
+    public boolean textConditioned() { return model instanceof PixArt; }
+
+    /** Pixels per latent cell (see {@link #vaeFactor}). */
+    public int vaeFactor() { return factor; }
+
+    /** The output size in pixels. */
+    public int imageSize() { return config().inputSize() * factor; }
+
+    /** Whether generate can return 8-bit images: a VAE is loaded, or the model works in pixels. */
+    public boolean canDecode() { return decoder != null || factor == 1; }
+
+    /** The sampler a request without one gets: lcm for an LCM repository, else dpm-solver++. */
+    public String defaultSampler() { return model instanceof PixArt p && p.lcm() ? "lcm" : "dpm-solver++"; }
+
+    /** The guidance a request without one gets for {@code sampler}: none for lcm, 4.5 for PixArt, 4.0 for DiT. */
+    public double defaultCfg(String sampler) {
+        if (sampler.trim().equalsIgnoreCase("lcm")) return 1; // LCM runs unguided
+        return model instanceof PixArt ? 4.5 : 4.0;
+    }
+
+    /** Steps a request without them gets: 4 for lcm, else 20. */
+    public static int defaultSteps(String sampler) { return sampler.trim().equalsIgnoreCase("lcm") ? 4 : 20; }
+
+    /** The number of classes of a class-conditional model (0 for text models). */
+    public int numClasses() { return model instanceof Dit d ? d.config().numClasses() : 0; }
+
+    /** A request checked against this model, with its defaults filled in. */
+    private record Prepared(Sampler sampler, int steps, double cfg, int images, int batch, Plan plan, int[] labels, Tensor noise) {
+        int branches() { return cfg > 1 ? 2 : 1; }
+    }
+
+    /**
+     * Checks {@code r} against this model without running it (class range, prompts versus classes, guided
+     * channels, noise shape, sampler, cache policy); a bad field is an InvalidParameter naming it.
+     * Caption encoding, which needs the text encoder, is checked when the request runs.
+     */
+    public void validate(GenerationRequest r) { prepare(r); }
+
+    private Prepared prepare(GenerationRequest r) {
+        ModelConfig c = model.config();
+        String samplerName = r.sampler() != null ? r.sampler() : defaultSampler();
+        boolean lcm = samplerName.equals("lcm");
+        int steps = r.steps() != null ? r.steps() : defaultSteps(samplerName);
+        double cfg = r.cfg() != null ? r.cfg() : defaultCfg(samplerName);
+        int n = r.images();
+        int[] labels = null;
+        switch (model) {
+            case Dit d -> {
+                require(r.prompts() == null && r.textEmbeddings() == null && r.negativePrompt() == null, "prompts",
+                        "a class-conditional DiT takes class labels, not prompts");
+                labels = labels(r, n, d.config().numClasses());
+                if (r.guideChannels() != null) Guidance.checkChannels(r.guideChannels(), c.inChannels());
+            }
+            case PixArt p -> {
+                require(r.classes() == null, "classes", "a text-to-image model takes prompts, not class labels");
+                require(r.guideChannels() == null, "guideChannels", "applies to DiT; PixArt guides every channel, as diffusers does");
+                require(r.prompts() != null || r.textEmbeddings() != null || spec.randomWeights(), "prompts", "a text-to-image model needs prompts (or text embeddings)");
+            }
+        }
+        require(!r.decode() || canDecode(), "vae", "this model makes " + c.inChannels() + "-channel latents: give a VAE to decode them (or keep the latents only)");
+        Sampler sampler = Samplers.create(samplerName, steps, r.spacing() == null ? null : Spacing.parse(r.spacing()), c instanceof DitConfig, r.eta(),
+                lcm ? "legacy".equals(r.lcmTimesteps()) : "min".equals(r.finalSigma()));
+        CachePolicy policy = r.cache().resolve(steps, c, cfg > 1 ? 2 : 1);
+        Plan plan = Plan.of(policy, steps, c.depth());
+        return new Prepared(sampler, steps, cfg, n, r.batch() != null ? r.batch() : Math.min(n, 8), plan, labels, initialNoise(r, n, c));
+    }
+
+    /** Runs {@code request}; {@code listener} (may be null) hears of every step. */
+    public GenerationResult generate(GenerationRequest r, ProgressListener listener) {
+        ProgressListener l = listener != null ? listener : ProgressListener.NONE;
+        Prepared pr = prepare(r);
+        ModelConfig c = model.config();
+        Sampler sampler = pr.sampler();
+        int steps = pr.steps(), n = pr.images(), bsz = pr.batch(), branches = pr.branches();
+        double cfg = pr.cfg();
+        Plan plan = pr.plan();
+        CachePolicy policy = plan.policy();
+        Batches batches = batches(r, pr);
+        Tensor noise = pr.noise();
+        Noise fresh = Noise.fresh(r.seed(), n);
+
+        int total = steps * ((n + bsz - 1) / bsz);
+        double[] stepSeconds = new double[total];
+        int[] done = {0};
+        long start = System.nanoTime();
+        long[] last = {start};
+        List<Tensor> parts = new ArrayList<>();
+        long cacheBytes = 0;
+        int hits = 0;
+        boolean cached = !(policy instanceof CachePolicy.None);
+        for (int from = 0; from < n; from += bsz) {
+            int to = Math.min(n, from + bsz), f0 = from, cnt = to - from;
+            DeltaStore store = cached ? new DeltaStore(r.cacheBf16()) : null;
+            GuidedDenoiser<?> den = batches.denoiser(from, to, cached ? plan : null, store);
+            den.observe(l.blocks(from, to));
+            parts.add(sampler.sample(noise.slice(0, from, to), den, k -> fresh.next(f0, cnt, k / cnt), (i, t) -> {
+                long now = System.nanoTime();
+                stepSeconds[done[0]++] = (now - last[0]) / 1e9;
+                last[0] = now;
+                l.step(done[0], total, (now - start) / 1e9);
+            }));
+            if (store != null) {
+                cacheBytes = Math.max(cacheBytes, store.peakBytes());
+                hits += store.hits();
+            }
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        Tensor latents = Tensor.concat(0, parts.toArray(new Tensor[0]));
+        List<Image> images = new ArrayList<>();
+        if (r.decode()) {
+            Tensor pixels = decoder != null ? decoder.decode(latents) : latents;
+            for (int i = 0; i < n; i++) images.add(Image.of(pixels, i));
+        }
+        return new GenerationResult(images, r.keepLatents() ? latents : null, pr.labels(), sampler.name(), steps, cfg, plan, sampler.timesteps(),
+                plan.macs(c, n, branches), plan.macsWithAttention(c, n, branches), Plan.uncachedMacs(c, steps, n, branches),
+                seconds, stepSeconds, hits, cacheBytes);
+    }
+
+    /** A request's conditioning, as denoisers for its batches. */
+    @FunctionalInterface
+    private interface Batches {
+        GuidedDenoiser<?> denoiser(int from, int to, Plan plan, DeltaStore store);
+    }
+
+    private Batches batches(GenerationRequest r, Prepared pr) {
+        double cfg = pr.cfg();
+        return switch (model) {
+            case Dit d -> {
+                int guided = r.guideChannels() != null ? r.guideChannels() : d.config().inChannels();
+                int[] labels = pr.labels();
+                yield (from, to, plan, store) -> new GuidedDenoiser<>(d.net(), Conditioner.dit(d.net(), java.util.Arrays.copyOfRange(labels, from, to)),
+                        to - from, cfg, guided, plan, store);
+            }
+            case PixArt p -> {
+                Captions.Pair text = spec.randomWeights() && r.prompts() == null && r.textEmbeddings() == null
+                        ? Captions.random(p.config(), pr.images(), r.seed()) // timing only: random caption features, every token valid
+                        : Captions.resolve(new Captions.Sources(r.prompts(), r.negativePrompt(), r.textEmbeddings(), spec.textEncoder(), spec.tokenizer(), repository(spec)),
+                                p.net(), p.format(), pr.images(), cfg > 1, backend);
+                int px = imageSize();
+                yield (from, to, plan, store) -> {
+                    var uncond = text.uncond() == null ? null : text.uncond().count() == 1 ? text.uncond() : text.uncond().rows(from, to, text.uncond().tokens());
+                    var cond = text.cond().rows(from, to, text.cond().tokens());
+                    return new GuidedDenoiser<>(p.net(), Conditioner.pixart(p.net(), cond, cfg > 1 ? uncond : null, px, px), to - from, cfg,
+                            p.config().outChannels(), plan, store);
+                };
+            }
+        };
+    }
+
+    /** The class of each image: the listed ones in turn, else drawn from the seed; each checked against the model. */
+    private static int[] labels(GenerationRequest r, int n, int numClasses) {
+        int[] y = new int[n];
+        SplittableRandom rnd = new SplittableRandom(r.seed());
+        for (int i = 0; i < n; i++) {
+            y[i] = r.classes() != null ? r.classes().get(i % r.classes().size()) : rnd.nextInt(numClasses);
+            require(y[i] < numClasses, "classes", y[i] + " outside [0, " + numClasses + ")");
+        }
+        return y;
+    }
+
+    /** x_T: the request's noise (checked against the model), else image i's values from the stream (seed, i). */
+    private static Tensor initialNoise(GenerationRequest r, int n, ModelConfig c) {
+        int side = c.inputSize();
+        if (r.noise() != null) {
+            int[] want = {n, c.inChannels(), side, side};
+            require(java.util.Arrays.equals(r.noise().shape(), want), "noise", r.noise().shapeString() + ", this run needs " + java.util.Arrays.toString(want));
+            return r.noise().to(DType.F32);
+        }
+        return Tensor.of(new Noise(r.seed(), n).next(0, n, c.inChannels() * side * side), n, c.inChannels(), side, side);
+    }
+
+    /** Unmaps the checkpoint; the pipeline cannot be used after. */
+    @Override
+    public void close() {
+        if (checkpoint != null) checkpoint.close();
+    }
+}
