@@ -5,7 +5,7 @@ PSNR/SSIM (Wang et al. 2004: 11×11 Gaussian window, σ 1.5, K1 0.01, K2 0.03, d
 windows only) on fixed image pairs.
 
 Run with Debian's PyTorch:  /usr/bin/python3 tools/reference/quality_reference.py
-Writes bench/src/test/resources/fixtures/quality.safetensors:
+Writes eval/src/test/resources/fixtures/quality.safetensors:
   w.*           classifier weights;  digits [4,1,32,32] in [−1, 1];  features [4,128];  logits [4,10]
   a, b [3,1,32,32] image pairs in [−1, 1];  psnr [3];  ssim [3]
 """

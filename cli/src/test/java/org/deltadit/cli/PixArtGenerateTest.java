@@ -30,28 +30,20 @@ class PixArtGenerateTest {
     @TempDir Path dir;
     Path repo;
 
-    static void copyTensors(Path from, Path to, Predicate<String> keep, String strip) {
-        Map<String, Tensor> w = new LinkedHashMap<>();
-        try (StateDict sd = Safetensors.open(from)) {
-            for (String k : sd.keys()) if (keep.test(k)) w.put(k.substring(strip.length()), sd.tensor(k).copy());
-        }
-        SafetensorsWriter.write(to, w, null);
-    }
-
     @BeforeEach
     void tinyRepository() throws IOException {
         repo = dir.resolve("pixart");
         for (String sub : new String[] {"transformer", "text_encoder", "tokenizer", "vae"}) Files.createDirectories(repo.resolve(sub));
         Files.writeString(repo.resolve("model_index.json"), "{\"_class_name\": \"PixArtAlphaPipeline\"}");
-        copyTensors(Path.of(DIT_FIX + "tiny_pixart_diffusers.safetensors"), repo.resolve("transformer/diffusion_pytorch_model.safetensors"), k -> true, "");
+        SafetensorsWriter.copy(Path.of(DIT_FIX + "tiny_pixart_diffusers.safetensors"), repo.resolve("transformer/diffusion_pytorch_model.safetensors"), k -> true, "");
         Files.writeString(repo.resolve("transformer/config.json"), "{\"sample_size\": 8, \"num_attention_heads\": 4, \"attention_head_dim\": 12, "
                 + "\"interpolation_scale\": 2.0, \"num_layers\": 3, \"caption_channels\": 32, \"in_channels\": 4, \"patch_size\": 2, \"out_channels\": 8}");
-        copyTensors(Path.of(DIT_FIX + "tiny_t5_encoder.safetensors"), repo.resolve("text_encoder/model.safetensors"),
+        SafetensorsWriter.copy(Path.of(DIT_FIX + "tiny_t5_encoder.safetensors"), repo.resolve("text_encoder/model.safetensors"),
                 k -> k.startsWith("shared.") || k.startsWith("encoder."), "");
         Files.writeString(repo.resolve("text_encoder/config.json"), "{\"d_model\": 32, \"num_heads\": 4, \"d_kv\": 8, \"d_ff\": 48, \"num_layers\": 2, "
                 + "\"relative_attention_num_buckets\": 32, \"relative_attention_max_distance\": 128, \"feed_forward_proj\": \"gated-gelu\"}");
         Files.copy(Path.of(DIT_FIX + "tiny_spiece.model"), repo.resolve("tokenizer/spiece.model"));
-        copyTensors(Path.of(DIT_FIX + "tiny_vae.safetensors"), repo.resolve("vae/diffusion_pytorch_model.safetensors"), k -> k.startsWith("w."), "w.");
+        SafetensorsWriter.copy(Path.of(DIT_FIX + "tiny_vae.safetensors"), repo.resolve("vae/diffusion_pytorch_model.safetensors"), k -> k.startsWith("w."), "w.");
         Files.writeString(repo.resolve("vae/config.json"), "{\"block_out_channels\": [16, 32], \"layers_per_block\": 1, \"norm_num_groups\": 8, \"latent_channels\": 4, \"out_channels\": 3}");
     }
 
@@ -133,7 +125,7 @@ class PixArtGenerateTest {
     @Test
     void originalLayoutUsesItsLearnedNullCaption() throws IOException {
         Path folder = Files.createDirectories(dir.resolve("original"));
-        copyTensors(Path.of(DIT_FIX + "tiny_pixart_forward.safetensors"), folder.resolve("model.safetensors"), k -> k.startsWith("w."), "w.");
+        SafetensorsWriter.copy(Path.of(DIT_FIX + "tiny_pixart_forward.safetensors"), folder.resolve("model.safetensors"), k -> k.startsWith("w."), "w.");
         Files.writeString(folder.resolve("config.json"), "{\"arch\": \"PixArtMS\", \"num_heads\": 4, \"input_size\": 8, \"lewei_scale\": 2.0, \"depth\": 3}");
         Path caps = dir.resolve("caps.safetensors");
         float[] mask = {1, 1, 1, 0, 0, 0};

@@ -49,15 +49,7 @@ public final class DitModel implements BlockStack<DitModel.Conditioning> {
 
     /** Patch-embeds x [B, C, H, W] into tokens [B, N, D] with the position table added. */
     @Override
-    public Tensor embed(Tensor x) {
-        int b = x.dim(0), size = cfg.inputSize();
-        if (x.rank() != 4 || x.dim(1) != cfg.inChannels() || x.dim(2) != size || x.dim(3) != size) {
-            throw new IllegalArgumentException("DiT: input " + x.shapeString() + " does not fit the model (needs [B, " + cfg.inChannels() + ", " + size + ", " + size + "])");
-        }
-        Tensor p = be.conv2d(x, w.get("x_embedder.proj.weight"), w.get("x_embedder.proj.bias"), cfg.patchSize(), 0);
-        Tensor tokens = p.reshape(b, cfg.hiddenSize(), -1).transpose(1, 2).contiguous();
-        return be.add(tokens, posEmbed);
-    }
+    public Tensor embed(Tensor x) { return Layers.patchEmbed(be, w, cfg, posEmbed, x, "DiT"); }
 
     /** c = MLP(timestep embedding) + label embedding; timesteps may be fractional (Euler). */
     public Conditioning condition(float[] t, int[] labels) {

@@ -16,6 +16,19 @@ final class Layers {
         return be.binary(Binary.ADD, be.mul(x, be.add(scale, ONE)), shift, null);
     }
 
+    /**
+     * x_embedder: x [B, C, H, W] of the model's size → patch tokens [B, N, D] plus the position table;
+     * {@code family} names the model in the message for an input of the wrong shape.
+     */
+    static Tensor patchEmbed(Backend be, Map<String, Tensor> w, org.deltadit.weights.ModelConfig cfg, Tensor posEmbed, Tensor x, String family) {
+        int b = x.dim(0), size = cfg.inputSize();
+        if (x.rank() != 4 || x.dim(1) != cfg.inChannels() || x.dim(2) != size || x.dim(3) != size) {
+            throw new IllegalArgumentException(family + ": input " + x.shapeString() + " does not fit the model (needs [B, " + cfg.inChannels() + ", " + size + ", " + size + "])");
+        }
+        Tensor p = be.conv2d(x, w.get("x_embedder.proj.weight"), w.get("x_embedder.proj.bias"), cfg.patchSize(), 0);
+        return be.add(p.reshape(b, cfg.hiddenSize(), -1).transpose(1, 2).contiguous(), posEmbed);
+    }
+
     /** Linear layer {@code name}.weight / .bias. */
     static Tensor linear(Backend be, Map<String, Tensor> w, String name, Tensor x) {
         return be.linear(x, w.get(name + ".weight"), w.get(name + ".bias"));

@@ -45,14 +45,7 @@ public final class PixArtModel implements CrossAttentionStack<PixArtModel.Condit
     public Tensor nullCaption() { return w.get("y_embedder.y_embedding"); }
 
     @Override
-    public Tensor embed(Tensor x) {
-        int b = x.dim(0), size = cfg.inputSize();
-        if (x.rank() != 4 || x.dim(1) != cfg.inChannels() || x.dim(2) != size || x.dim(3) != size) {
-            throw new IllegalArgumentException("PixArt: input " + x.shapeString() + " does not fit the model (needs [B, " + cfg.inChannels() + ", " + size + ", " + size + "])");
-        }
-        Tensor p = be.conv2d(x, w.get("x_embedder.proj.weight"), w.get("x_embedder.proj.bias"), cfg.patchSize(), 0);
-        return be.add(p.reshape(b, cfg.hiddenSize(), -1).transpose(1, 2).contiguous(), posEmbed);
-    }
+    public Tensor embed(Tensor x) { return Layers.patchEmbed(be, w, cfg, posEmbed, x, "PixArt"); }
 
     /**
      * The conditioning of one batch: timesteps t [B] (may be fractional), caption features [B, L, C]

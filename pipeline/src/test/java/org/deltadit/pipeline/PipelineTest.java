@@ -35,18 +35,10 @@ class PipelineTest {
     @TempDir Path dir;
     Path vae;
 
-    static void copyTensors(Path from, Path to, Predicate<String> keep, String strip) {
-        Map<String, Tensor> w = new LinkedHashMap<>();
-        try (StateDict sd = Safetensors.open(from)) {
-            for (String k : sd.keys()) if (keep.test(k)) w.put(k.substring(strip.length()), sd.tensor(k).copy());
-        }
-        SafetensorsWriter.write(to, w, null);
-    }
-
     @BeforeEach
     void tinyVae() throws IOException {
         vae = Files.createDirectories(dir.resolve("vae"));
-        copyTensors(Path.of(MODEL_FIX + "tiny_vae.safetensors"), vae.resolve("diffusion_pytorch_model.safetensors"), k -> k.startsWith("w."), "w.");
+        SafetensorsWriter.copy(Path.of(MODEL_FIX + "tiny_vae.safetensors"), vae.resolve("diffusion_pytorch_model.safetensors"), k -> k.startsWith("w."), "w.");
         Files.writeString(vae.resolve("config.json"), "{\"block_out_channels\": [16, 32], \"layers_per_block\": 1, \"norm_num_groups\": 8, \"latent_channels\": 4, \"out_channels\": 3}");
     }
 
@@ -133,7 +125,7 @@ class PipelineTest {
     /** A tiny PixArt-MS (original layout, native 8×8 latents) without a VAE, and caption features for it. */
     Path pixart() throws IOException {
         Path folder = Files.createDirectories(dir.resolve("pixart"));
-        copyTensors(Path.of(MODEL_FIX + "tiny_pixart_forward.safetensors"), folder.resolve("model.safetensors"), k -> k.startsWith("w."), "w.");
+        SafetensorsWriter.copy(Path.of(MODEL_FIX + "tiny_pixart_forward.safetensors"), folder.resolve("model.safetensors"), k -> k.startsWith("w."), "w.");
         Files.writeString(folder.resolve("config.json"), "{\"arch\": \"PixArtMS\", \"num_heads\": 4, \"input_size\": 8, \"lewei_scale\": 2.0, \"depth\": 3}");
         return folder;
     }

@@ -88,4 +88,20 @@ public final class SafetensorsWriter {
         }
         return b.append('"').toString();
     }
+
+    /**
+     * Writes the tensors of {@code from} whose names pass {@code keep} to {@code to}, with the prefix
+     * {@code strip} taken off each name (a fixture file's "w." weights as a checkpoint, say).
+     */
+    public static void copy(Path from, Path to, java.util.function.Predicate<String> keep, String strip) {
+        Map<String, Tensor> w = new java.util.LinkedHashMap<>();
+        try (StateDict sd = Safetensors.open(from)) {
+            for (String k : sd.keys()) {
+                if (!keep.test(k)) continue;
+                if (!k.startsWith(strip)) throw new IllegalArgumentException(from + ": '" + k + "' does not start with '" + strip + "'");
+                w.put(k.substring(strip.length()), sd.tensor(k).copy());
+            }
+        }
+        write(to, w, null);
+    }
 }
