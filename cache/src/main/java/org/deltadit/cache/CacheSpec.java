@@ -19,6 +19,11 @@ public sealed interface CacheSpec {
     /** No caching. */
     CacheSpec NONE = new Fixed(new CachePolicy.None());
 
+    /** Whether this spec means no caching. */
+    default boolean isNone() {
+        return this instanceof Fixed f ? f.policy() instanceof CachePolicy.None : ((Named) this).kind().equals("none");
+    }
+
     /** The policy for a run of {@code steps} steps on {@code c} with {@code branches} guidance branches (for a target speedup). */
     CachePolicy resolve(int steps, ModelConfig c, int branches);
 

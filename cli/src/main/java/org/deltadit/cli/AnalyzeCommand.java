@@ -4,12 +4,10 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.stream.IntStream;
 import org.deltadit.cache.BlockRunner;
 import org.deltadit.cache.CacheSpec;
 import org.deltadit.cache.analysis.DeltaSimilarity;
@@ -19,6 +17,7 @@ import org.deltadit.pipeline.GenerationRequest;
 import org.deltadit.pipeline.ModelSpec;
 import org.deltadit.pipeline.Pipeline;
 import org.deltadit.pipeline.ProgressListener;
+import org.deltadit.weights.AtomicFiles;
 import org.deltadit.weights.ModelConfig;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.HeatMapChart;
@@ -32,9 +31,9 @@ import picocli.CommandLine.Option;
 /** {@code dit analyze}: the paper's analyses on a model — Δ similarity across steps (Fig. 4c) and Fourier profiles (Fig. 5). */
 @Command(name = "analyze", mixinStandardHelpOptions = true, subcommands = {AnalyzeCommand.Similarity.class, AnalyzeCommand.Spectrum.class},
         description = "Paper analyses: 'delta-similarity' (Fig. 4c) and 'fourier' (Fig. 5), as PNG and CSV.")
-final class AnalyzeCommand implements Runnable {
+final class AnalyzeCommand implements Callable<Integer> {
     @Override
-    public void run() { new picocli.CommandLine(this).usage(System.err); }
+    public Integer call() { return Usage.missingSubcommand(new picocli.CommandLine(this)); }
 
     /** Options both analyses share. */
     static class Common {
@@ -74,17 +73,15 @@ final class AnalyzeCommand implements Runnable {
 
         /** {@code count} images, classes in turn, with {@code cache} (every block at every step for CacheSpec.NONE); the samples before any VAE. */
         Tensor sample(Pipeline p, int count, CacheSpec cache, ProgressListener listener) {
-            GenerationRequest r = GenerationRequest.builder().classes(IntStream.range(0, p.numClasses()).boxed().toList()).count(count).batch(batch)
+            GenerationRequest r = GenerationRequest.builder().classes(CompareCommand.classesInTurn(count, p.numClasses())).count(count).batch(batch)
                     .seed(seed).steps(steps).sampler(sampler).cfg(cfg).cache(cache).decode(false).keepLatents(true).build();
             return p.generate(r, listener).latents();
         }
 
+        /** The output folder, checked (not yet created: nothing is left behind when the run fails). */
         Path folder() {
-            try {
-                return Files.createDirectories(out);
-            } catch (IOException e) {
-                throw new UncheckedIOException("--out: cannot create " + out + " (" + e.getMessage() + ")", e);
-            }
+            AtomicFiles.checkWritable(out.resolve("delta_similarity.csv"), "--out");
+            return out;
         }
     }
 
@@ -169,24 +166,15 @@ final class AnalyzeCommand implements Runnable {
         }
     }
 
-    static void writeText(Path file, String text) {
-        try {
-            Path tmp = Files.createTempFile(file.toAbsolutePath().getParent(), "." + file.getFileName(), ".tmp");
-            Files.writeString(tmp, text);
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new UncheckedIOException(file + ": cannot write (" + e.getMessage() + ")", e);
-        }
-    }
+    static void writeText(Path file, String text) { AtomicFiles.writeString(file, text); }
 
     static void savePng(org.knowm.xchart.internal.chartpart.Chart<?, ?> chart, Path file) {
         System.setProperty("java.awt.headless", "true");
         try {
-            Path tmp = Files.createTempFile(file.toAbsolutePath().getParent(), "." + file.getFileName(), ".png");
-            BitmapEncoder.saveBitmap(chart, tmp.toString(), BitmapEncoder.BitmapFormat.PNG);
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            byte[] png = BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
+            AtomicFiles.write(file, out -> out.write(png));
         } catch (IOException e) {
-            throw new UncheckedIOException(file + ": cannot write (" + e.getMessage() + ")", e);
+            throw new UncheckedIOException(file + ": cannot write (" + AtomicFiles.reason(e) + ")", e);
         }
     }
 }

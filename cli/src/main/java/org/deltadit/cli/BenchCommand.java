@@ -17,9 +17,9 @@ import picocli.CommandLine.Option;
 /** {@code dit bench}: block-stack timings, and the paper-style comparison of caching configurations. */
 @Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {BenchCommand.Forward.class, CompareCommand.class},
         description = "Benchmarks: 'dit bench forward' times the DiT block stack; 'dit bench compare' prints the paper-style table.")
-final class BenchCommand implements Runnable {
+final class BenchCommand implements Callable<Integer> {
     @Override
-    public void run() { new picocli.CommandLine(this).usage(System.err); }
+    public Integer call() { return Usage.missingSubcommand(new picocli.CommandLine(this)); }
 
     /**
      * The DiT block stack (all blocks, no embedding or final layer) on random weights, timed as
@@ -42,15 +42,17 @@ final class BenchCommand implements Runnable {
 
         @Override
         public Integer call() {
-            if (batch < 1 || imageSize < 16 || imageSize % 8 != 0 || seconds <= 0) {
-                throw new IllegalArgumentException("bench forward: --batch ≥ 1, --image-size a multiple of 8 (≥ 16), --seconds > 0");
-            }
+            if (batch < 1) throw new IllegalArgumentException("--batch: " + batch + " (must be at least 1)");
+            if (imageSize < 16 || imageSize % 8 != 0) throw new IllegalArgumentException("--image-size: " + imageSize + " (a multiple of 8, at least 16)");
+            if (!(seconds > 0 && seconds <= 86400)) throw new IllegalArgumentException("--seconds: " + seconds + " (more than 0, at most a day)");
             DType dt;
             try {
                 dt = DType.valueOf(dtype.toUpperCase(Locale.ROOT));
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("--dtype: '" + dtype + "' (F32, BF16 or F16)");
             }
+            var planned = org.deltadit.pipeline.Pipeline.config(org.deltadit.pipeline.ModelSpec.builder().randomWeights(true).arch(arch).imageSize(imageSize).build());
+            org.deltadit.pipeline.MemoryEstimate.check(org.deltadit.pipeline.MemoryEstimate.activations(planned, batch), "batch", "a batch of " + batch + " at " + imageSize + " px");
             Backend be = engine.backend();
             System.err.println("bench: building random " + arch + " weights (" + dt + ") …");
             int side = imageSize / 8;

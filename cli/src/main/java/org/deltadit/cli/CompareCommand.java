@@ -84,8 +84,9 @@ final class CompareCommand implements Callable<Integer> {
             } else {
                 System.err.println("bench: no classifier for this model in " + evalDir + " (classifier.safetensors + fid_stats.safetensors for 1×32×32 digits): FID and accuracy are left out");
             }
-            List<Integer> classes = IntStream.range(0, p.numClasses()).boxed().toList();
-            p.generate(request(classes, list.get(0), 1), null); // JIT warm-up, so the first row is not charged for it
+            List<Integer> classes = classesInTurn(count, p.numClasses());
+            System.err.println("bench: warming up (one image of the first row, untimed) …");
+            p.generate(request(classes.subList(0, 1), list.get(0), 1), null); // JIT warm-up, so the first row is not charged for it
             int side = c.inputSize();
             Tensor reference = null;
             List<Result> results = new ArrayList<>();
@@ -118,6 +119,11 @@ final class CompareCommand implements Callable<Integer> {
             print(results, c);
         }
         return 0;
+    }
+
+    /** Classes 0, 1, …, classes − 1, 0, … for {@code count} images: every row and analysis sees the same. */
+    static List<Integer> classesInTurn(int count, int classes) {
+        return IntStream.range(0, count).map(i -> i % classes).boxed().toList();
     }
 
     /** One row's request: classes in turn, the run's seed (so every row has the same noise), latents kept for the metrics. */
@@ -157,7 +163,11 @@ final class CompareCommand implements Callable<Integer> {
             String n = raw.trim().toLowerCase(Locale.ROOT);
             Row r;
             if (n.equals("full")) r = new Row(n, "Full (T = " + steps + ")", steps, new CachePolicy.None());
-            else if (n.matches("t\\d+")) r = new Row(n, "T = " + n.substring(1), Integer.parseInt(n.substring(1)), new CachePolicy.None());
+            else if (n.matches("t\\d{1,4}")) {
+                int t = Integer.parseInt(n.substring(1));
+                if (t < 1 || t > 1000) throw new IllegalArgumentException("--rows: '" + raw.trim() + "': fewer steps T must be 1..1000");
+                r = new Row(n, "T = " + t, t, new CachePolicy.None());
+            }
             else if (n.matches("faster\\d*")) {
                 int i = n.length() > 6 ? Integer.parseInt(n.substring(6)) : nc;
                 r = new Row(n, "Faster Diffusion (I = " + i + ")", steps, new CachePolicy.FasterDiffusion(i, CachePolicy.DEFAULT_INTERVAL));

@@ -38,10 +38,10 @@ final class EncodeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (maxTokens < 2) throw new IllegalArgumentException("--max-tokens: " + maxTokens + " (at least 2: a token and </s>)");
+        if (maxTokens < 2 || maxTokens > 4096) throw new IllegalArgumentException("--max-tokens: " + maxTokens + " (2..4096: a token and </s> at least; PixArt-α reads 120)");
         if (model == null && textEncoder == null) throw new IllegalArgumentException("dit encode: give --model (a PixArt repository) or --text-encoder");
         if (model != null && !Files.isDirectory(model)) throw new IllegalArgumentException("--model: " + model + ": not a folder");
-        if (Files.isDirectory(out)) throw new IllegalArgumentException("--out: " + out + " is a folder");
+        org.deltadit.weights.AtomicFiles.checkWritable(out, "--out");
         Map<String, org.deltadit.engine.Tensor> tensors = Captions.encodeFile(model, textEncoder, tokenizer, prompts, negative, maxTokens, engine.backend());
         SafetensorsWriter.write(out, new TreeMap<>(tensors), Map.of("max_tokens", String.valueOf(maxTokens)));
         int n = prompts.size();

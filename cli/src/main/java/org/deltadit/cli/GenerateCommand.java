@@ -14,6 +14,7 @@ import org.deltadit.pipeline.Image;
 import org.deltadit.pipeline.ModelSpec;
 import org.deltadit.pipeline.Pipeline;
 import org.deltadit.sampler.Samplers;
+import org.deltadit.weights.AtomicFiles;
 import org.deltadit.weights.CheckpointException;
 import org.deltadit.weights.Safetensors;
 import org.deltadit.weights.SafetensorsWriter;
@@ -40,8 +41,8 @@ final class GenerateCommand implements Callable<Integer> {
     Integer imageSize;
     @Option(names = "--vae", description = "AutoencoderKL folder or file for latent models (default: vae/ of a diffusers repository)")
     Path vae;
-    @Option(names = "--class", split = ",", description = "class labels, one image each, repeated up to --count (default: drawn from the seed)")
-    List<Integer> classes;
+    @Option(names = "--class", description = "class labels N[,N…], one image each, repeated up to --count (default: drawn from the seed)")
+    String classList;
     @Option(names = "--prompt", description = "PixArt: the caption; repeat for several images (repeated up to --count)")
     List<String> prompts;
     @Option(names = "--negative-prompt", description = "PixArt (diffusers layout): the unconditional branch's caption (default: empty)")
@@ -68,11 +69,11 @@ final class GenerateCommand implements Callable<Integer> {
     Double cfg;
     @Option(names = "--guide-channels", description = "latent channels guidance mixes (default: all; 3 reproduces DiT's sample.py)")
     Integer guideChannels;
-    @Option(names = "--eta", defaultValue = "0", description = "DDIM η (default: ${DEFAULT-VALUE})")
-    double eta;
-    @Option(names = "--final-sigma", defaultValue = "zero", description = "DPM-Solver++ last step: zero (diffusers ≥ 0.26) or min (older)")
+    @Option(names = "--eta", description = "DDIM η (default: 0; ddim only)")
+    Double eta;
+    @Option(names = "--final-sigma", description = "DPM-Solver++ last step: zero (default, diffusers ≥ 0.26) or min (older)")
     String finalSigma;
-    @Option(names = "--lcm-timesteps", defaultValue = "current", description = "LCM: current (diffusers ≥ 0.24: 999, 759, 499, 259) or legacy (999, 759, 519, 279)")
+    @Option(names = "--lcm-timesteps", description = "LCM: current (default, diffusers ≥ 0.24: 999, 759, 499, 259) or legacy (999, 759, 519, 279)")
     String lcmTimesteps;
     @Option(names = "--noise", description = "safetensors with tensor 'noise' [count, C, H, W] to use as x_T")
     Path noiseFile;
@@ -93,12 +94,12 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (out != null && out.toString().endsWith(".png") && Files.isDirectory(out)) throw new IllegalArgumentException("--out: " + out + " is a folder");
+        checkOutputs();
         if (noiseFile != null && !Files.isRegularFile(noiseFile)) throw new IllegalArgumentException("--noise: " + noiseFile + ": no such file");
         if (textEmbeddings != null && !Files.isRegularFile(textEmbeddings)) throw new IllegalArgumentException("--text-embeddings: " + textEmbeddings + ": no such file");
         ModelSpec spec = new ModelSpec(!randomWeights && model == null ? DemoModel.path() : model, config, weightsKey, arch, heads, imageSize, vae,
                 textEncoder, tokenizer, randomWeights, seed, engine.device, engine.threads);
-        GenerationRequest.Builder rb = GenerationRequest.builder().classes(classes).prompts(prompts).negativePrompt(negativePrompt)
+        GenerationRequest.Builder rb = GenerationRequest.builder().classes(classList == null ? null : parseClasses(classList)).prompts(prompts).negativePrompt(negativePrompt)
                 .textEmbeddings(textEmbeddings).count(count).batch(batch).seed(seed).steps(steps).sampler(sampler).spacing(spacing).cfg(cfg)
                 .guideChannels(guideChannels).eta(eta).finalSigma(finalSigma).lcmTimesteps(lcmTimesteps)
                 .cache(cacheOptions.spec()).cacheBf16(cacheOptions.bf16).keepLatents(saveLatent != null);
@@ -131,9 +132,51 @@ final class GenerateCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** Every output path, before any model work (with a real model a late failure costs hours). */
+    private void checkOutputs() {
+        Path target = out != null ? out : Path.of("samples.png");
+        String name = target.getFileName() == null ? "" : target.getFileName().toString();
+        if (target.toString().isEmpty()) throw new IllegalArgumentException("--out: an empty path (FILE.png or a folder)");
+        if (isPng(target)) {
+            AtomicFiles.checkWritable(target, "--out");
+        } else {
+            if (name.contains(".") && !Files.isDirectory(target)) {
+                throw new IllegalArgumentException("--out: " + target + ": images are written as PNG: give FILE.png, or a folder");
+            }
+            if (Files.exists(target) && !Files.isDirectory(target)) throw new IllegalArgumentException("--out: " + target + " is a file, not a folder");
+            if (grid) throw new IllegalArgumentException("--grid writes one PNG: give --out FILE.png, not a folder");
+            AtomicFiles.checkWritable(target.resolve("00000.png"), "--out");
+        }
+        if (saveLatent != null) {
+            AtomicFiles.checkWritable(saveLatent, "--save-latent");
+            if (saveLatent.toAbsolutePath().normalize().equals(target.toAbsolutePath().normalize()) && (out != null || !randomWeights)) {
+                throw new IllegalArgumentException("--save-latent: " + saveLatent + " is also the --out image: give two different files");
+            }
+        }
+    }
+
+    /** "3,1,4": every entry an integer; an empty entry ("1,,2", "1,2,") is a typo, not a list of two. */
+    static List<Integer> parseClasses(String s) {
+        List<Integer> out = new java.util.ArrayList<>();
+        for (String part : s.split(",", -1)) {
+            String t = part.trim();
+            if (t.isEmpty()) throw new IllegalArgumentException("--class: '" + s + "' has an empty entry");
+            try {
+                out.add(Integer.parseInt(t));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("--class: '" + t + "' is not a class number");
+            }
+        }
+        return out;
+    }
+
+    private static boolean isPng(Path p) { return p.toString().toLowerCase(Locale.ROOT).endsWith(".png"); }
+
     private Tensor readNoise() {
         try (StateDict sd = Safetensors.open(noiseFile)) {
             if (!sd.has("noise")) throw new CheckpointException(noiseFile + ": no tensor 'noise'");
+            var entry = sd.entry("noise");
+            if (entry.type().engineType() == null) throw new CheckpointException(noiseFile + ": 'noise' holds " + entry.type() + " values; noise must be F32, F16 or BF16");
             return sd.tensor("noise").to(DType.F32); // a copy: the file is closed after
         }
     }
@@ -142,11 +185,15 @@ final class GenerateCommand implements Callable<Integer> {
     private String writeImages(List<Image> images) {
         Path target = out != null ? out : Path.of("samples.png");
         int n = images.size();
-        if (target.toString().toLowerCase(Locale.ROOT).endsWith(".png")) {
+        if (isPng(target)) {
             (grid || n > 1 ? Image.grid(images) : images.get(0)).writePng(target);
             return target.toString();
         }
-        for (int i = 0; i < n; i++) images.get(i).writePng(target.resolve(String.format("%05d.png", i)));
+        // all files or none: a temporary folder beside the target, moved in when every image is written
+        try (AtomicFiles.Folder folder = new AtomicFiles.Folder(target)) {
+            for (int i = 0; i < n; i++) images.get(i).writePng(folder.file(String.format("%05d.png", i)));
+            folder.commit();
+        }
         return target + "/ (" + n + " files)";
     }
 

@@ -41,7 +41,7 @@ final class InfoCommand implements Callable<Integer> {
             // Resolve everything before printing, so a bad checkpoint prints one line and nothing else.
             DitConfig c = ck.format().isDit() ? ck.ditConfig(new DitConfig.Overrides(heads, arch, null)) : null;
             PixArtConfig px = ck.format().isPixArt() ? ck.pixartConfig(heads, null) : null;
-            T5Config t5 = ck.format() == CheckpointFormat.T5_ENCODER ? T5Config.resolve(sd.source(), T5Config.tied(KeyMap.canonical(sd, ck.format())), ck.config()) : null;
+            T5Config t5 = ck.format() == CheckpointFormat.T5_ENCODER ? T5Config.resolve(sd.source(), ck.configSource(), T5Config.tied(KeyMap.canonical(sd, ck.format())), ck.config()) : null;
             int canonical = c == null ? KeyMap.canonical(sd, ck.format()).size() : 0;
             System.out.println("model:        " + model + (ck.container().equals("file") ? "" : "  [" + ck.container() + "]"));
             System.out.println("weights:      " + sd.source() + "  (" + human(sd.fileBytes()) + ")");

@@ -7,13 +7,13 @@ import picocli.CommandLine.Command;
 @Command(name = "dit", mixinStandardHelpOptions = true, version = "dit 0.1.0",
         description = "Diffusion transformer inference on the JVM, with Δ-DiT block caching.",
         subcommands = {GenerateCommand.class, EncodeCommand.class, PlanCommand.class, InfoCommand.class, BenchCommand.class, AnalyzeCommand.class, SelfCheckCommand.class})
-public final class Main implements Runnable {
+public final class Main implements java.util.concurrent.Callable<Integer> {
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
     @Override
-    public void run() { spec.commandLine().usage(System.err); }
+    public Integer call() { return Usage.missingSubcommand(spec.commandLine()); }
 
     public static void main(String[] args) {
         int status;
@@ -48,6 +48,13 @@ public final class Main implements Runnable {
             }
             throw ex;
         });
-        return cl.execute(args);
+        try {
+            return cl.execute(args);
+        } catch (ExceptionInInitializerError e) {
+            // a bad engine property (-Ddit.vector.bits=77) fails the class that reads it: its one line, not the trace
+            if (!(e.getCause() instanceof IllegalArgumentException cause)) throw e;
+            System.err.println("dit: -D" + cause.getMessage());
+            return 2;
+        }
     }
 }

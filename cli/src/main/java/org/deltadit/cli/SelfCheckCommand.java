@@ -25,6 +25,12 @@ final class SelfCheckCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         int[] shape = gemm.equals("none") ? null : parseShape(gemm);
+        if (shape != null) {
+            // the GEMM's three matrices, checked before any op runs (65536³ is in range per side, not in memory)
+            long floats = (long) shape[0] * shape[1] + (long) shape[1] * shape[2] + (long) shape[0] * shape[2];
+            if (floats > Integer.MAX_VALUE) throw new IllegalArgumentException("--gemm: " + gemm + " needs matrices of " + floats + " floats; one may hold at most 2^31");
+            org.deltadit.pipeline.MemoryEstimate.check(floats * Float.BYTES, "gemm", gemm);
+        }
         Backend be = Backends.select(device, threads);
         System.out.println("backend: " + be.describe());
         List<SelfCheck.Result> results = SelfCheck.run(be);

@@ -42,6 +42,9 @@ class CompareTest {
         for (String f : new String[] {"classifier.safetensors", "fid_stats.safetensors"}) Files.copy(Path.of("../models/demo").resolve(f), model.resolve(f));
         MainTest.Run r = run("bench", "compare", "--model", model.toString(), "--count", "4", "--steps", "4", "--rows", "full,t3,faster,shallow,deep,delta-dit,reverse");
         assertEquals(0, r.status(), r.err());
+        // the JIT warm-up runs before the first timed row, not inside it
+        int warm = r.err().indexOf("bench: warming up"), firstRow = r.err().indexOf("bench: Full (T = 4)");
+        assertTrue(warm >= 0 && firstRow > warm, r.err());
         assertEquals(7, r.out().lines().filter(l -> l.startsWith("| ") && !l.startsWith("| Method")).count(), r.out());
         assertTrue(r.out().contains("| Full (T = 4) |") && r.out().contains("| ref | ref |"), "table: " + r.out());
         assertTrue(r.out().contains("Δ-DiT (b = 2, N_c = 3)"), "delta-dit row: " + r.out());

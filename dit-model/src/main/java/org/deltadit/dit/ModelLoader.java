@@ -86,7 +86,7 @@ public final class ModelLoader {
                 throw new CheckpointException(path + ": a " + ck.format().description() + " checkpoint, not a T5 encoder");
             }
             Map<String, Tensor> canon = T5Config.tied(KeyMap.canonical(ck.weights(), ck.format()));
-            T5Config cfg = T5Config.resolve(ck.weights().source(), canon, ck.config());
+            T5Config cfg = T5Config.resolve(ck.weights().source(), ck.configSource(), canon, ck.config());
             boolean f32 = canon.get("shared.weight").dtype() == DType.F32;
             if (f32) return T5Encoder.bf16Copy(cfg, canon, be);
             T5Encoder enc = T5Encoder.owning(cfg, canon, be, ck); // reads the mapping, unmaps it on close
@@ -108,7 +108,7 @@ public final class ModelLoader {
             Map<String, Tensor> canon = new LinkedHashMap<>();
             // The decoder is small (about 50 M values): copy it to F32 so the file can be unmapped now.
             for (Map.Entry<String, Tensor> e : KeyMap.canonical(ck.weights(), ck.format()).entrySet()) canon.put(e.getKey(), e.getValue().to(DType.F32));
-            return new VaeDecoder(VaeDecoder.Config.from(ck.config()), canon, be, ck.weights().source());
+            return new VaeDecoder(VaeDecoder.Config.from(ck.config(), ck.configSource()), canon, be, ck.weights().source());
         }
     }
 }

@@ -7,6 +7,7 @@ import java.util.Map;
 import org.deltadit.engine.Backend;
 import org.deltadit.engine.Tensor;
 import org.deltadit.weights.CheckpointException;
+import org.deltadit.weights.ConfigFields;
 
 /**
  * The AutoencoderKL decoder (diffusers layout, model-formats.md §3): z / scaling → post_quant_conv →
@@ -19,20 +20,21 @@ public final class VaeDecoder {
     public record Config(int[] blockOut, int layersPerBlock, int groups, int latentChannels, int outChannels, double scalingFactor) {
         public static final Config SD = new Config(new int[] {128, 256, 512, 512}, 2, 32, 4, 3, 0.18215);
 
-        /** From a diffusers config.json (missing fields keep sd-vae-ft-ema's values). */
-        public static Config from(Map<String, Object> json) {
+        /** From a diffusers config.json (missing fields keep sd-vae-ft-ema's values); {@code src} names it in messages. */
+        public static Config from(Map<String, Object> json, String src) {
             if (json == null) return SD;
-            int[] blocks = SD.blockOut;
-            if (json.get("block_out_channels") instanceof List<?> l) {
-                blocks = new int[l.size()];
-                for (int i = 0; i < blocks.length; i++) blocks[i] = ((Number) l.get(i)).intValue();
+            int[] blocks = ConfigFields.positiveList(src, json, "block_out_channels", SD.blockOut);
+            int groups = ConfigFields.positive(src, json, "norm_num_groups", SD.groups);
+            for (int b : blocks) {
+                if (b % groups != 0) throw new CheckpointException(src + ": config block_out_channels " + b + " is not a multiple of norm_num_groups " + groups);
             }
-            return new Config(blocks, num(json, "layers_per_block", SD.layersPerBlock), num(json, "norm_num_groups", SD.groups),
-                    num(json, "latent_channels", SD.latentChannels), num(json, "out_channels", SD.outChannels),
-                    json.get("scaling_factor") instanceof Number n ? n.doubleValue() : SD.scalingFactor);
+            double scaling = ConfigFields.number(src, json, "scaling_factor", SD.scalingFactor);
+            if (!(scaling > 0)) throw new CheckpointException(src + ": config field 'scaling_factor' is " + scaling + ", not a positive number");
+            int out = ConfigFields.positive(src, json, "out_channels", SD.outChannels);
+            if (out != 1 && out != 3) throw new CheckpointException(src + ": config field 'out_channels' is " + out + ", not 1 or 3 (grey or RGB)");
+            return new Config(blocks, ConfigFields.positive(src, json, "layers_per_block", SD.layersPerBlock), groups,
+                    ConfigFields.positive(src, json, "latent_channels", SD.latentChannels), out, scaling);
         }
-
-        private static int num(Map<String, Object> j, String k, int d) { return j.get(k) instanceof Number n ? n.intValue() : d; }
 
         /** Spatial upsampling factor: 2 per up block but the last. */
         public int factor() { return 1 << (blockOut.length - 1); }

@@ -145,7 +145,7 @@ public final class Captions {
      * padded to {@code maxTokens}; returns the tensors of the features file (see {@link #file}).
      */
     public static Map<String, Tensor> encodeFile(Path repository, Path encoder, Path tokenizer, List<String> prompts, String negative, int maxTokens, Backend be) {
-        InvalidParameter.require(maxTokens >= 2, "maxTokens", maxTokens + " (at least 2: a token and </s>)");
+        InvalidParameter.require(maxTokens >= 2 && maxTokens <= 4096, "maxTokens", maxTokens + " (2..4096: a token and </s> at least)");
         InvalidParameter.require(prompts != null && !prompts.isEmpty(), "prompts", "none given");
         List<String> texts = new ArrayList<>(prompts);
         texts.add(negative == null ? "" : negative);

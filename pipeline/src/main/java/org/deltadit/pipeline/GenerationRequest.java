@@ -29,9 +29,9 @@ import org.deltadit.sampler.Spacing;
  * @param spacing        dit, linspace, leading, trailing (null: the sampler's default)
  * @param cfg            classifier-free guidance scale, 1 or less for none (null: the model's default)
  * @param guideChannels  DiT: latent channels guidance mixes (null: all)
- * @param eta            DDIM η
- * @param finalSigma     DPM-Solver++ last step: zero or min (null: zero)
- * @param lcmTimesteps   LCM: current or legacy (null: current)
+ * @param eta            DDIM η (null: 0; only with ddim)
+ * @param finalSigma     DPM-Solver++ last step: zero or min (null: zero; only with dpm-solver++)
+ * @param lcmTimesteps   LCM: current or legacy (null: current; only with lcm)
  * @param cache          the cache policy (null: none)
  * @param cacheBf16      keep cached state in BF16
  * @param noise          x_T [count, C, H, W] instead of seeded noise (null: seeded)
@@ -40,7 +40,7 @@ import org.deltadit.sampler.Spacing;
  */
 public record GenerationRequest(List<Integer> classes, List<String> prompts, String negativePrompt, Path textEmbeddings,
                                 Integer count, Integer batch, long seed, Integer steps, String sampler, String spacing,
-                                Double cfg, Integer guideChannels, double eta, String finalSigma, String lcmTimesteps,
+                                Double cfg, Integer guideChannels, Double eta, String finalSigma, String lcmTimesteps,
                                 CacheSpec cache, boolean cacheBf16, Tensor noise, boolean decode, boolean keepLatents) {
 
     private static final Set<String> SAMPLERS = Set.of("ddpm", "ddim", "dpm-solver++", "dpmsolver++", "dpm++", "euler", "deis", "lcm");
@@ -69,11 +69,14 @@ public record GenerationRequest(List<Integer> classes, List<String> prompts, Str
         if (spacing != null) Spacing.parse(spacing);
         require(cfg == null || (cfg >= 0 && cfg <= 100), "cfg", cfg + " (0..100)");
         require(guideChannels == null || guideChannels >= 1, "guideChannels", guideChannels + " (must be at least 1)");
-        require(eta >= 0 && eta <= 1, "eta", eta + " (0..1)");
+        require(eta == null || (eta >= 0 && eta <= 1), "eta", eta + " (0..1)");
+        // a list longer than count would drop its tail without a word
+        require(classes == null || count == null || count >= classes.size(), "count", count + " is fewer than the " + (classes == null ? 0 : classes.size()) + " classes listed");
+        require(prompts == null || count == null || count >= prompts.size(), "count", count + " is fewer than the " + (prompts == null ? 0 : prompts.size()) + " prompts given");
         require(finalSigma == null || finalSigma.equals("zero") || finalSigma.equals("min"), "finalSigma", "'" + finalSigma + "' (zero or min)");
         require(lcmTimesteps == null || lcmTimesteps.equals("current") || lcmTimesteps.equals("legacy"), "lcmTimesteps", "'" + lcmTimesteps + "' (current or legacy)");
         if (cache == null) cache = CacheSpec.NONE;
-        require(!cacheBf16 || cache != CacheSpec.NONE, "cacheBf16", "needs a cache policy; the cache is none");
+        require(!cacheBf16 || !cache.isNone(), "cacheBf16", "needs a cache policy; the cache is none");
         require(noise == null || noise.rank() == 4, "noise", noise == null ? "" : noise.shapeString() + " (needs [count, C, H, W])");
         require(decode || keepLatents, "decode", "a request that neither decodes images nor keeps latents returns nothing");
     }
@@ -92,7 +95,7 @@ public record GenerationRequest(List<Integer> classes, List<String> prompts, Str
         private Integer count, batch, steps, guideChannels;
         private long seed;
         private Double cfg;
-        private double eta;
+        private Double eta;
         private CacheSpec cache;
         private boolean cacheBf16, decode = true, keepLatents;
         private Tensor noise;
@@ -111,7 +114,7 @@ public record GenerationRequest(List<Integer> classes, List<String> prompts, Str
         public Builder spacing(String v) { spacing = v; return this; }
         public Builder cfg(Double v) { cfg = v; return this; }
         public Builder guideChannels(Integer v) { guideChannels = v; return this; }
-        public Builder eta(double v) { eta = v; return this; }
+        public Builder eta(Double v) { eta = v; return this; }
         public Builder finalSigma(String v) { finalSigma = v; return this; }
         public Builder lcmTimesteps(String v) { lcmTimesteps = v; return this; }
         public Builder cache(CacheSpec v) { cache = v; return this; }

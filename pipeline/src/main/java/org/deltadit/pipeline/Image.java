@@ -4,9 +4,7 @@ import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 import javax.imageio.ImageIO;
 import org.deltadit.engine.Tensor;
@@ -81,20 +79,7 @@ public record Image(int width, int height, int channels, byte[] pixels) {
 
     /** Writes a PNG to a temporary name beside {@code file} and renames it, so no partial PNG is left behind. */
     public void writePng(Path file) {
-        Path dir = file.toAbsolutePath().getParent();
-        Path tmp = null;
-        try {
-            Files.createDirectories(dir);
-            tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
-            Files.write(tmp, png());
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException | UncheckedIOException e) {
-            try {
-                if (tmp != null) Files.deleteIfExists(tmp);
-            } catch (IOException ignored) {
-                // report the write failure, not the cleanup
-            }
-            throw new UncheckedIOException(file + ": cannot write (" + e.getMessage() + ")", e instanceof IOException io ? io : ((UncheckedIOException) e).getCause());
-        }
+        byte[] png = png();
+        org.deltadit.weights.AtomicFiles.write(file, out -> out.write(png));
     }
 }

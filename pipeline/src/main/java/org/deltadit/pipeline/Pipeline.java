@@ -75,6 +75,10 @@ public final class Pipeline implements AutoCloseable {
         Checkpoint ck = spec.randomWeights() ? null : Checkpoint.open(spec.model(), spec.config(), spec.weightsKey());
         try {
             boolean pixart = ck == null ? spec.arch().trim().startsWith("PixArt") : ck.format().isPixArt();
+            if (!pixart) {
+                require(spec.textEncoder() == null, "textEncoder", "applies to text-to-image models; this is a class-conditional DiT");
+                require(spec.tokenizer() == null, "tokenizer", "applies to text-to-image models; this is a class-conditional DiT");
+            }
             if (ck != null && !pixart && !ck.format().isDit()) {
                 throw new InvalidParameter("model", spec.model() + " is a " + ck.format().description() + " checkpoint, not a DiT or PixArt-α transformer");
             }
@@ -87,14 +91,16 @@ public final class Pipeline implements AutoCloseable {
                 require(spec.imageSize() % factor == 0, "imageSize", spec.imageSize() + " is not a multiple of the VAE factor " + factor);
                 input = spec.imageSize() / factor;
             }
+            ModelConfig planned = config(spec, ck, pixart, factor, input);
+            // the position table and one guided image's activations: an impossible size is refused before building anything
+            MemoryEstimate.check(MemoryEstimate.activations(planned, 2), "imageSize", planned.inputSize() * factor + " px");
             Model m;
             if (pixart) {
-                PixArtModel net = ck == null
-                        ? ModelLoader.randomPixArt(PixArtConfig.preset(spec.arch(), input == null ? 512 : input * factor), spec.weightsSeed(), DType.BF16, be)
+                PixArtModel net = ck == null ? ModelLoader.randomPixArt((PixArtConfig) planned, spec.weightsSeed(), DType.BF16, be)
                         : ModelLoader.pixart(ck, spec.heads(), input, be);
                 m = new PixArt(net, ck == null ? CheckpointFormat.PIXART_ORIGINAL : ck.format(), ck != null && LcmRepository.is(spec.model()));
             } else {
-                m = new Dit(ck == null ? ModelLoader.random(DitConfig.ofPreset(spec.arch(), input == null ? 32 : input, 4, 1000), spec.weightsSeed(), DType.BF16, be)
+                m = new Dit(ck == null ? ModelLoader.random((DitConfig) planned, spec.weightsSeed(), DType.BF16, be)
                         : ModelLoader.dit(ck, new DitConfig.Overrides(spec.heads(), spec.arch(), input), be));
             }
             if (decoder != null && decoder.config().latentChannels() != m.config().inChannels()) {
@@ -135,10 +141,12 @@ public final class Pipeline implements AutoCloseable {
             return DitConfig.ofPreset(arch, px / 8, 4, 1000);
         }
         try (Checkpoint ck = Checkpoint.open(spec.model(), spec.config(), spec.weightsKey())) {
+            if (!ck.format().isPixArt()) require(ck.format().isDit(), "model", spec.model() + " is a " + ck.format().description() + " checkpoint, not a DiT or PixArt-α transformer");
             VaeDecoder.Config vae = null;
             Path repo = repository(spec);
             if (repo != null && Files.isRegularFile(repo.resolve("vae").resolve("config.json"))) {
-                vae = VaeDecoder.Config.from(org.deltadit.weights.Json.readObject(repo.resolve("vae").resolve("config.json")));
+                Path vc = repo.resolve("vae").resolve("config.json");
+                vae = VaeDecoder.Config.from(org.deltadit.weights.Json.readObject(vc), vc.toString());
             }
             boolean pixart = ck.format().isPixArt();
             int in = pixart ? 4 : ck.ditConfig(new DitConfig.Overrides(spec.heads(), spec.arch(), null)).inChannels();
@@ -148,10 +156,17 @@ public final class Pipeline implements AutoCloseable {
                 require(spec.imageSize() % f == 0, "imageSize", spec.imageSize() + " is not a multiple of the VAE factor " + f);
                 input = spec.imageSize() / f;
             }
-            if (pixart) return ck.pixartConfig(spec.heads(), input);
-            require(ck.format().isDit(), "model", spec.model() + " is a " + ck.format().description() + " checkpoint, not a DiT or PixArt-α transformer");
-            return ck.ditConfig(new DitConfig.Overrides(spec.heads(), spec.arch(), input));
+            return config(spec, ck, pixart, f, input);
         }
+    }
+
+    /** The architecture at latent size {@code input} (null: native), from the checkpoint or the random preset. */
+    private static ModelConfig config(ModelSpec spec, Checkpoint ck, boolean pixart, int factor, Integer input) {
+        if (ck == null) {
+            return pixart ? PixArtConfig.preset(spec.arch(), input == null ? 512 : input * factor)
+                    : DitConfig.ofPreset(spec.arch(), input == null ? 32 : input, 4, 1000);
+        }
+        return pixart ? ck.pixartConfig(spec.heads(), input) : ck.ditConfig(new DitConfig.Overrides(spec.heads(), spec.arch(), input));
     }
 
     public ModelSpec spec() { return spec; }
@@ -207,6 +222,10 @@ public final class Pipeline implements AutoCloseable {
         int steps = r.steps() != null ? r.steps() : defaultSteps(samplerName);
         double cfg = r.cfg() != null ? r.cfg() : defaultCfg(samplerName);
         int n = r.images();
+        int batch = r.batch() != null ? r.batch() : Math.min(n, 8);
+        // sizes first: nothing of the request's size is allocated before they are known to fit
+        MemoryEstimate.check(MemoryEstimate.latents(c, n), "count", n + " images");
+        MemoryEstimate.check(MemoryEstimate.activations(c, (long) Math.min(batch, n) * (cfg > 1 ? 2 : 1)), "batch", "a batch of " + Math.min(batch, n) + " images");
         int[] labels = null;
         switch (model) {
             case Dit d -> {
@@ -221,12 +240,15 @@ public final class Pipeline implements AutoCloseable {
                 require(r.prompts() != null || r.textEmbeddings() != null || spec.randomWeights(), "prompts", "a text-to-image model needs prompts (or text embeddings)");
             }
         }
+        require(r.eta() == null || samplerName.equals("ddim"), "eta", "applies to ddim, not " + samplerName);
+        require(r.finalSigma() == null || Samplers.isDpmSolver(samplerName), "finalSigma", "applies to dpm-solver++, not " + samplerName);
+        require(r.lcmTimesteps() == null || lcm, "lcmTimesteps", "applies to lcm, not " + samplerName);
         require(!r.decode() || canDecode(), "vae", "this model makes " + c.inChannels() + "-channel latents: give a VAE to decode them (or keep the latents only)");
-        Sampler sampler = Samplers.create(samplerName, steps, r.spacing() == null ? null : Spacing.parse(r.spacing()), c instanceof DitConfig, r.eta(),
+        Sampler sampler = Samplers.create(samplerName, steps, r.spacing() == null ? null : Spacing.parse(r.spacing()), c instanceof DitConfig, r.eta() == null ? 0 : r.eta(),
                 lcm ? "legacy".equals(r.lcmTimesteps()) : "min".equals(r.finalSigma()));
         CachePolicy policy = r.cache().resolve(steps, c, cfg > 1 ? 2 : 1);
         Plan plan = Plan.of(policy, steps, c.depth());
-        return new Prepared(sampler, steps, cfg, n, r.batch() != null ? r.batch() : Math.min(n, 8), plan, labels, initialNoise(r, n, c));
+        return new Prepared(sampler, steps, cfg, n, batch, plan, labels, initialNoise(r, n, c));
     }
 
     /** Runs {@code request}; {@code listener} (may be null) hears of every step. */

@@ -179,7 +179,7 @@ class PipelineTest {
         bad.put("sampler", () -> GenerationRequest.builder().sampler("heun").build());
         bad.put("spacing", () -> GenerationRequest.builder().spacing("karras").build());
         bad.put("classes", () -> GenerationRequest.builder().classes(List.of()).build());
-        bad.put("eta", () -> GenerationRequest.builder().eta(2).build());
+        bad.put("eta", () -> GenerationRequest.builder().eta(2.0).build());
         bad.put("finalSigma", () -> GenerationRequest.builder().finalSigma("max").build());
         bad.put("cacheBf16", () -> GenerationRequest.builder().cacheBf16(true).build());
         bad.put("textEmbeddings", () -> GenerationRequest.builder().prompts("a").textEmbeddings(Path.of("x")).build());

@@ -8,6 +8,12 @@ public final class Samplers {
 
     public static final String NAMES = "ddpm, ddim, dpm-solver++, euler, deis, lcm";
 
+    /** Whether {@code name} is DPM-Solver++ under one of its spellings. */
+    public static boolean isDpmSolver(String name) {
+        String n = name.trim().toLowerCase(Locale.ROOT);
+        return n.equals("dpm-solver++") || n.equals("dpmsolver++") || n.equals("dpm++");
+    }
+
     /**
      * {@code spacing} null picks the default: DiT's respacing for DDPM and DDIM on DiT models
      * ({@code ditModel}), diffusers' linspace otherwise. {@code legacy} selects the older diffusers

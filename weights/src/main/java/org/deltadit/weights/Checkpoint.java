@@ -95,14 +95,17 @@ public record Checkpoint(Path weightsPath, String container, StateDict weights, 
     /** The DiT architecture of this checkpoint (format, config, overrides and shapes agreeing). */
     public DitConfig ditConfig(DitConfig.Overrides overrides) {
         if (!format.isDit()) throw new CheckpointException(weights.source() + ": a " + format.description() + " checkpoint, not a DiT");
-        return DitConfig.resolve(weights.source(), KeyMap.canonical(weights, format), format, config, overrides);
+        return DitConfig.resolve(weights.source(), configSource(), KeyMap.canonical(weights, format), format, config, overrides);
     }
 
     /** The PixArt-α architecture of this checkpoint; {@code imageLatent} is --image-size / 8 (null: the native size). */
     public PixArtConfig pixartConfig(Integer heads, Integer imageLatent) {
         if (!format.isPixArt()) throw new CheckpointException(weights.source() + ": a " + format.description() + " checkpoint, not a PixArt-α transformer");
-        return PixArtConfig.resolve(weights.source(), KeyMap.canonical(weights, format), format, config, heads, imageLatent);
+        return PixArtConfig.resolve(weights.source(), configSource(), KeyMap.canonical(weights, format), format, config, heads, imageLatent);
     }
+
+    /** What messages about config fields name: the config file, else the weights. */
+    public String configSource() { return configPath != null ? configPath.toString() : weights.source(); }
 
     @Override
     public void close() { weights.close(); }

@@ -43,6 +43,11 @@ public record DitConfig(int inputSize, int patchSize, int inChannels, int hidden
      * standard table (384→6, 768→12, 1024/1152→16). Every tensor shape is then checked against it.
      */
     public static DitConfig resolve(String src, Map<String, Tensor> w, CheckpointFormat format, Map<String, Object> config, Overrides o) {
+        return resolve(src, src, w, format, config, o);
+    }
+
+    /** As above; {@code cs} names the config file in messages about its fields. */
+    public static DitConfig resolve(String src, String cs, Map<String, Tensor> w, CheckpointFormat format, Map<String, Object> config, Overrides o) {
         Map<String, String> from = new LinkedHashMap<>();
         Tensor patch = Shapes.need(src, w, "x_embedder.proj.weight", 4);
         int hidden = patch.dim(0), in = patch.dim(1), p = patch.dim(2);
@@ -70,33 +75,34 @@ public record DitConfig(int inputSize, int patchSize, int inChannels, int hidden
 
         if (config != null) {
             if (config.containsKey("num_layers") || config.containsKey("attention_head_dim")) {
-                heads = Shapes.intField(src, config, "num_attention_heads", heads);
-                int headDim = Shapes.intField(src, config, "attention_head_dim", heads == null ? 0 : hidden / heads);
-                Shapes.check(src, "num_attention_heads × attention_head_dim", heads == null ? hidden : heads * headDim, hidden);
-                Shapes.check(src, "num_layers", Shapes.intField(src, config, "num_layers", depth), depth);
-                Shapes.check(src, "patch_size", Shapes.intField(src, config, "patch_size", p), p);
-                Shapes.check(src, "in_channels", Shapes.intField(src, config, "in_channels", in), in);
-                Shapes.check(src, "out_channels", Shapes.intField(src, config, "out_channels", outC), outC);
-                Shapes.check(src, "num_embeds_ada_norm", Shapes.intField(src, config, "num_embeds_ada_norm", classes), classes);
+                heads = Shapes.intField(cs, config, "num_attention_heads", heads);
+                int headDim = Shapes.intField(cs, config, "attention_head_dim", heads == null ? 0 : hidden / heads);
+                Shapes.check(cs, "num_attention_heads × attention_head_dim", heads == null ? hidden : heads * headDim, hidden);
+                Shapes.check(cs, "num_layers", Shapes.intField(cs, config, "num_layers", depth), depth);
+                Shapes.check(cs, "patch_size", Shapes.intField(cs, config, "patch_size", p), p);
+                Shapes.check(cs, "in_channels", Shapes.intField(cs, config, "in_channels", in), in);
+                Shapes.check(cs, "out_channels", Shapes.intField(cs, config, "out_channels", outC), outC);
+                Shapes.check(cs, "num_embeds_ada_norm", Shapes.intField(cs, config, "num_embeds_ada_norm", classes), classes);
                 if (config.containsKey("sample_size")) {
-                    int s = Shapes.intField(src, config, "sample_size", 0);
-                    if (inputSize != 0) Shapes.check(src, "sample_size", s, inputSize);
+                    int s = Shapes.intField(cs, config, "sample_size", 0);
+                    if (inputSize != 0) Shapes.check(cs, "sample_size", s, inputSize);
                     inputSize = s;
                     from.put("input_size", "config.json sample_size");
                 }
             } else {
-                heads = Shapes.intField(src, config, "num_heads", heads);
-                Shapes.check(src, "hidden_size", Shapes.intField(src, config, "hidden_size", hidden), hidden);
-                Shapes.check(src, "depth", Shapes.intField(src, config, "depth", depth), depth);
-                Shapes.check(src, "patch_size", Shapes.intField(src, config, "patch_size", p), p);
-                Shapes.check(src, "in_channels", Shapes.intField(src, config, "in_channels", in), in);
-                Shapes.check(src, "num_classes", Shapes.intField(src, config, "num_classes", classes), classes);
-                if (config.get("learn_sigma") instanceof Boolean ls && ls != (outC == 2 * in)) {
-                    throw new CheckpointException(src + ": config learn_sigma " + ls + " disagrees with 'final_layer.linear.weight' " + w.get("final_layer.linear.weight").shapeString());
+                heads = Shapes.intField(cs, config, "num_heads", heads);
+                Shapes.check(cs, "hidden_size", Shapes.intField(cs, config, "hidden_size", hidden), hidden);
+                Shapes.check(cs, "depth", Shapes.intField(cs, config, "depth", depth), depth);
+                Shapes.check(cs, "patch_size", Shapes.intField(cs, config, "patch_size", p), p);
+                Shapes.check(cs, "in_channels", Shapes.intField(cs, config, "in_channels", in), in);
+                Shapes.check(cs, "num_classes", Shapes.intField(cs, config, "num_classes", classes), classes);
+                Boolean ls = ConfigFields.bool(cs, config, "learn_sigma");
+                if (ls != null && ls != (outC == 2 * in)) {
+                    throw new CheckpointException(cs + ": config learn_sigma " + ls + " disagrees with 'final_layer.linear.weight' " + w.get("final_layer.linear.weight").shapeString());
                 }
                 if (config.containsKey("input_size")) {
-                    int s = Shapes.intField(src, config, "input_size", 0);
-                    if (inputSize != 0) Shapes.check(src, "input_size", s, inputSize);
+                    int s = Shapes.intField(cs, config, "input_size", 0);
+                    if (inputSize != 0) Shapes.check(cs, "input_size", s, inputSize);
                     inputSize = s;
                     from.put("input_size", "config.json");
                 }
@@ -123,6 +129,9 @@ public record DitConfig(int inputSize, int patchSize, int inChannels, int hidden
             }
         }
         if (o.heads() != null) {
+            if (heads != null && !heads.equals(o.heads()) && "config.json".equals(from.get("num_heads"))) {
+                throw new org.deltadit.engine.InvalidParameter("heads", o.heads() + " contradicts " + cs + " (" + heads + " heads): give heads only where config and shapes do not tell");
+            }
             heads = o.heads();
             from.put("num_heads", "--heads");
         }

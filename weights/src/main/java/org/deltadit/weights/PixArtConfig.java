@@ -61,6 +61,12 @@ public record PixArtConfig(int inputSize, int nativeSize, int patchSize, int inC
      */
     public static PixArtConfig resolve(String src, Map<String, Tensor> w, CheckpointFormat format, Map<String, Object> config,
                                        Integer heads, Integer imageLatent) {
+        return resolve(src, src, w, format, config, heads, imageLatent);
+    }
+
+    /** As above; {@code cs} names the config file in messages about its fields. */
+    public static PixArtConfig resolve(String src, String cs, Map<String, Tensor> w, CheckpointFormat format, Map<String, Object> config,
+                                       Integer heads, Integer imageLatent) {
         Map<String, String> from = new LinkedHashMap<>();
         Tensor patch = Shapes.need(src, w, "x_embedder.proj.weight", 4);
         int hidden = patch.dim(0), in = patch.dim(1), p = patch.dim(2);
@@ -82,29 +88,34 @@ public record PixArtConfig(int inputSize, int nativeSize, int patchSize, int inC
         }
         if (config != null) {
             boolean diffusers = config.containsKey("num_layers") || config.containsKey("sample_size");
-            Shapes.check(src, diffusers ? "num_layers" : "depth", Shapes.intField(src, config, diffusers ? "num_layers" : "depth", depth), depth);
-            Shapes.check(src, "patch_size", Shapes.intField(src, config, "patch_size", p), p);
-            Shapes.check(src, "in_channels", Shapes.intField(src, config, "in_channels", in), in);
-            Shapes.check(src, "caption_channels", Shapes.intField(src, config, "caption_channels", caption), caption);
-            Integer h = Shapes.intField(src, config, diffusers ? "num_attention_heads" : "num_heads", null);
+            Shapes.check(cs, diffusers ? "num_layers" : "depth", Shapes.intField(cs, config, diffusers ? "num_layers" : "depth", depth), depth);
+            Shapes.check(cs, "patch_size", Shapes.intField(cs, config, "patch_size", p), p);
+            Shapes.check(cs, "in_channels", Shapes.intField(cs, config, "in_channels", in), in);
+            Shapes.check(cs, "caption_channels", Shapes.intField(cs, config, "caption_channels", caption), caption);
+            Integer h = Shapes.intField(cs, config, diffusers ? "num_attention_heads" : "num_heads", null);
             if (h != null) {
-                heads = heads != null ? heads : h;
+                if (heads != null && !heads.equals(h)) {
+                    throw new org.deltadit.engine.InvalidParameter("heads", heads + " contradicts " + cs + " (" + h + " heads): give heads only where config and shapes do not tell");
+                }
+                heads = h;
                 from.put("num_heads", "config.json");
             }
-            int s = Shapes.intField(src, config, diffusers ? "sample_size" : "input_size", 0);
+            int s = Shapes.intField(cs, config, diffusers ? "sample_size" : "input_size", 0);
             if (s > 0) {
-                if (nativeSize != 0) Shapes.check(src, diffusers ? "sample_size" : "input_size", s, nativeSize);
+                if (nativeSize != 0) Shapes.check(cs, diffusers ? "sample_size" : "input_size", s, nativeSize);
                 nativeSize = s;
                 from.put("native size", "config.json");
             }
-            Object sc = config.get(diffusers ? "interpolation_scale" : "lewei_scale");
-            if (sc instanceof Number num) {
-                scale = num.doubleValue();
+            Double sc = ConfigFields.number(cs, config, diffusers ? "interpolation_scale" : "lewei_scale", null);
+            if (sc != null) {
+                if (!(sc > 0)) throw new CheckpointException(cs + ": config field '" + (diffusers ? "interpolation_scale" : "lewei_scale") + "' is " + sc + ", not a positive number");
+                scale = sc;
                 from.put("interpolation_scale", "config.json");
             }
-            if (!diffusers) maxTokens = Shapes.intField(src, config, "model_max_length", maxTokens);
-            if (config.get("arch") instanceof String a && a.equals("PixArtMS") != ms) {
-                throw new CheckpointException(src + ": config arch " + a + " disagrees with the weights (" + (ms ? "" : "no ") + "micro-condition embedders)");
+            if (!diffusers) maxTokens = Shapes.intField(cs, config, "model_max_length", maxTokens);
+            String a = ConfigFields.string(cs, config, "arch");
+            if (a != null && a.equals("PixArtMS") != ms) {
+                throw new CheckpointException(cs + ": config arch " + a + " disagrees with the weights (" + (ms ? "" : "no ") + "micro-condition embedders)");
             }
         }
         if (nativeSize == 0) {

@@ -134,7 +134,10 @@ public final class Safetensors {
         if (off.begin < 0 || off.end < off.begin || off.end > data.byteSize()) {
             throw new CheckpointException(where + ": data_offsets [" + off.begin + ", " + off.end + "] outside the data (" + data.byteSize() + " bytes)");
         }
-        if (numel > Long.MAX_VALUE / type.bytes() || off.end - off.begin != numel * type.bytes()) {
+        if (numel > Long.MAX_VALUE / type.bytes()) {
+            throw new CheckpointException(where + ": shape " + java.util.Arrays.toString(shape) + " of " + type + " is too large (more than 2^63 bytes)");
+        }
+        if (off.end - off.begin != numel * type.bytes()) {
             throw new CheckpointException(where + ": data_offsets [" + off.begin + ", " + off.end + "] hold " + (off.end - off.begin)
                     + " bytes, " + type + " " + java.util.Arrays.toString(shape) + " needs " + numel * type.bytes());
         }

@@ -19,16 +19,18 @@ import org.deltadit.engine.Tensor;
 public final class SafetensorsWriter {
     private SafetensorsWriter() {}
 
+    /** Tensors and metadata are written in name order, so the same content gives the same bytes. */
     public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) {
+        Map<String, Tensor> ordered = new java.util.TreeMap<>(tensors);
         StringBuilder h = new StringBuilder("{");
         if (metadata != null && !metadata.isEmpty()) {
             h.append("\"__metadata__\":{");
             int i = 0;
-            for (Map.Entry<String, String> m : metadata.entrySet()) h.append(i++ > 0 ? "," : "").append(quote(m.getKey())).append(':').append(quote(m.getValue()));
+            for (Map.Entry<String, String> m : new java.util.TreeMap<>(metadata).entrySet()) h.append(i++ > 0 ? "," : "").append(quote(m.getKey())).append(':').append(quote(m.getValue()));
             h.append('}');
         }
         long offset = 0;
-        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+        for (Map.Entry<String, Tensor> e : ordered.entrySet()) {
             Tensor t = e.getValue();
             long bytes = t.numel() * t.dtype().bytes();
             if (h.length() > 1) h.append(',');
@@ -40,24 +42,12 @@ public final class SafetensorsWriter {
         byte[] header = h.toString().getBytes(StandardCharsets.UTF_8);
         // Pad with spaces (in bytes: names may be non-ASCII) so the data starts 8-byte aligned.
         while (header.length % 8 != 0) header = h.append(' ').toString().getBytes(StandardCharsets.UTF_8);
-        Path dir = file.toAbsolutePath().getParent();
-        Path tmp = null;
-        try {
-            tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
-            try (OutputStream out = Files.newOutputStream(tmp)) {
-                out.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(header.length).array());
-                out.write(header);
-                for (Tensor t : tensors.values()) writeData(out, t);
-            }
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            try {
-                if (tmp != null) Files.deleteIfExists(tmp);
-            } catch (IOException ignored) {
-                // the original failure is the one to report
-            }
-            throw new java.io.UncheckedIOException(file + ": cannot write (" + e.getMessage() + ")", e);
-        }
+        byte[] head = header;
+        AtomicFiles.write(file, out -> {
+            out.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(head.length).array());
+            out.write(head);
+            for (Tensor t : ordered.values()) writeData(out, t);
+        });
     }
 
     private static void writeData(OutputStream out, Tensor t) throws IOException {

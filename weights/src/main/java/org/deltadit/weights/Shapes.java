@@ -31,12 +31,7 @@ final class Shapes {
         return ids.isEmpty() ? 0 : ids.last() + 1;
     }
 
-    static Integer intField(String src, Map<String, Object> c, String key, Integer dflt) {
-        Object v = c.get(key);
-        if (v == null) return dflt;
-        if (!(v instanceof Long l) || l < 0 || l > Integer.MAX_VALUE) throw new CheckpointException(src + ": config field '" + key + "' is not a non-negative integer: " + v);
-        return (int) (long) l;
-    }
+    static Integer intField(String src, Map<String, Object> c, String key, Integer dflt) { return ConfigFields.integer(src, c, key, dflt); }
 
     static void check(String src, String field, int config, int shapes) {
         if (config != shapes) throw new CheckpointException(src + ": config " + field + " = " + config + " disagrees with the weights (" + shapes + ")");

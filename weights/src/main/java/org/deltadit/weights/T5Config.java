@@ -22,7 +22,10 @@ public record T5Config(int dModel, int numHeads, int dKv, int dFf, int numLayers
         return w;
     }
 
-    public static T5Config resolve(String src, Map<String, Tensor> w, Map<String, Object> config) {
+    public static T5Config resolve(String src, Map<String, Tensor> w, Map<String, Object> config) { return resolve(src, src, w, config); }
+
+    /** As above; {@code cs} names the config file in messages about its fields. */
+    public static T5Config resolve(String src, String cs, Map<String, Tensor> w, Map<String, Object> config) {
         Tensor shared = Shapes.need(src, w, "shared.weight", 2);
         int vocab = shared.dim(0), d = shared.dim(1);
         Tensor rel = Shapes.need(src, w, "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight", 2);
@@ -34,16 +37,17 @@ public record T5Config(int dModel, int numHeads, int dKv, int dFf, int numLayers
         int maxDistance = 128;
         double eps = 1e-6;
         if (config != null) {
-            Shapes.check(src, "d_model", Shapes.intField(src, config, "d_model", d), d);
-            Shapes.check(src, "num_heads", Shapes.intField(src, config, "num_heads", heads), heads);
-            Shapes.check(src, "d_kv", Shapes.intField(src, config, "d_kv", inner / heads), inner / heads);
-            Shapes.check(src, "d_ff", Shapes.intField(src, config, "d_ff", ff), ff);
-            Shapes.check(src, "num_layers", Shapes.intField(src, config, "num_layers", layers), layers);
-            Shapes.check(src, "relative_attention_num_buckets", Shapes.intField(src, config, "relative_attention_num_buckets", buckets), buckets);
-            maxDistance = Shapes.intField(src, config, "relative_attention_max_distance", maxDistance);
-            if (config.get("layer_norm_epsilon") instanceof Number n) eps = n.doubleValue();
-            Object act = config.get("feed_forward_proj");
-            if (act != null && !act.equals("gated-gelu")) throw new CheckpointException(src + ": feed_forward_proj '" + act + "' (only T5 v1.1's gated-gelu is supported)");
+            Shapes.check(cs, "d_model", Shapes.intField(cs, config, "d_model", d), d);
+            Shapes.check(cs, "num_heads", Shapes.intField(cs, config, "num_heads", heads), heads);
+            Shapes.check(cs, "d_kv", Shapes.intField(cs, config, "d_kv", inner / heads), inner / heads);
+            Shapes.check(cs, "d_ff", Shapes.intField(cs, config, "d_ff", ff), ff);
+            Shapes.check(cs, "num_layers", Shapes.intField(cs, config, "num_layers", layers), layers);
+            Shapes.check(cs, "relative_attention_num_buckets", Shapes.intField(cs, config, "relative_attention_num_buckets", buckets), buckets);
+            maxDistance = Shapes.intField(cs, config, "relative_attention_max_distance", maxDistance);
+            eps = ConfigFields.number(cs, config, "layer_norm_epsilon", eps);
+            if (!(eps > 0)) throw new CheckpointException(cs + ": config field 'layer_norm_epsilon' is " + eps + ", not a positive number");
+            String act = ConfigFields.string(cs, config, "feed_forward_proj");
+            if (act != null && !act.equals("gated-gelu")) throw new CheckpointException(cs + ": feed_forward_proj '" + act + "' (only T5 v1.1's gated-gelu is supported)");
         }
         T5Config c = new T5Config(d, heads, inner / heads, ff, layers, vocab, buckets, maxDistance, eps);
         Shapes.checkAll(src, w, c.expectedShapes(), "T5 encoder (" + layers + " layers, d_model " + d + ")");

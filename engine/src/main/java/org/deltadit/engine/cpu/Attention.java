@@ -171,11 +171,11 @@ final class Attention {
         if (VEC) {
             FloatVector acc = FloatVector.zero(S);
             for (; j < KB; j += LANES) {
-                FloatVector p = FloatVector.fromArray(S, s, base + j).sub(newMax).lanewise(VectorOperators.EXP);
+                FloatVector p = VectorMath.exp(FloatVector.fromArray(S, s, base + j).sub(newMax));
                 p.intoArray(s, base + j);
                 acc = acc.add(p);
             }
-            sum = acc.reduceLanes(VectorOperators.ADD);
+            for (int t = 0; t < LANES; t++) sum += acc.lane(t); // in lane order, inline: see VectorMath
         } else {
             for (; j < KB; j++) sum += s[base + j] = (float) Math.exp(s[base + j] - newMax);
         }

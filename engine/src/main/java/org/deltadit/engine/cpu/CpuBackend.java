@@ -115,7 +115,7 @@ public final class CpuBackend extends Backend {
                 if (!plain) v = v.sub(center);
                 va = plain ? va.add(v) : v.fma(v, va);
             }
-            acc = va.reduceLanes(VectorOperators.ADD);
+            for (int t = 0; t < LANES; t++) acc += va.lane(t); // in lane order, inline: see VectorMath
         }
         for (; i < n; i++) {
             float v = seg.getAtIndex(F, off + i);
@@ -162,11 +162,11 @@ public final class CpuBackend extends Backend {
             if (VEC) {
                 FloatVector acc = FloatVector.zero(S);
                 for (int ub = S.loopBound(n); i < ub; i += LANES) {
-                    FloatVector e = FloatVector.fromMemorySegment(S, xs, (xo + i) * 4, ORDER).sub(max).lanewise(VectorOperators.EXP);
+                    FloatVector e = VectorMath.exp(FloatVector.fromMemorySegment(S, xs, (xo + i) * 4, ORDER).sub(max));
                     e.intoMemorySegment(os, (oo + i) * 4, ORDER);
                     acc = acc.add(e);
                 }
-                sum = acc.reduceLanes(VectorOperators.ADD);
+                for (int t = 0; t < LANES; t++) sum += acc.lane(t);
             }
             for (; i < n; i++) {
                 float e = (float) Math.exp(xs.getAtIndex(F, xo + i) - max);
@@ -208,32 +208,57 @@ public final class CpuBackend extends Backend {
     }
 
     private static void unaryRange(Unary op, MemorySegment xs, long xo, MemorySegment os, long oo, int n, float arg) {
+        switch (op) {
+            case SILU -> sigmoidGate(xs, xo, os, oo, n, -1f, 0f);
+            // ½·v·(1 + tanh u) = v·σ(2u), u = √(2/π)·(v + 0.044715·v³)
+            case GELU_TANH -> sigmoidGate(xs, xo, os, oo, n, -2 * SQRT_2_OVER_PI, -2 * SQRT_2_OVER_PI * 0.044715f);
+            case GELU_ERF -> geluErf(xs, xo, os, oo, n);
+            case SCALE -> scale(xs, xo, os, oo, n, arg);
+        }
+    }
+
+    /**
+     * v / (1 + e^z) with z = v·(α + β·v²): SiLU (α = −1, β = 0) and tanh-GELU. One loop with one exp, so
+     * C2 inlines the whole of {@link VectorMath#exp} (with more call sites in one method it did not, and
+     * boxed the vectors).
+     */
+    private static void sigmoidGate(MemorySegment xs, long xo, MemorySegment os, long oo, int n, float alpha, float beta) {
         int i = 0;
         if (VEC) {
             for (int ub = S.loopBound(n); i < ub; i += LANES) {
                 FloatVector v = FloatVector.fromMemorySegment(S, xs, (xo + i) * 4, ORDER);
-                FloatVector y = switch (op) {
-                    case GELU_TANH -> {
-                        FloatVector inner = v.mul(v).mul(0.044715f).add(1f).mul(v).mul(SQRT_2_OVER_PI);
-                        yield inner.lanewise(VectorOperators.TANH).add(1f).mul(v).mul(0.5f);
-                    }
-                    case GELU_ERF -> erf(v.mul((float) (1 / Math.sqrt(2)))).add(1f).mul(v).mul(0.5f);
-                    case SILU -> v.div(v.neg().lanewise(VectorOperators.EXP).add(1f));
-                    case SCALE -> v.mul(arg);
-                };
-                y.intoMemorySegment(os, (oo + i) * 4, ORDER);
+                FloatVector z = v.mul(v).mul(beta).add(alpha).mul(v);
+                v.div(VectorMath.exp(z).add(1f)).intoMemorySegment(os, (oo + i) * 4, ORDER);
             }
         }
         for (; i < n; i++) {
             float v = xs.getAtIndex(F, xo + i);
-            float y = switch (op) {
-                case GELU_TANH -> 0.5f * v * (1f + (float) Math.tanh(SQRT_2_OVER_PI * (v + 0.044715f * v * v * v)));
-                case GELU_ERF -> 0.5f * v * (1f + erf(v * (float) (1 / Math.sqrt(2))));
-                case SILU -> v / (1f + (float) Math.exp(-v));
-                case SCALE -> v * arg;
-            };
-            os.setAtIndex(F, oo + i, y);
+            os.setAtIndex(F, oo + i, v / (1f + (float) Math.exp((v * v * beta + alpha) * v)));
         }
+    }
+
+    private static void geluErf(MemorySegment xs, long xo, MemorySegment os, long oo, int n) {
+        int i = 0;
+        if (VEC) {
+            for (int ub = S.loopBound(n); i < ub; i += LANES) {
+                FloatVector v = FloatVector.fromMemorySegment(S, xs, (xo + i) * 4, ORDER);
+                erf(v.mul((float) (1 / Math.sqrt(2)))).add(1f).mul(v).mul(0.5f).intoMemorySegment(os, (oo + i) * 4, ORDER);
+            }
+        }
+        for (; i < n; i++) {
+            float v = xs.getAtIndex(F, xo + i);
+            os.setAtIndex(F, oo + i, 0.5f * v * (1f + erf(v * (float) (1 / Math.sqrt(2)))));
+        }
+    }
+
+    private static void scale(MemorySegment xs, long xo, MemorySegment os, long oo, int n, float s) {
+        int i = 0;
+        if (VEC) {
+            for (int ub = S.loopBound(n); i < ub; i += LANES) {
+                FloatVector.fromMemorySegment(S, xs, (xo + i) * 4, ORDER).mul(s).intoMemorySegment(os, (oo + i) * 4, ORDER);
+            }
+        }
+        for (; i < n; i++) os.setAtIndex(F, oo + i, xs.getAtIndex(F, xo + i) * s);
     }
 
     // erf by Abramowitz & Stegun 7.1.26: |error| ≤ 1.5e-7, below float resolution of GELU's output.
@@ -243,7 +268,7 @@ public final class CpuBackend extends Backend {
         FloatVector ax = x.abs();
         FloatVector t = FloatVector.broadcast(S, 1f).div(ax.mul(P).add(1f));
         FloatVector poly = t.mul(A5).add(A4).mul(t).add(A3).mul(t).add(A2).mul(t).add(A1).mul(t);
-        FloatVector y = poly.mul(ax.mul(ax).neg().lanewise(VectorOperators.EXP)).neg().add(1f);
+        FloatVector y = poly.mul(VectorMath.exp(ax.mul(ax).neg())).neg().add(1f);
         return y.blend(y.neg(), x.compare(VectorOperators.LT, 0f));
     }
 

@@ -51,11 +51,11 @@ public final class WorkerPool implements AutoCloseable {
         int helpers = Math.min(threads, tasks) - 1;
         List<Future<?>> futures = new ArrayList<>(helpers);
         for (int h = 0; h < helpers; h++) futures.add(executor.submit(worker));
-        RuntimeException failure = null;
+        Throwable failure = null;
         try {
             worker.run();
         } catch (RuntimeException | Error e) {
-            failure = e instanceof RuntimeException re ? re : new RuntimeException(e);
+            failure = e;
             next.set(tasks);
         }
         for (Future<?> f : futures) {
@@ -65,10 +65,13 @@ public final class WorkerPool implements AutoCloseable {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while waiting for worker threads", e);
             } catch (java.util.concurrent.ExecutionException e) {
-                if (failure == null) failure = e.getCause() instanceof RuntimeException re ? re : new RuntimeException(e.getCause());
+                if (failure == null) failure = e.getCause();
             }
         }
-        if (failure != null) throw failure;
+        // rethrown as they are: an OutOfMemoryError in a kernel must reach the CLI's out-of-memory line as one
+        if (failure instanceof RuntimeException re) throw re;
+        if (failure instanceof Error err) throw err;
+        if (failure != null) throw new IllegalStateException(failure);
     }
 
     @Override
