@@ -175,7 +175,7 @@ class BadInputTableTest {
         gen("--steps", "--steps", "abc");
         gen("--seed", "--seed", "abc");
         // config files, typed
-        bad("is a string (\"8\")", "generate", "--model", stringSize.toString(), "--save-latent", dir.resolve("l.safetensors").toString());
+        bad("config.json: config field 'input_size' is a string (\"8\")", "generate", "--model", stringSize.toString(), "--save-latent", dir.resolve("l.safetensors").toString());
         bad("'learn_sigma' is a string (\"yes\")", "generate", "--model", yesSigma.toString(), "--save-latent", dir.resolve("l.safetensors").toString());
         bad("--heads: 3 contradicts", "generate", "--model", threeHeads.toString(), "--heads", "3", "--save-latent", dir.resolve("l.safetensors").toString());
         bad("'block_out_channels' is a list", "generate", "--model", threeHeads.toString(), "--vae", noBlocks.toString(), "--out", out);

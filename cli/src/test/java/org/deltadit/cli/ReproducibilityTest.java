@@ -40,20 +40,39 @@ class ReproducibilityTest {
         assertArrayEquals(Files.readAllBytes(dir.resolve("a1.safetensors")), Files.readAllBytes(dir.resolve("a2.safetensors")), "1 thread vs 2");
     }
 
+    /** Runs the CLI in a child JVM with {@code jvm} options; returns its status, output in {@code log}. */
+    static int child(Path log, List<String> jvm, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--add-modules=jdk.incubator.vector"));
+        cmd.addAll(jvm);
+        cmd.addAll(List.of("-Ddit.quiet=true", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        if (!p.waitFor(120, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError("the child JVM did not finish");
+        }
+        return p.exitValue();
+    }
+
+    @Test
+    void aBadEnginePropertyIsOneLineNotATrace() throws Exception {
+        for (String bits : new String[] {"77", "abc", "1024"}) {
+            Path log = dir.resolve("bits" + bits);
+            int status = child(log, List.of("-Ddit.vector.bits=" + bits), "generate", "--class", "1", "--model", "../models/demo", "--out", dir.resolve("v.png").toString());
+            String out = Files.readString(log).lines().filter(l -> !l.startsWith("WARNING: Using incubator")).reduce("", (a, b) -> a + b + "\n");
+            assertEquals(2, status, out);
+            assertEquals(1, out.strip().lines().count(), out);
+            org.junit.jupiter.api.Assertions.assertTrue(out.startsWith("dit: -Ddit.vector.bits: "), out);
+        }
+    }
+
     @Test
     void twoJvmsGiveTheSameBytes() throws Exception {
         byte[] first = null;
         for (int run = 0; run < 2; run++) {
             Path latent = dir.resolve("jvm" + run + ".safetensors");
-            List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "--add-modules=jdk.incubator.vector", "-Ddit.quiet=true", "-cp", System.getProperty("java.class.path"), Main.class.getName()));
-            cmd.addAll(List.of(args(latent, dir.resolve("jvm" + run + ".png"), "2")));
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("log" + run).toFile()).start();
-            if (!p.waitFor(120, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new AssertionError("the child JVM did not finish");
-            }
-            assertEquals(0, p.exitValue(), Files.readString(dir.resolve("log" + run)));
+            int status = child(dir.resolve("log" + run), List.of(), args(latent, dir.resolve("jvm" + run + ".png"), "2"));
+            assertEquals(0, status, Files.readString(dir.resolve("log" + run)));
             byte[] bytes = Files.readAllBytes(latent);
             if (first == null) first = bytes;
             else assertArrayEquals(first, bytes, "latents of two JVMs");

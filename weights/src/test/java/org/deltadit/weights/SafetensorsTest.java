@@ -114,6 +114,8 @@ class SafetensorsTest {
         fails(() -> Safetensors.open(raw("shape.safetensors", ok.replace("[2,2]", "[2,-2]"), 16)), "'t'", "shape");
         fails(() -> Safetensors.open(raw("field.safetensors", ok.replace("\"shape\"", "\"shapes\""), 16)), "'t'", "unexpected field 'shapes'");
         fails(() -> Safetensors.open(dir.resolve("absent.safetensors")), "absent.safetensors", "cannot read");
+        // about 2^63 floats: the byte count overflows, which once printed a nonsense "hold N bytes … needs M"
+        fails(() -> Safetensors.open(raw("huge.safetensors", ok.replace("[2,2]", "[2147483647,2147483647,2]"), 16)), "huge.safetensors", "'t'", "too large");
     }
 
     @Test
