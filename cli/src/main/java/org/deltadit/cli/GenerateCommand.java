@@ -1,5 +1,7 @@
 package org.deltadit.cli;
 
+import org.deltadit.pipeline.PlanJson;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -207,7 +209,7 @@ final class GenerateCommand implements Callable<Integer> {
                 .append(",\"macs_uncached\":").append(r.macsUncached()).append(String.format(Locale.ROOT, ",\"speedup\":%.4f", r.speedup()))
                 .append(",\"plan\":").append(PlanJson.planArray(r.plan(), r.timesteps()))
                 .append(",\"cache_hits\":").append(r.cacheHits()).append(",\"cache_bytes\":").append(r.cacheBytes())
-                .append(",\"out\":\"").append(out.replace("\\", "\\\\").replace("\"", "\\\"")).append("\"}");
+                .append(",\"out\":").append(org.deltadit.weights.Json.quote(out)).append('}');
         return b.toString();
     }
 }

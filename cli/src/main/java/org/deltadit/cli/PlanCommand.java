@@ -1,5 +1,7 @@
 package org.deltadit.cli;
 
+import org.deltadit.pipeline.PlanJson;
+
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;

@@ -31,18 +31,43 @@ public final class Json {
         } catch (IOException e) {
             throw new CheckpointException(file + ": cannot read (" + e.getMessage() + ")", e);
         }
+        return parseObject(file.toString(), bytes);
+    }
+
+    /** Parses {@code bytes}, which must hold a JSON object; {@code src} names them in messages. */
+    public static Map<String, Object> parseObject(String src, byte[] bytes) {
         try (JsonParser p = JSON.createParser(ObjectReadContext.empty(), bytes)) {
-            Object v = value(file, p, p.nextToken(), 0);
-            if (p.nextToken() != null) throw new CheckpointException(file + ": trailing data after the JSON value");
-            if (!(v instanceof Map<?, ?>)) throw new CheckpointException(file + ": not a JSON object");
+            Object v = value(src, p, p.nextToken(), 0);
+            if (p.nextToken() != null) throw new CheckpointException(src + ": trailing data after the JSON value");
+            if (!(v instanceof Map<?, ?>)) throw new CheckpointException(src + ": not a JSON object");
             @SuppressWarnings("unchecked") Map<String, Object> m = (Map<String, Object>) v;
             return m;
         } catch (JacksonException e) {
-            throw new CheckpointException(file + ": not valid JSON (" + Safetensors.firstLine(e.getOriginalMessage()) + ")", e);
+            throw new CheckpointException(src + ": not valid JSON (" + Safetensors.firstLine(e.getOriginalMessage()) + ")", e);
         }
     }
 
-    private static Object value(Path file, JsonParser p, JsonToken t, int depth) {
+    /** A JSON string literal of {@code s}, quotes included. */
+    public static String quote(String s) {
+        StringBuilder b = new StringBuilder(s.length() + 2).append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"' -> b.append("\\\"");
+                case '\\' -> b.append("\\\\");
+                case '\n' -> b.append("\\n");
+                case '\r' -> b.append("\\r");
+                case '\t' -> b.append("\\t");
+                default -> {
+                    if (c < 0x20) b.append(String.format("\\u%04x", (int) c));
+                    else b.append(c);
+                }
+            }
+        }
+        return b.append('"').toString();
+    }
+
+    private static Object value(String file, JsonParser p, JsonToken t, int depth) {
         if (t == null) throw new CheckpointException(file + ": empty JSON");
         if (depth > MAX_DEPTH) throw new CheckpointException(file + ": JSON nested deeper than " + MAX_DEPTH);
         return switch (t) {

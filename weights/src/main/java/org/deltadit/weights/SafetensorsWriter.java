@@ -26,7 +26,7 @@ public final class SafetensorsWriter {
         if (metadata != null && !metadata.isEmpty()) {
             h.append("\"__metadata__\":{");
             int i = 0;
-            for (Map.Entry<String, String> m : new java.util.TreeMap<>(metadata).entrySet()) h.append(i++ > 0 ? "," : "").append(quote(m.getKey())).append(':').append(quote(m.getValue()));
+            for (Map.Entry<String, String> m : new java.util.TreeMap<>(metadata).entrySet()) h.append(i++ > 0 ? "," : "").append(Json.quote(m.getKey())).append(':').append(Json.quote(m.getValue()));
             h.append('}');
         }
         long offset = 0;
@@ -34,7 +34,7 @@ public final class SafetensorsWriter {
             Tensor t = e.getValue();
             long bytes = t.numel() * t.dtype().bytes();
             if (h.length() > 1) h.append(',');
-            h.append(quote(e.getKey())).append(":{\"dtype\":\"").append(t.dtype()).append("\",\"shape\":").append(java.util.Arrays.toString(t.shape()).replace(" ", ""))
+            h.append(Json.quote(e.getKey())).append(":{\"dtype\":\"").append(t.dtype()).append("\",\"shape\":").append(java.util.Arrays.toString(t.shape()).replace(" ", ""))
                     .append(",\"data_offsets\":[").append(offset).append(',').append(offset + bytes).append("]}");
             offset += bytes;
         }
@@ -67,16 +67,6 @@ public final class SafetensorsWriter {
             }
             out.write(bb.array(), 0, bb.position());
         }
-    }
-
-    private static String quote(String s) {
-        StringBuilder b = new StringBuilder("\"");
-        for (char ch : s.toCharArray()) {
-            if (ch == '"' || ch == '\\') b.append('\\').append(ch);
-            else if (ch < 0x20) b.append(String.format("\\u%04x", (int) ch));
-            else b.append(ch);
-        }
-        return b.append('"').toString();
     }
 
     /**

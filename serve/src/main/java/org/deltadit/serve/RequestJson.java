@@ -1,0 +1,119 @@
+package org.deltadit.serve;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import org.deltadit.cache.CacheSpec;
+import org.deltadit.engine.InvalidParameter;
+import org.deltadit.pipeline.GenerationRequest;
+
+/**
+ * The JSON body of POST /api/generate → the model's name and a {@link GenerationRequest}. Field names
+ * are the request's in snake_case ("class" or "classes", "prompt" or "prompts", "cache" as a kind or
+ * an object {kind, b, interval, cached_blocks, range, speedup, reverse, gate_step}). Unknown fields and
+ * wrong types are errors that name the field; library errors are renamed to the JSON field names.
+ */
+final class RequestJson {
+    private RequestJson() {}
+
+    record Parsed(String model, GenerationRequest request) {}
+
+    private static final Set<String> FIELDS = Set.of("model", "class", "classes", "prompt", "prompts", "negative_prompt", "seed", "count", "batch", "steps",
+            "sampler", "spacing", "cfg", "guide_channels", "eta", "cache", "cache_bf16");
+    private static final Set<String> CACHE_FIELDS = Set.of("kind", "b", "interval", "cached_blocks", "range", "speedup", "reverse", "gate_step");
+
+    static Parsed parse(Map<String, Object> j) {
+        for (String k : j.keySet()) if (!FIELDS.contains(k)) throw new InvalidParameter(k, "unknown field (" + String.join(", ", new java.util.TreeSet<>(FIELDS)) + ")");
+        String model = string(j, "model");
+        if (model == null) throw new InvalidParameter("model", "missing: name one of the served models (GET /api/models)");
+        if (j.containsKey("class") && j.containsKey("classes")) throw new InvalidParameter("class", "give class or classes, not both");
+        if (j.containsKey("prompt") && j.containsKey("prompts")) throw new InvalidParameter("prompt", "give prompt or prompts, not both");
+        List<Integer> classes = j.containsKey("class") ? List.of(integer(j, "class")) : intList(j, "classes");
+        List<String> prompts = j.containsKey("prompt") ? List.of(string(j, "prompt")) : stringList(j, "prompts");
+        Long seed = j.get("seed") == null ? 0L : (Long) typed(j, "seed", Long.class, "an integer");
+        GenerationRequest r = GenerationRequest.builder().classes(classes).prompts(prompts).negativePrompt(string(j, "negative_prompt"))
+                .seed(seed).count(integer(j, "count")).batch(integer(j, "batch")).steps(integer(j, "steps"))
+                .sampler(string(j, "sampler")).spacing(string(j, "spacing")).cfg(number(j, "cfg")).guideChannels(integer(j, "guide_channels"))
+                .eta(number(j, "eta")).cache(cache(j.get("cache"))).cacheBf16(Boolean.TRUE.equals(typed(j, "cache_bf16", Boolean.class, "true or false")))
+                .build();
+        return new Parsed(model, r);
+    }
+
+    private static CacheSpec cache(Object v) {
+        if (v == null) return CacheSpec.NONE;
+        if (v instanceof String s) return CacheSpec.Named.of(s);
+        if (!(v instanceof Map<?, ?> raw)) throw new InvalidParameter("cache", "is " + what(v) + ", not a policy name or an object");
+        @SuppressWarnings("unchecked") Map<String, Object> c = (Map<String, Object>) raw;
+        for (String k : c.keySet()) if (!CACHE_FIELDS.contains(k)) throw new InvalidParameter("cache." + k, "unknown field (" + String.join(", ", new java.util.TreeSet<>(CACHE_FIELDS)) + ")");
+        String kind = string(c, "kind");
+        if (kind == null) throw new InvalidParameter("cache.kind", "missing (" + CacheSpec.KINDS + ")");
+        return new CacheSpec.Named(kind, integer(c, "b"), integer(c, "interval"), integer(c, "cached_blocks"), string(c, "range"), number(c, "speedup"),
+                Boolean.TRUE.equals(typed(c, "reverse", Boolean.class, "true or false")), integer(c, "gate_step"));
+    }
+
+    /** A library parameter name as the JSON field a client sent ("cachedBlocks" → "cached_blocks"). */
+    static String field(String parameter) {
+        return switch (parameter) {
+            case "gate", "gateStep" -> "cache.gate_step";
+            case "block", "cachedBlocks" -> "cache.cached_blocks";
+            case "b", "interval", "range", "speedup", "reverse" -> "cache." + parameter;
+            case "decode", "keepLatents", "noise", "textEmbeddings" -> parameter; // not settable here; named as they are
+            default -> parameter.replaceAll("([a-z0-9])([A-Z])", "$1_$2").toLowerCase(Locale.ROOT);
+        };
+    }
+
+    private static Object typed(Map<String, Object> j, String k, Class<?> type, String wanted) {
+        Object v = j.get(k);
+        if (v != null && !type.isInstance(v)) throw new InvalidParameter(k, "is " + what(v) + ", not " + wanted);
+        return v;
+    }
+
+    private static String string(Map<String, Object> j, String k) { return (String) typed(j, k, String.class, "a string"); }
+
+    private static Integer integer(Map<String, Object> j, String k) {
+        Long v = (Long) typed(j, k, Long.class, "an integer");
+        if (v == null) return null;
+        if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) throw new InvalidParameter(k, v + " is out of range");
+        return (int) (long) v;
+    }
+
+    private static Double number(Map<String, Object> j, String k) {
+        Number v = (Number) typed(j, k, Number.class, "a number");
+        return v == null ? null : v.doubleValue();
+    }
+
+    private static List<Integer> intList(Map<String, Object> j, String k) {
+        List<?> l = (List<?>) typed(j, k, List.class, "a list of integers");
+        if (l == null) return null;
+        List<Integer> out = new ArrayList<>();
+        for (Object o : l) {
+            if (!(o instanceof Long x) || x < 0 || x > Integer.MAX_VALUE) throw new InvalidParameter(k, "holds " + what(o) + ", not only class numbers");
+            out.add((int) (long) x);
+        }
+        return out;
+    }
+
+    private static List<String> stringList(Map<String, Object> j, String k) {
+        List<?> l = (List<?>) typed(j, k, List.class, "a list of strings");
+        if (l == null) return null;
+        List<String> out = new ArrayList<>();
+        for (Object o : l) {
+            if (!(o instanceof String s)) throw new InvalidParameter(k, "holds " + what(o) + ", not only strings");
+            out.add(s);
+        }
+        return out;
+    }
+
+    static String what(Object v) {
+        return switch (v) {
+            case null -> "null";
+            case String s -> "a string";
+            case List<?> l -> "a list";
+            case Map<?, ?> m -> "an object";
+            case Boolean b -> b.toString();
+            default -> v.toString();
+        };
+    }
+}
