@@ -71,14 +71,12 @@ class DitModelTest {
 
     @Test
     void officialNumericsMatchPyTorch() {
-        parity(new ReferenceBackend(), "official");
-        parity(new CpuBackend(2), "official");
+        for (Backend be : TestBackends.all()) parity(be, "official");
     }
 
     @Test
     void diffusersNumericsMatchPyTorch() {
-        parity(new ReferenceBackend(), "diffusers");
-        parity(new CpuBackend(2), "diffusers");
+        for (Backend be : TestBackends.all()) parity(be, "diffusers");
     }
 
     @Test

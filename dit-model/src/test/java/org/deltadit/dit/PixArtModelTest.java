@@ -54,7 +54,7 @@ class PixArtModelTest {
             PixArtConfig cfg = PixArtConfig.resolve("fixture", w, CheckpointFormat.PIXART_ORIGINAL, ORIGINAL_CONFIG, null, null);
             assertTrue(cfg.microConditions());
             assertEquals(6, cfg.maxTokens(), "from the null caption's shape");
-            for (Backend be : new Backend[] {new ReferenceBackend(), new CpuBackend(2)}) {
+            for (Backend be : TestBackends.all()) {
                 close(sd.tensor("ms.out"), run(new PixArtModel(cfg, w, be), sd, sd.tensor("caption"), "ms"), be.name() + " output");
             }
         }

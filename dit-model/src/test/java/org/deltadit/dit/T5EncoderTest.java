@@ -55,7 +55,7 @@ class T5EncoderTest {
             T5Config cfg = T5Config.resolve("fixture", w, null);
             assertEquals(2, cfg.numLayers());
             assertEquals(8, cfg.dKv());
-            for (var be : new org.deltadit.engine.Backend[] {new ReferenceBackend(), new CpuBackend(2)}) {
+            for (var be : TestBackends.all()) {
                 close(sd.tensor("hidden"), T5Encoder.of(cfg, w, be).encode(ids(sd), mask(sd)), be.name() + " T5 output");
             }
             // The BF16 copy computes exactly what the F32 path computes over BF16-rounded matrices (how far

@@ -25,8 +25,10 @@ class VaeDecoderTest {
     @Test
     void decodesLikePyTorch() {
         try (StateDict sd = Safetensors.open(DitModelTest.fixture("tiny_vae.safetensors"))) {
-            Tensor img = new VaeDecoder(TINY, weights(sd), new CpuBackend(2), "fixture").decode(sd.tensor("z"));
-            DitModelTest.close(sd.tensor("image"), img, "tiny VAE image");
+            for (var be : TestBackends.all()) {
+                Tensor img = new VaeDecoder(TINY, weights(sd), be, "fixture").decode(sd.tensor("z"));
+                DitModelTest.close(sd.tensor("image"), img, "tiny VAE image on " + be.name());
+            }
         }
     }
 

@@ -15,7 +15,7 @@ public final class Backends {
     private Backends() {}
 
     /** The device names {@link #select} accepts. */
-    public static final String DEVICES = "cpu, reference";
+    public static final String DEVICES = "cpu, reference, opencl[:N]";
 
     /** A backend for {@code device} and {@code threads} (null: from the properties, else the defaults). */
     public static Backend select(String device, Integer threads) {
@@ -45,7 +45,21 @@ public final class Backends {
     public static Backend create(String name, int threads) { return create(name, threads, "device"); }
 
     private static Backend create(String name, int threads, String param) {
-        return switch (name.trim().toLowerCase(Locale.ROOT)) {
+        String n = name.trim().toLowerCase(Locale.ROOT);
+        if (n.equals("opencl") || n.startsWith("opencl:")) {
+            int index;
+            try {
+                index = n.equals("opencl") ? 0 : Integer.parseInt(n.substring(7));
+            } catch (NumberFormatException e) {
+                throw new InvalidParameter(param, "'" + name + "': opencl:N takes a device number (dit devices lists them)");
+            }
+            try {
+                return new org.deltadit.engine.opencl.OpenClBackend(index);
+            } catch (InvalidParameter e) {
+                throw new InvalidParameter(param, e.problem());
+            }
+        }
+        return switch (n) {
             case "reference" -> new ReferenceBackend();
             case "cpu" -> {
                 try {

@@ -3,145 +3,19 @@ package org.deltadit.engine;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import org.deltadit.engine.cpu.CpuBackend;
-import org.deltadit.engine.reference.ReferenceBackend;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.params.provider.ValueSource;
 
-/**
- * Every cpu kernel against the scalar reference (sums in double) on seeded uniform [-1, 1) inputs,
- * odd sizes included, with 2 threads so the parallel split is exercised. Tolerances: products summed
- * over K terms in float carry about K·2⁻²⁴ relative error per term, so GEMM-like ops allow
- * 1e-6·K absolute; row-wise ops 1e-5 relative; transcendental ops (tanh, exp, erf) 2e-6 absolute
- * plus 1e-5 relative (the cpu erf is a 1.5e-7 approximation).
- */
-class CpuVsReferenceTest {
-    static final Backend REF = new ReferenceBackend();
-    static final Backend CPU = new CpuBackend(2);
+/** The cpu backend (Vector API, 2 threads so the parallel split is exercised) against the reference, at the JVM's vector width. */
+class CpuVsReferenceTest extends BackendVsReferenceTest {
+    private static final Backend SHARED = new CpuBackend(2);
 
-    static double gemmTol(int k) { return 1e-5 + 1e-6 * k; }
-
-    @ParameterizedTest(name = "matmul {0}x{1}x{2}")
-    @CsvSource({"1,1,1", "7,17,5", "17,255,33", "6,257,32", "13,300,70", "130,513,41", "257,7,257", "1,1152,1"})
-    void matmul(int m, int k, int n) {
-        Tensor a = Check.random(1, m, k), b = Check.random(2, k, n);
-        Check.close(REF.matmul(a, b), CPU.matmul(a, b), gemmTol(k), 1e-5, "matmul " + m + "x" + k + "x" + n);
-    }
-
-    @ParameterizedTest(name = "linear {0}x{1}x{2} weights {3}")
-    @CsvSource({"1,7,1,F32", "7,17,255,F16", "17,255,33,BF16", "33,257,17,F32", "200,64,600,BF16", "5,1000,3,F16"})
-    void linearWithHalfWeights(int m, int in, int out, DType wt) {
-        Tensor x = Check.random(3, 2, m, in), w = Check.random(4, out, in).to(wt), bias = Check.random(5, out);
-        Check.close(REF.linear(x, w, bias), CPU.linear(x, w, bias), gemmTol(in), 1e-5, "linear " + wt);
-        Check.close(REF.linear(x, w, null), CPU.linear(x, w, null), gemmTol(in), 1e-5, "linear without bias");
-    }
-
-    @Test
-    void matmulBatchedAndStrided() {
-        Tensor a = Check.random(6, 3, 9, 20).permute(0, 2, 1); // [3, 20, 9], non-contiguous
-        Tensor b = Check.random(7, 3, 9, 11);
-        Check.close(REF.matmul(a, b), CPU.matmul(a, b), gemmTol(9), 1e-5, "batched matmul");
-        Tensor bt = Check.random(8, 11, 9).transpose(0, 1); // [9, 11] column-major view
-        Check.close(REF.matmul(a, bt), CPU.matmul(a, bt), gemmTol(9), 1e-5, "matmul with transposed view");
-    }
-
-    @ParameterizedTest(name = "norms n={0}")
-    @ValueSource(ints = {1, 7, 17, 255, 257, 1152})
-    void norms(int n) {
-        Tensor x = CPU.add(CPU.scale(Check.random(10, 5, n), 3f), Tensor.of(new float[] {2f}, 1));
-        Tensor g = Check.random(11, n), b = Check.random(12, n);
-        Check.close(REF.layerNorm(x, g, b, 1e-6f), CPU.layerNorm(x, g, b, 1e-6f), 2e-5, 1e-5, "layerNorm affine");
-        Check.close(REF.layerNorm(x, null, null, 1e-6f), CPU.layerNorm(x, null, null, 1e-6f), 2e-5, 1e-5, "layerNorm plain");
-        Check.close(REF.rmsNorm(x, g, 1e-6f), CPU.rmsNorm(x, g, 1e-6f), 2e-5, 1e-5, "rmsNorm");
-        Check.close(REF.softmax(x), CPU.softmax(x), 1e-6, 1e-5, "softmax");
-    }
-
-    @ParameterizedTest(name = "groupNorm C={0} groups={1} spatial={2}")
-    @CsvSource({"4,2,1", "6,3,7", "32,32,17", "64,32,255", "12,4,257"})
-    void groupNorm(int c, int groups, int spatial) {
-        Tensor x = Check.random(13, 2, c, spatial, 1), g = Check.random(14, c), b = Check.random(15, c);
-        Check.close(REF.groupNorm(x, groups, g, b, 1e-6f), CPU.groupNorm(x, groups, g, b, 1e-6f), 2e-5, 1e-5, "groupNorm");
-        Check.close(REF.groupNorm(x, groups, null, null, 1e-5f), CPU.groupNorm(x, groups, null, null, 1e-5f), 2e-5, 1e-5, "groupNorm plain");
-    }
-
-    @ParameterizedTest(name = "elementwise n={0}")
-    @ValueSource(ints = {1, 7, 17, 255, 257, 70000})
-    void elementwise(int n) {
-        Tensor x = Check.random(16, n).reshape(n);
-        Tensor wide = CPU.scale(x, 6f); // exercise tails of tanh/exp/erf
-        Check.close(REF.gelu(wide, true), CPU.gelu(wide, true), 2e-6, 1e-5, "gelu tanh");
-        Check.close(REF.gelu(wide, false), CPU.gelu(wide, false), 2e-6, 1e-5, "gelu erf");
-        Check.close(REF.silu(wide), CPU.silu(wide), 2e-6, 1e-5, "silu");
-        Check.close(REF.scale(x, -3.5f), CPU.scale(x, -3.5f), 0, 0, "scale");
-    }
-
-    @ParameterizedTest(name = "broadcast {0} with {1}")
-    @CsvSource({"2x3x17,17", "2x3x17,2x1x17", "2x3x17,2x3x1", "2x1x257,1x4x1", "1,7x5", "2x3x17,2x3x17"})
-    void binaryBroadcast(String as, String bs) {
-        Tensor a = Check.random(17, dims(as)), b = Check.random(18, dims(bs));
-        for (Backend.Binary op : Backend.Binary.values()) {
-            Check.close(REF.binary(op, a, b, null), CPU.binary(op, a, b, null), 0, 0, op + " " + as + " " + bs);
-        }
-        Tensor strided = Check.random(19, dims(as)).transpose(0, -1);
-        Tensor other = Check.random(20, strided.shape());
-        Check.close(REF.add(strided, other), CPU.add(strided, other), 0, 0, "add with strided input");
-    }
-
-    @ParameterizedTest(name = "attention B={0} H={1} Lq={2} Lk={3} D={4} Dv={5}")
-    @CsvSource({"1,1,1,1,8,8", "2,3,7,17,17,5", "1,2,65,70,72,72", "2,1,17,257,64,33", "1,4,130,3,16,40"})
-    void attention(int b, int h, int lq, int lk, int d, int dv) {
-        Tensor q = Check.random(21, b, h, lq, d), k = Check.random(22, b, h, lk, d), v = Check.random(23, b, h, lk, dv);
-        float scale = (float) (1 / Math.sqrt(d));
-        Check.close(REF.attention(q, k, v, null, scale), CPU.attention(q, k, v, null, scale), 2e-6, 1e-5, "attention");
-        // Additive key-padding mask [B,1,1,Lk] as PixArt's cross-attention uses, and a full [Lq,Lk] bias.
-        Tensor pad = Tensor.zeros(b, 1, 1, lk);
-        for (int i = 0; i < b; i++) for (int j = lk / 2 + 1; j < lk; j++) pad.set(-1e9f, i, 0, 0, j);
-        Check.close(REF.attention(q, k, v, pad, scale), CPU.attention(q, k, v, pad, scale), 2e-6, 1e-5, "attention key mask");
-        Tensor bias = CPU.scale(Check.random(24, lq, lk), 4f);
-        Check.close(REF.attention(q, k, v, bias, scale), CPU.attention(q, k, v, bias, scale), 2e-6, 1e-5, "attention bias");
-    }
-
-    @Test
-    void attentionStridedInputsAndOutput() {
-        // q, k, v as views of one [B, L, 3, H, D] tensor and the output written into [B, L, H, D]: no copies.
-        int b = 2, l = 33, h = 3, d = 24;
-        Tensor qkv = Check.random(25, b, l, 3, h, d).permute(2, 0, 3, 1, 4); // [3, B, H, L, D]
-        Tensor q = qkv.select(0, 0), k = qkv.select(0, 1), v = qkv.select(0, 2);
-        Tensor expected = REF.attention(q, k, v, null, 0.2f);
-        Tensor out = Tensor.zeros(b, l, h, d);
-        CPU.attention(q, k, v, null, 0.2f, out.permute(0, 2, 1, 3));
-        Check.close(expected, out.permute(0, 2, 1, 3), 2e-6, 1e-5, "attention into a strided view");
-    }
-
-    @ParameterizedTest(name = "conv2d Cin={0} Cout={1} {2}x{3} k={4} s={5} p={6}")
-    @CsvSource({"3,5,7,9,3,1,1", "1,4,28,28,4,4,0", "4,7,17,17,3,2,1", "8,3,5,5,1,1,0", "2,2,1,1,3,1,1", "130,6,6,6,3,1,1"})
-    void conv2d(int cin, int cout, int h, int w, int k, int s, int p) {
-        Tensor x = Check.random(26, 2, cin, h, w), wt = Check.random(27, cout, cin, k, k), bias = Check.random(28, cout);
-        int kk = cin * k * k;
-        Check.close(REF.conv2d(x, wt, bias, s, p), CPU.conv2d(x, wt, bias, s, p), gemmTol(kk), 1e-5, "conv2d");
-        Tensor half = wt.to(DType.BF16);
-        Check.close(REF.conv2d(x, half, null, s, p), CPU.conv2d(x, half, null, s, p), gemmTol(kk), 1e-5, "conv2d bf16 weights");
-    }
-
-    @Test
-    void upsample() {
-        Tensor x = Check.random(29, 2, 3, 5, 7);
-        Check.close(REF.upsampleNearest(x, 2), CPU.upsampleNearest(x, 2), 0, 0, "upsample 2");
-        Check.close(REF.upsampleNearest(x, 3), CPU.upsampleNearest(x, 3), 0, 0, "upsample 3");
-    }
+    @Override
+    Backend candidate() { return SHARED; }
 
     @Test
     void runsAtTheRequestedVectorWidth() {
         String bits = System.getProperty("dit.vector.bits", "");
         String expect = bits.isEmpty() ? "FloatVector " : bits.equals("0") ? "scalar" : "FloatVector " + bits + "-bit";
         assertTrue(CPU.describe().startsWith("cpu (" + expect), CPU.describe() + " for dit.vector.bits=" + bits);
-    }
-
-    static int[] dims(String s) {
-        String[] p = s.split("x");
-        int[] d = new int[p.length];
-        for (int i = 0; i < p.length; i++) d[i] = Integer.parseInt(p[i]);
-        return d;
     }
 }

@@ -1,0 +1,26 @@
+package org.deltadit.dit;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.deltadit.engine.Backend;
+import org.deltadit.engine.cpu.CpuBackend;
+import org.deltadit.engine.opencl.OpenClBackend;
+import org.deltadit.engine.opencl.OpenClDevices;
+import org.deltadit.engine.reference.ReferenceBackend;
+
+/** Every backend the model fixtures run on: reference, cpu, and OpenCL (PoCL in CI, where it must be present). */
+final class TestBackends {
+    private TestBackends() {}
+
+    private static List<Backend> all;
+
+    static synchronized List<Backend> all() {
+        if (all == null) {
+            all = new ArrayList<>(List.of(new ReferenceBackend(), new CpuBackend(2)));
+            if (!OpenClDevices.list().isEmpty()) all.add(new OpenClBackend(0));
+            else if ("true".equals(System.getenv("CI"))) throw new AssertionError("no OpenCL device: CI must install pocl-opencl-icd (.ci/run does)");
+            else System.err.println("model fixtures: no OpenCL device here, its parity runs are skipped");
+        }
+        return all;
+    }
+}

@@ -1,0 +1,165 @@
+/*
+ * The device kernels, written once in a C subset: OpenCL C 1.2 as it stands; the CUDA backend (issue 14,
+ * to come) compiles the same text with KERNEL/GLOBAL/GID defined for CUDA. Every buffer is contiguous
+ * F32; the host lays tensors out so. Each kernel is the direct form of its scalar reference in
+ * engine/reference: correctness first, tiling later.
+ */
+#ifndef KERNEL
+#define KERNEL __kernel
+#define GLOBAL __global
+#define GID(d) ((int) get_global_id(d))
+#endif
+
+/* C[M,N] = A[M,K]·B[K,N] (+ bias[N]) */
+KERNEL void gemm(GLOBAL const float* a, GLOBAL const float* b, GLOBAL const float* bias, GLOBAL float* c, int m, int k, int n, int hasBias) {
+    int col = GID(0), row = GID(1);
+    if (row >= m || col >= n) return;
+    float acc = 0.0f;
+    for (int i = 0; i < k; i++) acc += a[row * k + i] * b[i * n + col];
+    c[row * n + col] = hasBias ? acc + bias[col] : acc;
+}
+
+/* one row of [rows, n]: (x − mean)/sqrt(var + eps)·gamma + beta (each optional); two passes over the row */
+KERNEL void layer_norm(GLOBAL const float* x, GLOBAL const float* gamma, GLOBAL const float* beta, GLOBAL float* out, int rows, int n, float eps,
+                       int hasGamma, int hasBeta) {
+    int r = GID(0);
+    if (r >= rows) return;
+    GLOBAL const float* xr = x + (long) r * n;
+    float mean = 0.0f, var = 0.0f;
+    for (int i = 0; i < n; i++) mean += xr[i];
+    mean /= n;
+    for (int i = 0; i < n; i++) var += (xr[i] - mean) * (xr[i] - mean);
+    float inv = 1.0f / sqrt(var / n + eps);
+    for (int i = 0; i < n; i++) {
+        float v = (xr[i] - mean) * inv;
+        if (hasGamma) v *= gamma[i];
+        if (hasBeta) v += beta[i];
+        out[(long) r * n + i] = v;
+    }
+}
+
+KERNEL void rms_norm(GLOBAL const float* x, GLOBAL const float* gamma, GLOBAL float* out, int rows, int n, float eps) {
+    int r = GID(0);
+    if (r >= rows) return;
+    GLOBAL const float* xr = x + (long) r * n;
+    float ss = 0.0f;
+    for (int i = 0; i < n; i++) ss += xr[i] * xr[i];
+    float inv = 1.0f / sqrt(ss / n + eps);
+    for (int i = 0; i < n; i++) out[(long) r * n + i] = xr[i] * inv * gamma[i];
+}
+
+/* x [N, C, S]: each (sample, group) normalised over its C/groups channels × S values */
+KERNEL void group_norm(GLOBAL const float* x, GLOBAL const float* gamma, GLOBAL const float* beta, GLOBAL float* out,
+                       int batch, int c, int s, int groups, float eps, int hasGamma, int hasBeta) {
+    int id = GID(0);
+    if (id >= batch * groups) return;
+    int bi = id / groups, g = id % groups, cpg = c / groups;
+    long base = ((long) bi * c + (long) g * cpg) * s, count = (long) cpg * s;
+    float mean = 0.0f, var = 0.0f;
+    for (long i = 0; i < count; i++) mean += x[base + i];
+    mean /= count;
+    for (long i = 0; i < count; i++) var += (x[base + i] - mean) * (x[base + i] - mean);
+    float inv = 1.0f / sqrt(var / count + eps);
+    for (long i = 0; i < count; i++) {
+        int ch = g * cpg + (int) (i / s);
+        float v = (x[base + i] - mean) * inv;
+        if (hasGamma) v *= gamma[ch];
+        if (hasBeta) v += beta[ch];
+        out[base + i] = v;
+    }
+}
+
+/* op: 0 GELU (tanh), 1 GELU (erf), 2 SiLU, 3 scale by arg */
+KERNEL void unary(GLOBAL const float* x, GLOBAL float* out, int n, int op, float arg) {
+    int i = GID(0);
+    if (i >= n) return;
+    float v = x[i], y;
+    if (op == 0) y = 0.5f * v * (1.0f + tanh(0.7978845608028654f * (v + 0.044715f * v * v * v)));
+    else if (op == 1) y = 0.5f * v * (1.0f + erf(v * 0.7071067811865476f));
+    else if (op == 2) y = v / (1.0f + exp(-v));
+    else y = v * arg;
+    out[i] = y;
+}
+
+/* a and b already laid out in out's shape; op: 0 add, 1 sub, 2 mul */
+KERNEL void binary(GLOBAL const float* a, GLOBAL const float* b, GLOBAL float* out, int n, int op) {
+    int i = GID(0);
+    if (i >= n) return;
+    out[i] = op == 0 ? a[i] + b[i] : op == 1 ? a[i] - b[i] : a[i] * b[i];
+}
+
+KERNEL void softmax_rows(GLOBAL const float* x, GLOBAL float* out, int rows, int n) {
+    int r = GID(0);
+    if (r >= rows) return;
+    GLOBAL const float* xr = x + (long) r * n;
+    float mx = -INFINITY, sum = 0.0f;
+    for (int i = 0; i < n; i++) mx = fmax(mx, xr[i]);
+    for (int i = 0; i < n; i++) {
+        float e = exp(xr[i] - mx);
+        out[(long) r * n + i] = e;
+        sum += e;
+    }
+    for (int i = 0; i < n; i++) out[(long) r * n + i] /= sum;
+}
+
+/*
+ * One query row per work-item: q [BH, Lq, D], k [BH, Lk, D], v [BH, Lk, Dv], mask (if any) [BH, Lq, Lk]
+ * added to the scaled scores; out [BH, Lq, Dv]. A row whose keys are all −∞ gives NaN, as PyTorch does.
+ */
+KERNEL void attention(GLOBAL const float* q, GLOBAL const float* k, GLOBAL const float* v, GLOBAL const float* mask, GLOBAL float* out,
+                      int bh, int lq, int lk, int d, int dv, float scale, int hasMask) {
+    int i = GID(0), h = GID(1);
+    if (i >= lq || h >= bh) return;
+    GLOBAL const float* qi = q + ((long) h * lq + i) * d;
+    GLOBAL const float* kh = k + (long) h * lk * d;
+    GLOBAL const float* vh = v + (long) h * lk * dv;
+    GLOBAL float* o = out + ((long) h * lq + i) * dv;
+    GLOBAL const float* mrow = mask + ((long) h * lq + i) * lk;
+    float mx = -INFINITY;
+    for (int j = 0; j < lk; j++) {
+        float s = 0.0f;
+        for (int t = 0; t < d; t++) s += qi[t] * kh[(long) j * d + t];
+        s = s * scale + (hasMask ? mrow[j] : 0.0f);
+        mx = fmax(mx, s);
+    }
+    for (int t = 0; t < dv; t++) o[t] = 0.0f;
+    float sum = 0.0f;
+    for (int j = 0; j < lk; j++) {
+        float s = 0.0f;
+        for (int t = 0; t < d; t++) s += qi[t] * kh[(long) j * d + t];
+        float p = exp(s * scale + (hasMask ? mrow[j] : 0.0f) - mx);
+        sum += p;
+        for (int t = 0; t < dv; t++) o[t] += p * vh[(long) j * dv + t];
+    }
+    for (int t = 0; t < dv; t++) o[t] /= sum;
+}
+
+/* x [N, Cin, H, W], w [Cout, Cin, KH, KW], out [N, Cout, Ho, Wo]; zero padding */
+KERNEL void conv2d(GLOBAL const float* x, GLOBAL const float* w, GLOBAL const float* bias, GLOBAL float* out,
+                   int batch, int cin, int h, int wd, int cout, int kh, int kw, int stride, int pad, int ho, int wo, int hasBias) {
+    int id = GID(0);
+    if (id >= batch * cout * ho * wo) return;
+    int ox = id % wo, oy = (id / wo) % ho, co = (id / (wo * ho)) % cout, bi = id / (wo * ho * cout);
+    float acc = hasBias ? bias[co] : 0.0f;
+    for (int ci = 0; ci < cin; ci++) {
+        for (int ky = 0; ky < kh; ky++) {
+            int iy = oy * stride - pad + ky;
+            if (iy < 0 || iy >= h) continue;
+            for (int kx = 0; kx < kw; kx++) {
+                int ix = ox * stride - pad + kx;
+                if (ix < 0 || ix >= wd) continue;
+                acc += x[(((long) bi * cin + ci) * h + iy) * wd + ix] * w[(((long) co * cin + ci) * kh + ky) * kw + kx];
+            }
+        }
+    }
+    out[id] = acc;
+}
+
+/* nearest: out [N, C, H·f, W·f] (not "upsample": OpenCL C has a built-in of that name) */
+KERNEL void upsample_nearest(GLOBAL const float* x, GLOBAL float* out, int planes, int h, int w, int f) {
+    int id = GID(0);
+    int ow = w * f, oh = h * f;
+    if (id >= planes * oh * ow) return;
+    int ox = id % ow, oy = (id / ow) % oh, p = id / (ow * oh);
+    out[id] = x[((long) p * h + oy / f) * w + ox / f];
+}
