@@ -47,12 +47,8 @@ class SamplingParityTest {
 
     /** max |a − e| ≤ 1e-4 × max |e|. */
     static void assertClose(float[] e, float[] a, String what) {
-        double max = 0, err = 0;
-        for (int i = 0; i < e.length; i++) {
-            max = Math.max(max, Math.abs(e[i]));
-            err = Math.max(err, Math.abs(e[i] - a[i]));
-        }
-        assertTrue(err <= 1e-4 * max, what + ": max error " + err + " > 1e-4 × " + max);
+        double rel = org.deltadit.engine.Compare.relativeMaxError(e, a);
+        assertTrue(rel <= 1e-4, what + ": max error " + rel + " × max |expected| > 1e-4");
     }
 
     static int countSkips(Plan p) {

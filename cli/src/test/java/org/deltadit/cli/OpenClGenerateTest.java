@@ -43,12 +43,8 @@ class OpenClGenerateTest {
     }
 
     static void close(float[] want, float[] got, String what) {
-        double max = 0, err = 0;
-        for (int i = 0; i < want.length; i++) {
-            max = Math.max(max, Math.abs(want[i]));
-            err = Math.max(err, Math.abs(want[i] - got[i]));
-        }
-        assertTrue(err <= 1e-4 * max, what + ": max error " + err + " of " + max);
+        double rel = org.deltadit.engine.Compare.relativeMaxError(want, got);
+        assertTrue(rel <= 1e-4, what + ": max error " + rel + " × max |expected|");
     }
 
     @Test

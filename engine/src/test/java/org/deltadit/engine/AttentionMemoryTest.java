@@ -21,14 +21,19 @@ class AttentionMemoryTest {
         float scale = (float) (1 / Math.sqrt(d));
         Backend cpu = new CpuBackend(1);
         Tensor out = Tensor.zeros(1, heads, l, d);
-        // Warm up: until C2 compiles the kernels, Vector API temporaries are heap objects.
-        for (int i = 0; i < 3; i++) cpu.attention(q, k, v, null, scale, out);
+        // Warm up: until C2 has compiled the kernels (in the background, later on a busy machine),
+        // Vector API temporaries are heap objects. The steady state is what is checked: the least a
+        // call allocates over up to 12 warmed calls.
         var mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
         long tid = Thread.currentThread().threadId();
-        long before = mx.getThreadAllocatedBytes(tid);
-        cpu.attention(q, k, v, null, scale, out);
-        long allocated = mx.getThreadAllocatedBytes(tid) - before;
         long scoreMatrix = 4L * l * l;
+        for (int i = 0; i < 3; i++) cpu.attention(q, k, v, null, scale, out);
+        long allocated = Long.MAX_VALUE;
+        for (int i = 0; i < 12 && allocated >= scoreMatrix / 8; i++) {
+            long before = mx.getThreadAllocatedBytes(tid);
+            cpu.attention(q, k, v, null, scale, out);
+            allocated = Math.min(allocated, mx.getThreadAllocatedBytes(tid) - before);
+        }
         assertTrue(allocated < scoreMatrix / 8, "attention allocated " + allocated + " bytes; one head's scores would be " + scoreMatrix);
 
         int[] rows = {0, 1, 1000, 4095};

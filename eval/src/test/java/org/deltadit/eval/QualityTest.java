@@ -34,12 +34,8 @@ class QualityTest {
     }
 
     static void assertClose(float[] e, float[] a, String what) {
-        double max = 0, err = 0;
-        for (int i = 0; i < e.length; i++) {
-            max = Math.max(max, Math.abs(e[i]));
-            err = Math.max(err, Math.abs(e[i] - a[i]));
-        }
-        assertTrue(err <= 1e-4 * max, what + ": max error " + err + " vs max " + max);
+        double rel = org.deltadit.engine.Compare.relativeMaxError(e, a);
+        assertTrue(rel <= 1e-4, what + ": max error " + rel + " × max |expected|");
     }
 
     @Test

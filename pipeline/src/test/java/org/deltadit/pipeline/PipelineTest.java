@@ -113,13 +113,8 @@ class PipelineTest {
     }
 
     static void close(Tensor want, Tensor got) {
-        float[] w = want.toFloatArray(), g = got.toFloatArray();
-        double max = 0, err = 0;
-        for (int i = 0; i < w.length; i++) {
-            max = Math.max(max, Math.abs(w[i]));
-            err = Math.max(err, Math.abs(w[i] - g[i]));
-        }
-        assertTrue(err <= 1e-5 * max, "max error " + err + " of " + max);
+        double rel = org.deltadit.engine.Compare.relativeMaxError(want.toFloatArray(), got.toFloatArray());
+        assertTrue(rel <= 1e-5, "max error " + rel + " × max |expected|");
     }
 
     /** A tiny PixArt-MS (original layout, native 8×8 latents) without a VAE, and caption features for it. */

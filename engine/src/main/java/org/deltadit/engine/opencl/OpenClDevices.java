@@ -59,22 +59,17 @@ public final class OpenClDevices {
         return out;
     }
 
-    private static String platformString(MemorySegment id, int param) throws Throwable {
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment size = a.allocate(JAVA_LONG);
-            OpenCl.check((int) OpenCl.getPlatformInfo.invokeExact(id, param, 0L, MemorySegment.NULL, size), "clGetPlatformInfo");
-            MemorySegment buf = a.allocate(size.get(JAVA_LONG, 0) + 1);
-            OpenCl.check((int) OpenCl.getPlatformInfo.invokeExact(id, param, size.get(JAVA_LONG, 0), buf, MemorySegment.NULL), "clGetPlatformInfo");
-            return buf.getString(0).trim();
-        }
-    }
+    private static String platformString(MemorySegment id, int param) throws Throwable { return infoString(OpenCl.getPlatformInfo, id, param); }
 
-    private static String deviceString(MemorySegment id, int param) throws Throwable {
+    private static String deviceString(MemorySegment id, int param) throws Throwable { return infoString(OpenCl.getDeviceInfo, id, param); }
+
+    /** A string property through clGetPlatformInfo or clGetDeviceInfo (the same shape): size first, then the text. */
+    private static String infoString(java.lang.invoke.MethodHandle call, MemorySegment id, int param) throws Throwable {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment size = a.allocate(JAVA_LONG);
-            OpenCl.check((int) OpenCl.getDeviceInfo.invokeExact(id, param, 0L, MemorySegment.NULL, size), "clGetDeviceInfo");
+            OpenCl.check((int) call.invokeExact(id, param, 0L, MemorySegment.NULL, size), "clGet*Info");
             MemorySegment buf = a.allocate(size.get(JAVA_LONG, 0) + 1);
-            OpenCl.check((int) OpenCl.getDeviceInfo.invokeExact(id, param, size.get(JAVA_LONG, 0), buf, MemorySegment.NULL), "clGetDeviceInfo");
+            OpenCl.check((int) call.invokeExact(id, param, size.get(JAVA_LONG, 0), buf, MemorySegment.NULL), "clGet*Info");
             return buf.getString(0).trim();
         }
     }
