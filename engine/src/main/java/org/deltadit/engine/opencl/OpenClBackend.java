@@ -125,8 +125,16 @@ public final class OpenClBackend extends Backend implements AutoCloseable {
         return host.toArray(JAVA_FLOAT);
     }
 
+    /** The GEMM's work-group edge (TILE in ops.cl). */
+    private static final int TILE = 16;
+
+    private static long roundUp(long v, int t) { return Math.max(t, (v + t - 1) / t * t); }
+
     /** Sets the arguments (Buf, Integer, Float), runs over {@code global} work-items and waits. */
-    private void run(Arena a, String name, long[] global, Object... args) throws Throwable {
+    private void run(Arena a, String name, long[] global, Object... args) throws Throwable { runTiled(a, name, global, null, args); }
+
+    /** As {@link #run} with work-groups of {@code local} (null: the driver chooses). */
+    private void runTiled(Arena a, String name, long[] global, long[] local, Object... args) throws Throwable {
         MemorySegment k = kernel(name);
         for (int i = 0; i < args.length; i++) {
             MemorySegment value;
@@ -149,8 +157,8 @@ public final class OpenClBackend extends Backend implements AutoCloseable {
             }
             OpenCl.check((int) OpenCl.setKernelArg.invokeExact(k, i, size, value), "clSetKernelArg(" + name + ", " + i + ")");
         }
-        MemorySegment g = a.allocateFrom(JAVA_LONG, global);
-        OpenCl.check((int) OpenCl.enqueueNDRangeKernel.invokeExact(queue, k, global.length, MemorySegment.NULL, g, MemorySegment.NULL, 0, MemorySegment.NULL, MemorySegment.NULL),
+        MemorySegment g = a.allocateFrom(JAVA_LONG, global), l = local == null ? MemorySegment.NULL : a.allocateFrom(JAVA_LONG, local);
+        OpenCl.check((int) OpenCl.enqueueNDRangeKernel.invokeExact(queue, k, global.length, MemorySegment.NULL, g, l, 0, MemorySegment.NULL, MemorySegment.NULL),
                 "clEnqueueNDRangeKernel(" + name + ")");
         OpenCl.check((int) OpenCl.finish.invokeExact(queue), "clFinish");
     }
@@ -206,7 +214,8 @@ public final class OpenClBackend extends Backend implements AutoCloseable {
         for (int t = 0; t < k; t++) for (int j = 0; j < n; j++) bv[t * n + j] = b.get(t, j);
         op((ar, made) -> {
             Buf o = out(ar, made, (long) m * n);
-            run(ar, "gemm", new long[] {Math.max(1, n), Math.max(1, m)}, in(ar, made, av), in(ar, made, bv), in(ar, made, bias), o, m, k, n, bias == null ? 0 : 1);
+            runTiled(ar, "gemm", new long[] {roundUp(n, TILE), roundUp(m, TILE)}, new long[] {TILE, TILE},
+                    in(ar, made, av), in(ar, made, bv), in(ar, made, bias), o, m, k, n, bias == null ? 0 : 1);
             float[] r = download(ar, o);
             for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) c.set(i, j, r[i * n + j]);
         });
