@@ -204,7 +204,7 @@ public final class Pipeline implements AutoCloseable {
     public int numClasses() { return model instanceof Dit d ? d.config().numClasses() : 0; }
 
     /** A request checked against this model, with its defaults filled in. */
-    private record Prepared(Sampler sampler, int steps, double cfg, int images, int batch, Plan plan, int[] labels, Tensor noise) {
+    private record Prepared(Sampler sampler, int steps, double cfg, int images, int batch, Plan plan, int[] labels) {
         int branches() { return cfg > 1 ? 2 : 1; }
     }
 
@@ -248,7 +248,12 @@ public final class Pipeline implements AutoCloseable {
                 lcm ? "legacy".equals(r.lcmTimesteps()) : "min".equals(r.finalSigma()));
         CachePolicy policy = r.cache().resolve(steps, c, cfg > 1 ? 2 : 1);
         Plan plan = Plan.of(policy, steps, c.depth());
-        return new Prepared(sampler, steps, cfg, n, batch, plan, labels, initialNoise(r, n, c));
+        if (r.noise() != null) {
+            int side = c.inputSize();
+            int[] want = {n, c.inChannels(), side, side};
+            require(java.util.Arrays.equals(r.noise().shape(), want), "noise", r.noise().shapeString() + ", this run needs " + java.util.Arrays.toString(want));
+        }
+        return new Prepared(sampler, steps, cfg, n, batch, plan, labels);
     }
 
     /** Runs {@code request}; {@code listener} (may be null) hears of every step. */
@@ -262,7 +267,7 @@ public final class Pipeline implements AutoCloseable {
         Plan plan = pr.plan();
         CachePolicy policy = plan.policy();
         Batches batches = batches(r, pr);
-        Tensor noise = pr.noise();
+        Tensor noise = initialNoise(r, n, c);
         Noise fresh = Noise.fresh(r.seed(), n);
 
         int total = steps * ((n + bsz - 1) / bsz);
@@ -344,14 +349,10 @@ public final class Pipeline implements AutoCloseable {
         return y;
     }
 
-    /** x_T: the request's noise (checked against the model), else image i's values from the stream (seed, i). */
+    /** x_T: the request's noise (its shape checked in prepare), else image i's values from the stream (seed, i). */
     private static Tensor initialNoise(GenerationRequest r, int n, ModelConfig c) {
         int side = c.inputSize();
-        if (r.noise() != null) {
-            int[] want = {n, c.inChannels(), side, side};
-            require(java.util.Arrays.equals(r.noise().shape(), want), "noise", r.noise().shapeString() + ", this run needs " + java.util.Arrays.toString(want));
-            return r.noise().to(DType.F32);
-        }
+        if (r.noise() != null) return r.noise().to(DType.F32);
         return Tensor.of(new Noise(r.seed(), n).next(0, n, c.inChannels() * side * side), n, c.inChannels(), side, side);
     }
 

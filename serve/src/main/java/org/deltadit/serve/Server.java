@@ -3,7 +3,6 @@ package org.deltadit.serve;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.staticfiles.Location;
-import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
@@ -135,13 +134,7 @@ public final class Server implements AutoCloseable {
     private void generate(Context ctx) {
         byte[] body = ctx.bodyAsBytes();
         if (body.length > MAX_BODY) throw new TooLarge("request larger than " + MAX_BODY + " bytes");
-        Map<String, Object> j;
-        try {
-            j = Json.parseObject("request", body);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(e.getMessage());
-        }
-        RequestJson.Parsed parsed = RequestJson.parse(j);
+        RequestJson.Parsed parsed = RequestJson.parse(Json.parseObject("request", body)); // bad JSON: a CheckpointException, 400
         Pipeline p = model(parsed.model());
         GenerationRequest r = parsed.request();
         if (r.images() > options.maxCount()) throw new TooLarge("count: " + r.images() + " images; this server takes at most " + options.maxCount() + " per request");
@@ -247,6 +240,4 @@ public final class Server implements AutoCloseable {
         jobs.close();
         models.values().forEach(Pipeline::close);
     }
-
-    static String utf8(byte[] b) { return new String(b, StandardCharsets.UTF_8); }
 }

@@ -76,7 +76,6 @@ public final class AtomicFiles {
      */
     public static final class Folder implements AutoCloseable {
         private final Path target, tmp;
-        private boolean committed;
 
         public Folder(Path target) {
             this.target = target;
@@ -103,7 +102,6 @@ public final class AtomicFiles {
                         Files.move(f, target.resolve(f.getFileName()), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
                     }
                 }
-                committed = true;
             } catch (IOException e) {
                 throw failure(target, e);
             }
@@ -115,8 +113,6 @@ public final class AtomicFiles {
             deleteQuietly(tmp);
             PENDING.remove(tmp);
         }
-
-        public boolean committed() { return committed; }
     }
 
     /**

@@ -28,7 +28,6 @@ import org.deltadit.engine.Tensor;
  */
 public final class OpenClBackend extends Backend implements AutoCloseable {
     private final OpenClDevices.Device device;
-    private final Arena arena = Arena.ofShared();
     private final MemorySegment context, queue, program;
     private final Map<String, MemorySegment> kernels = new HashMap<>();
 
@@ -364,6 +363,5 @@ public final class OpenClBackend extends Backend implements AutoCloseable {
             // closing: nothing left to report to
         }
         kernels.clear();
-        arena.close();
     }
 }
