@@ -24,14 +24,22 @@ function addPolicy(kind) {
 function showParams(row) {
   const k = row.querySelector('.kind').value;
   row.querySelector('.p-b').hidden = k !== 'delta-dit';
-  row.querySelector('.p-n').hidden = k === 'none' || k === 'fewer';
   row.querySelector('.p-nc').hidden = !(k === 'delta-dit' || k === 'faster-diffusion');
   row.querySelector('.p-range').hidden = k !== 'delta-cache';
   row.querySelector('.p-steps').hidden = k !== 'fewer';
+  row.querySelector('.p-file').hidden = k !== 'file';
+  row.querySelector('.p-n').hidden = k === 'none' || k === 'fewer' || k === 'file';
 }
 
-function policyOf(row, steps) {
+async function policyOf(row, steps) {
   const k = row.querySelector('.kind').value;
+  if (k === 'file') {
+    // a policy file as `dit generate --cache-config` reads it: {"kind": …, "b": …, …}
+    const f = row.querySelector('.pfile').files[0];
+    if (!f) throw new Error('choose a policy file');
+    const cache = JSON.parse(await f.text());
+    return { label: `${f.name} (${cache.kind})`, steps, cache };
+  }
   const num = (sel) => row.querySelector(sel).value === '' ? undefined : Number(row.querySelector(sel).value);
   if (k === 'none') return { label: 'full compute', steps, cache: 'none' };
   if (k === 'fewer') { const t = num('.fsteps') ?? Math.round(steps * 0.65); return { label: `T = ${t}`, steps: t, cache: 'none' }; }
@@ -105,7 +113,13 @@ async function run(event) {
   const steps = Number($('steps').value);
   const base = { model: model.name, seed: Number($('seed').value), cfg: Number($('cfg').value) };
   if (model.text) base.prompt = $('prompt').value; else base.class = Number($('cls').value);
-  const rows = [...document.querySelectorAll('.policy')].map((r) => policyOf(r, steps));
+  let rows;
+  try {
+    rows = await Promise.all([...document.querySelectorAll('.policy')].map((r) => policyOf(r, steps)));
+  } catch (e) {
+    $('message').textContent = e.message;
+    return;
+  }
   let reference = null;
   const runs = rows.map(async (p, i) => {
     const c = card(p.label);

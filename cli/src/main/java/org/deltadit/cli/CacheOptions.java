@@ -23,6 +23,15 @@ final class CacheOptions {
     boolean reverse;
     @Option(names = "--cache-bf16", description = "store the deltas in BF16 (half the memory)")
     boolean bf16;
+    @Option(names = "--cache-config", description = "a policy file (JSON: kind, b, interval, cached_blocks, range, speedup, reverse, gate_step) instead of the options above")
+    java.nio.file.Path config;
 
-    CacheSpec spec() { return new CacheSpec.Named(cache, b, interval, cachedBlocks, range, speedup, reverse, gateStep); }
+    CacheSpec spec() {
+        if (config == null) return new CacheSpec.Named(cache, b, interval, cachedBlocks, range, speedup, reverse, gateStep);
+        if (!cache.equals("none") || b != null || interval != null || cachedBlocks != null || range != null || speedup != null || reverse || gateStep != null) {
+            throw new IllegalArgumentException("--cache-config: the file gives the policy; drop --cache, --b, --interval, --cached-blocks, --range, --speedup, --reverse and --gate-step");
+        }
+        if (!java.nio.file.Files.isRegularFile(config)) throw new IllegalArgumentException("--cache-config: " + config + ": no such file");
+        return org.deltadit.pipeline.PolicyFile.read(config);
+    }
 }

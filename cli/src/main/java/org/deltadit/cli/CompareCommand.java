@@ -61,6 +61,8 @@ final class CompareCommand implements Callable<Integer> {
     EngineOptions engine;
     @Option(names = "--json", description = "JSON lines (one per row) instead of the Markdown table")
     boolean json;
+    @Option(names = "--cache-config", description = "a policy file (see dit generate --cache-config) as one more row; repeatable")
+    List<Path> policyFiles;
 
     record Row(String name, String label, int steps, CachePolicy policy) {}
 
@@ -76,7 +78,14 @@ final class CompareCommand implements Callable<Integer> {
         try (Pipeline p = Pipeline.open(ModelSpec.builder().model(modelPath).heads(heads).device(engine.device).threads(engine.threads).build())) {
             ModelConfig c = p.config();
             if (p.textConditioned()) throw new IllegalArgumentException("--model: bench compare takes a class-conditional DiT; " + c.archName() + " takes prompts");
-            List<Row> list = parseRows(rows, steps, c.depth());
+            List<Row> list = new ArrayList<>(parseRows(rows, steps, c.depth()));
+            if (policyFiles != null) {
+                for (Path f : policyFiles) {
+                    if (!Files.isRegularFile(f)) throw new IllegalArgumentException("--cache-config: " + f + ": no such file");
+                    CachePolicy policy = org.deltadit.pipeline.PolicyFile.read(f).resolve(steps, c, cfg > 1 ? 2 : 1);
+                    list.add(new Row(f.getFileName().toString(), "policy " + f.getFileName() + " (" + policy.describe() + ")", steps, policy));
+                }
+            }
             Path evalDir = classifier != null ? classifier : (Files.isDirectory(modelPath) ? modelPath : modelPath.toAbsolutePath().getParent());
             DigitClassifier net = null;
             Fid.Stats real = null;

@@ -16,6 +16,7 @@ final class Flags {
 
     static String of(String parameter) {
         if (parameter.startsWith("dit.")) return "-D" + parameter;
+        if (parameter.contains(": ")) return parameter; // a field of a policy file: "FILE: kind"
         String s = SPECIAL.get(parameter);
         return s != null ? s : "--" + parameter.replaceAll("([a-z0-9])([A-Z])", "$1-$2").toLowerCase(java.util.Locale.ROOT);
     }

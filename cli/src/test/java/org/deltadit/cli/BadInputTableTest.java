@@ -171,6 +171,15 @@ class BadInputTableTest {
         gen("--range: does not apply", "--cache", "faster-diffusion", "--range", "1:3");
         gen("--reverse", "--cache", "delta-cache", "--reverse");
         gen("--gate-step", "--gate-step", "3");
+        Path unknownField = file("unknown.json", "{\"kind\": \"delta-dit\", \"bb\": 3}");
+        Path noKind = file("nokind.json", "{\"b\": 3}");
+        Path tooDeep = file("deep.json", "{\"kind\": \"delta-dit\", \"cached_blocks\": 40}");
+        gen("--cache-config: ", "--cache-config", dir.resolve("missing.json").toString());
+        gen("unknown.json: bb: unknown field", "--cache-config", unknownField.toString());
+        gen("nokind.json: kind: missing", "--cache-config", noKind.toString());
+        gen("--cached-blocks: 40", "--cache-config", tooDeep.toString());
+        gen("the file gives the policy", "--cache-config", noKind.toString(), "--cache", "delta-dit");
+        gen("not valid JSON", "--cache-config", badJson.toString());
         gen("Unknown option", "--frobnicate");
         gen("--steps", "--steps", "abc");
         gen("--seed", "--seed", "abc");

@@ -71,6 +71,25 @@ class CacheCommandsTest {
     }
 
     @Test
+    void aPolicyFileGivesWhatItsFlagsGive() throws Exception {
+        java.nio.file.Path policy = java.nio.file.Files.writeString(dir.resolve("policy.json"),
+                "{\"kind\": \"delta-dit\", \"b\": 2, \"cached_blocks\": 1, \"note\": \"as dit tune writes it\"}");
+        String[] base = {"generate", "--model", MainTest.FIX + "tiny_dit.pt", "--heads", "2", "--steps", "4", "--class", "1,2", "--json", "--threads", "2"};
+        MainTest.Run flags = run(concat(base, "--cache", "delta-dit", "--b", "2", "--cached-blocks", "1", "--save-latent", dir.resolve("f.safetensors").toString()));
+        MainTest.Run file = run(concat(base, "--cache-config", policy.toString(), "--save-latent", dir.resolve("p.safetensors").toString()));
+        assertEquals(0, file.status(), file.err());
+        assertTrue(file.out().contains("\"cache\":\"delta-dit b=2 N=2 Nc=1\""), file.out());
+        assertTrue(java.util.Arrays.equals(java.nio.file.Files.readAllBytes(dir.resolve("f.safetensors")), java.nio.file.Files.readAllBytes(dir.resolve("p.safetensors"))),
+                "the same latents as the flags");
+        assertEquals(field(flags.out(), "macs"), field(file.out(), "macs"));
+        MainTest.Run row = run("bench", "compare", "--model", "../models/demo", "--count", "2", "--steps", "4", "--rows", "full", "--cache-config", policy.toString());
+        assertEquals(0, row.status(), row.err());
+        assertTrue(row.out().contains("| policy policy.json (delta-dit b=2 N=2 Nc=1) |"), row.out());
+    }
+
+    static String[] concat(String[] a, String... b) { return MainTest.concat(a, b); }
+
+    @Test
     void badCacheOptionsAreOneLineAndStatusTwo() {
         String[][] cases = {
             {"--cache", "delta-dit", "--b", "21"}, {"--cache", "delta-dit", "--interval", "0"}, {"--cache", "delta-dit", "--cached-blocks", "29"},

@@ -22,7 +22,6 @@ final class RequestJson {
 
     private static final Set<String> FIELDS = Set.of("model", "class", "classes", "prompt", "prompts", "negative_prompt", "seed", "count", "batch", "steps",
             "sampler", "spacing", "cfg", "guide_channels", "eta", "cache", "cache_bf16");
-    private static final Set<String> CACHE_FIELDS = Set.of("kind", "b", "interval", "cached_blocks", "range", "speedup", "reverse", "gate_step");
 
     static Parsed parse(Map<String, Object> j) {
         for (String k : j.keySet()) if (!FIELDS.contains(k)) throw new InvalidParameter(k, "unknown field (" + String.join(", ", new java.util.TreeSet<>(FIELDS)) + ")");
@@ -46,11 +45,7 @@ final class RequestJson {
         if (v instanceof String s) return CacheSpec.Named.of(s);
         if (!(v instanceof Map<?, ?> raw)) throw new InvalidParameter("cache", "is " + what(v) + ", not a policy name or an object");
         @SuppressWarnings("unchecked") Map<String, Object> c = (Map<String, Object>) raw;
-        for (String k : c.keySet()) if (!CACHE_FIELDS.contains(k)) throw new InvalidParameter("cache." + k, "unknown field (" + String.join(", ", new java.util.TreeSet<>(CACHE_FIELDS)) + ")");
-        String kind = string(c, "kind");
-        if (kind == null) throw new InvalidParameter("cache.kind", "missing (" + CacheSpec.KINDS + ")");
-        return new CacheSpec.Named(kind, integer(c, "b"), integer(c, "interval"), integer(c, "cached_blocks"), string(c, "range"), number(c, "speedup"),
-                Boolean.TRUE.equals(typed(c, "reverse", Boolean.class, "true or false")), integer(c, "gate_step"));
+        return org.deltadit.pipeline.PolicyFile.parse(c, "cache.");
     }
 
     /** A library parameter name as the JSON field a client sent ("cachedBlocks" → "cached_blocks"). */
