@@ -88,8 +88,9 @@ public final class BlockRunner<C> {
                 }
                 for (int i = 0; i <= model.depth(); i++) {
                     for (StepPlan.Range r : p.records()) {
-                        if (r.mode() == StepPlan.Mode.DELTA && r.from() == i) entering.put(i, h);
-                        if (r.mode() != StepPlan.Mode.GATED && r.to() == i) store.put(r, r.mode() == StepPlan.Mode.DELTA ? be.sub(h, entering.get(r.from())) : h);
+                        boolean delta = r.mode() == StepPlan.Mode.DELTA || r.mode() == StepPlan.Mode.FORECAST;
+                        if (delta && r.from() == i) entering.put(i, h);
+                        if (r.mode() != StepPlan.Mode.GATED && r.to() == i) store.put(r, delta ? be.sub(h, entering.get(r.from())) : h, p.step());
                     }
                     if (i == model.depth()) break;
                     if (gate != null && i >= gate.from() && i < gate.to()) {
@@ -105,9 +106,10 @@ public final class BlockRunner<C> {
                 if (gate != null) store.put(gate, Tensor.concat(0, crossKept));
                 yield h;
             }
-            case DELTA -> {
+            case DELTA, FORECAST -> {
                 Tensor h = run(model.embed(in), 0, p.from(), c);
-                yield run(be.add(h, store.take(p.uses())), p.to(), model.depth(), c);
+                Tensor delta = p.mode() == StepPlan.Mode.FORECAST ? store.forecast(p.uses(), p.step(), be) : store.take(p.uses());
+                yield run(be.add(h, delta), p.to(), model.depth(), c);
             }
             case REUSE -> run(store.take(p.uses()), p.to(), model.depth(), c);
             case SKIP -> run(run(model.embed(in), 0, p.from(), c), p.to(), model.depth(), c);

@@ -85,6 +85,26 @@ public sealed interface CachePolicy {
         public String describe() { return "delta-cache [" + from + "," + to + ") N=" + interval; }
     }
 
+    /**
+     * Δ-Cache on [from, to) with a TaylorSeer-style first-order forecast (Liu et al. 2025): a cached step
+     * s adds Δ̂(s) = Δ(f₂) + (Δ(f₂) − Δ(f₁))·(s − f₂)/(f₂ − f₁) from the two latest full steps f₁ < f₂,
+     * instead of Δ(f₂) as it is; with one full step so far it adds Δ(f₂). Same MACs as Δ-Cache.
+     */
+    record Forecast(int from, int to, int interval) implements CachePolicy {
+        public Forecast {
+            requireRange(from, to);
+            requireInterval(interval);
+        }
+
+        public StepPlan step(int s, int steps, int depth) {
+            return (s - 1) % interval == 0 ? StepPlan.full(s, depth) : StepPlan.cached(s, StepPlan.Mode.FORECAST, from, to, depth);
+        }
+
+        public void check(int steps, int depth) { checkRange(from, to, depth); }
+
+        public String describe() { return "forecast [" + from + "," + to + ") N=" + interval; }
+    }
+
     /** Faster-Diffusion-style feature reuse: cached steps take h_I from the latest full step and run blocks I..N_b−1. */
     record FasterDiffusion(int block, int interval) implements CachePolicy {
         public FasterDiffusion {

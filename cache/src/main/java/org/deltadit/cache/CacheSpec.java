@@ -14,7 +14,7 @@ import org.deltadit.weights.PixArtConfig;
  */
 public sealed interface CacheSpec {
     /** The kinds {@link Named} accepts. */
-    String KINDS = "none, delta-dit, delta-cache, faster-diffusion, skip, tgate";
+    String KINDS = "none, delta-dit, delta-cache, forecast, faster-diffusion, skip, tgate";
 
     /** No caching. */
     CacheSpec NONE = new Fixed(new CachePolicy.None());
@@ -58,7 +58,7 @@ public sealed interface CacheSpec {
                         throw new InvalidParameter("speedup", "solves interval and cachedBlocks; give one or the other");
                     }
                 }
-                case "delta-cache", "skip" -> only(kind, b, null, cachedBlocks, null, speedup, reverse, gateStep);
+                case "delta-cache", "forecast", "skip" -> only(kind, b, null, cachedBlocks, null, speedup, reverse, gateStep);
                 case "faster-diffusion" -> only(kind, b, null, null, range, speedup, reverse, gateStep);
                 case "tgate" -> only(kind, b, interval, cachedBlocks, range, speedup, reverse, null);
                 default -> throw new InvalidParameter("cache", "unknown policy '" + kind + "' (" + KINDS + ")");
@@ -79,9 +79,13 @@ public sealed interface CacheSpec {
                     yield speedup != null ? BudgetSolver.solve(speedup, steps, bb, reverse, c, branches)
                             : new CachePolicy.DeltaDit(bb, n, cachedBlocks != null ? cachedBlocks : CachePolicy.DeltaDit.defaultCachedBlocks(depth), reverse);
                 }
-                case "delta-cache", "skip" -> {
+                case "delta-cache", "forecast", "skip" -> {
                     int[] r = parseRange(range == null ? "middle" : range, depth);
-                    yield kind.equals("skip") ? new CachePolicy.Skip(r[0], r[1], n) : new CachePolicy.DeltaCache(r[0], r[1], n);
+                    yield switch (kind) {
+                        case "skip" -> new CachePolicy.Skip(r[0], r[1], n);
+                        case "forecast" -> new CachePolicy.Forecast(r[0], r[1], n);
+                        default -> new CachePolicy.DeltaCache(r[0], r[1], n);
+                    };
                 }
                 case "faster-diffusion" -> new CachePolicy.FasterDiffusion(cachedBlocks != null ? cachedBlocks : CachePolicy.DeltaDit.defaultCachedBlocks(depth), n);
                 case "tgate" -> {

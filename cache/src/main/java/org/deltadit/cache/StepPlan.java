@@ -7,12 +7,13 @@ import java.util.List;
  * DELTA: h_to := h_from + Δ[from, to) from the latest full step; REUSE: h_to := h_to of the latest
  * full step (blocks before it are skipped too, from = 0); SKIP: h_to := h_from; GATED (T-GATE): every
  * block runs its self-attention and MLP but takes its cross-attention output from the latest full
- * step, and the step runs one guidance branch ({@link #singleBranch}). A full step lists what it must
+ * step, and the step runs one guidance branch ({@link #singleBranch}); FORECAST: as DELTA, with
+ * Δ[from, to) extrapolated to this step from the two latest full steps (TaylorSeer's first order). A full step lists what it must
  * record for the cached steps that follow it ({@code records}).
  */
 public record StepPlan(int step, Mode mode, int from, int to, int depth, List<Range> records) {
 
-    public enum Mode { FULL, DELTA, REUSE, SKIP, GATED }
+    public enum Mode { FULL, DELTA, REUSE, SKIP, GATED, FORECAST }
 
     /** A block range [from, to); for REUSE only {@code to} matters (h_to is kept); GATED keeps blocks [from, to)'s cross-attention. */
     public record Range(Mode mode, int from, int to) {}
@@ -34,7 +35,7 @@ public record StepPlan(int step, Mode mode, int from, int to, int depth, List<Ra
     public int blocksRun() { return full() || mode == Mode.GATED ? depth : depth - (to - from); }
 
     /** The range this cached step takes from the cache (null for full and skip steps). */
-    public Range uses() { return mode == Mode.DELTA || mode == Mode.REUSE || mode == Mode.GATED ? new Range(mode, from, to) : null; }
+    public Range uses() { return mode == Mode.DELTA || mode == Mode.REUSE || mode == Mode.GATED || mode == Mode.FORECAST ? new Range(mode, from, to) : null; }
 
     /** "full", "Δ[21,28)", "reuse h14", "skip [3,9)", "gated" — for plan tables. */
     public String label() {
@@ -44,6 +45,7 @@ public record StepPlan(int step, Mode mode, int from, int to, int depth, List<Ra
             case REUSE -> "reuse h" + to;
             case SKIP -> "skip [" + from + "," + to + ")";
             case GATED -> "gated";
+            case FORECAST -> "Δ̂[" + from + "," + to + ")";
         };
     }
 }

@@ -5,7 +5,7 @@ import picocli.CommandLine.Option;
 
 /** The cache options of {@code dit generate} and {@code dit plan} (DESIGN.md §6), as a {@link CacheSpec}. */
 final class CacheOptions {
-    @Option(names = "--cache", defaultValue = "none", description = "none, delta-dit, delta-cache, faster-diffusion, skip, tgate (PixArt) (default: ${DEFAULT-VALUE})")
+    @Option(names = "--cache", defaultValue = "none", description = "none, delta-dit, delta-cache, forecast (Δ-Cache with a first-order forecast of Δ), faster-diffusion, skip, tgate (PixArt) (default: ${DEFAULT-VALUE})")
     String cache;
     @Option(names = "--gate-step", description = "T-GATE: the last step that attends to the caption (default: round(0.4·T), 8 of 20)")
     Integer gateStep;

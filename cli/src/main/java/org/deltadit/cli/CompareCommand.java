@@ -43,7 +43,7 @@ final class CompareCommand implements Callable<Integer> {
     Integer heads;
     @Option(names = "--classifier", description = "evaluation network and FID statistics folder (default: the model's folder)")
     Path classifier;
-    @Option(names = "--rows", defaultValue = ROWS, description = "rows: full, t<N>, faster (I = ⌈0.75·depth⌉, 21 of 28), faster<I>, shallow, middle, deep, delta-dit, reverse (default: ${DEFAULT-VALUE})")
+    @Option(names = "--rows", defaultValue = ROWS, description = "rows: full, t<N>, faster (I = ⌈0.75·depth⌉, 21 of 28), faster<I>, shallow, middle, deep, forecast-shallow|middle|deep, delta-dit, reverse (default: ${DEFAULT-VALUE})")
     String rows;
     @Option(names = "--sampler", defaultValue = "dpm-solver++", description = "(default: ${DEFAULT-VALUE})")
     String sampler;
@@ -186,9 +186,13 @@ final class CompareCommand implements Callable<Integer> {
             else if (n.equals("shallow") || n.equals("middle") || n.equals("deep")) {
                 CachePolicy.DeltaCache dc = CacheSpec.deltaCache(n, depth);
                 r = new Row(n, "Δ-Cache " + n + " [" + dc.from() + "," + dc.to() + ")", steps, dc);
+            } else if (n.matches("forecast-(shallow|middle|deep)")) {
+                CachePolicy.DeltaCache dc = CacheSpec.deltaCache(n.substring(9), depth);
+                r = new Row(n, "Δ-Cache forecast " + n.substring(9) + " [" + dc.from() + "," + dc.to() + ")", steps,
+                        new CachePolicy.Forecast(dc.from(), dc.to(), CachePolicy.DEFAULT_INTERVAL));
             } else if (n.equals("delta-dit")) r = new Row(n, "Δ-DiT (b = " + b + ", N_c = " + nc + ")", steps, new CachePolicy.DeltaDit(b, CachePolicy.DEFAULT_INTERVAL, nc, false));
             else if (n.equals("reverse")) r = new Row(n, "Δ-DiT reversed", steps, new CachePolicy.DeltaDit(b, CachePolicy.DEFAULT_INTERVAL, nc, true));
-            else throw new IllegalArgumentException("--rows: unknown row '" + raw.trim() + "' (full, t<N>, faster, faster<I>, shallow, middle, deep, delta-dit, reverse)");
+            else throw new IllegalArgumentException("--rows: unknown row '" + raw.trim() + "' (full, t<N>, faster, faster<I>, shallow, middle, deep, forecast-shallow|middle|deep, delta-dit, reverse)");
             r.policy().check(r.steps(), depth); // the row's parameters against the run
             out.put(n, r);
         }

@@ -90,6 +90,21 @@ class CacheCommandsTest {
     static String[] concat(String[] a, String... b) { return MainTest.concat(a, b); }
 
     @Test
+    void theForecastPolicyCostsWhatDeltaCacheCostsAndChangesTheResult() {
+        MainTest.Run f = run("plan", "--arch", "DiT-XL/2", "--cache", "forecast", "--range", "deep", "--json");
+        MainTest.Run d = run("plan", "--arch", "DiT-XL/2", "--cache", "delta-cache", "--range", "deep", "--json");
+        assertEquals(0, f.status(), f.err());
+        assertEquals(field(d.out(), "macs"), field(f.out(), "macs"));
+        assertTrue(f.out().contains("\"policy\":\"forecast\",\"range\":[7,28]"), f.out());
+        MainTest.Run rows = run("bench", "compare", "--model", "../models/demo", "--count", "2", "--steps", "6", "--rows", "full,deep,forecast-deep", "--json");
+        assertEquals(0, rows.status(), rows.err());
+        String deep = rows.out().lines().filter(l -> l.contains("\"row\":\"deep\"")).findFirst().orElse("");
+        String fc = rows.out().lines().filter(l -> l.contains("\"row\":\"forecast-deep\"")).findFirst().orElse("");
+        assertEquals(field(deep, "macs"), field(fc, "macs"));
+        assertTrue(field(deep, "psnr") != field(fc, "psnr"), "the forecast changes the images: " + rows.out());
+    }
+
+    @Test
     void badCacheOptionsAreOneLineAndStatusTwo() {
         String[][] cases = {
             {"--cache", "delta-dit", "--b", "21"}, {"--cache", "delta-dit", "--interval", "0"}, {"--cache", "delta-dit", "--cached-blocks", "29"},
