@@ -30,6 +30,39 @@ class OpenClVsReferenceTest extends BackendVsReferenceTest {
         return shared;
     }
 
+    /** A read-only mapping of {@code values}, as the loaders map checkpoints. */
+    static Tensor mapped(java.lang.foreign.Arena arena, java.nio.file.Path file, float[] values, int... shape) throws java.io.IOException {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4 * values.length).order(java.nio.ByteOrder.nativeOrder());
+        for (float v : values) b.putFloat(v);
+        java.nio.file.Files.write(file, b.array());
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file)) {
+            return Tensor.wrap(ch.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena), DType.F32, shape);
+        }
+    }
+
+    @Test
+    void mappedWeightsStayOnTheDeviceUntilTheirMappingCloses(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        OpenClBackend cl = (OpenClBackend) CPU;
+        Tensor x = Check.random(30, 5, 33);
+        float[] w1 = Check.random(31, 17, 33).toFloatArray(), w2 = Check.random(32, 17, 33).toFloatArray();
+        int before = cl.residentWeights();
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofShared()) {
+            Tensor w = mapped(a, dir.resolve("w1.bin"), w1, 17, 33);
+            Check.close(REF.linear(x, w, null), cl.linear(x, w, null), gemmTol(33), 1e-5, "first call uploads");
+            Check.close(REF.linear(x, w, null), cl.linear(x, w, null), gemmTol(33), 1e-5, "second call reuses");
+            assertEquals(before + 1, cl.residentWeights(), "uploaded once, kept");
+        }
+        // the first mapping is closed: a second file may map at the same address; its weights must be its own
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofShared()) {
+            Tensor w = mapped(a, dir.resolve("w2.bin"), w2, 17, 33);
+            Check.close(REF.linear(x, w, null), cl.linear(x, w, null), gemmTol(33), 1e-5, "another mapping");
+            assertEquals(before + 1, cl.residentWeights(), "the closed mapping's copy was freed, the new one kept");
+        }
+        Tensor heap = Tensor.of(w1, 17, 33);
+        cl.linear(x, heap, null);
+        assertEquals(before + 1, cl.residentWeights(), "weights the engine could write are not kept");
+    }
+
     @Test
     void namesItsDeviceAndRefusesOnesThatDoNotExist() {
         assertTrue(CPU.describe().startsWith("opencl:0 ("), CPU.describe());

@@ -30,6 +30,18 @@ public final class OpenClBackend extends Backend implements AutoCloseable {
     private final OpenClDevices.Device device;
     private final MemorySegment context, queue, program;
     private final Map<String, MemorySegment> kernels = new HashMap<>();
+    /**
+     * Weights stay on the device: a matrix or filter that views a read-only mapping (a checkpoint as the
+     * loaders map it) cannot change, so it is uploaded once and kept until close. Activations, which the
+     * engine writes, still travel with each op.
+     */
+    private final Map<WeightKey, Buf> weights = new HashMap<>();
+
+    /**
+     * Where a read-only matrix lives and how it is viewed. The mapping's scope is part of the key: an
+     * address can come back in a later mapping of another file once the first is closed.
+     */
+    private record WeightKey(MemorySegment.Scope scope, long address, long offset, long rowStride, long colStride, int rows, int cols, String dtype) {}
 
     /** The device {@code index} of {@link OpenClDevices#list()}; an unavailable one is an InvalidParameter naming the device. */
     public OpenClBackend(int index) {
@@ -79,7 +91,7 @@ public final class OpenClBackend extends Backend implements AutoCloseable {
 
     @Override public String name() { return "opencl"; }
 
-    @Override public String describe() { return "opencl:" + device.index() + " (" + device.platform() + " / " + device.name() + ", " + device.openClC() + "; per-op transfers)"; }
+    @Override public String describe() { return "opencl:" + device.index() + " (" + device.platform() + " / " + device.name() + ", " + device.openClC() + "; weights resident, activations per op)"; }
 
     public OpenClDevices.Device device() { return device; }
 
@@ -205,16 +217,43 @@ public final class OpenClBackend extends Backend implements AutoCloseable {
 
     // ---- the SPI kernels -----------------------------------------------------------------------
 
+    /** Device copies of read-only weights now held (for the tests and logs). */
+    public synchronized int residentWeights() { return weights.size(); }
+
+    /** {@code m} as a row-major F32 device buffer: a resident one for read-only weights, else a buffer of this op. */
+    private Buf matrix(Arena a, List<Buf> made, Mat m) throws Throwable {
+        boolean fixed = m.seg().isNative() && m.seg().isReadOnly();
+        WeightKey key = fixed ? new WeightKey(m.seg().scope(), m.seg().address(), m.offset(), m.rowStride(), m.colStride(), m.rows(), m.cols(), m.dtype().name()) : null;
+        if (fixed) dropUnmapped();
+        Buf b = fixed ? weights.get(key) : null;
+        if (b != null) return b;
+        float[] v = new float[m.rows() * m.cols()];
+        for (int i = 0; i < m.rows(); i++) for (int j = 0; j < m.cols(); j++) v[i * m.cols() + j] = m.get(i, j);
+        b = upload(a, v);
+        if (fixed) weights.put(key, b);
+        else made.add(b);
+        return b;
+    }
+
+    /** Frees the device copies of weights whose mapping has been closed. */
+    private void dropUnmapped() throws Throwable {
+        var it = weights.entrySet().iterator();
+        while (it.hasNext()) {
+            var e = it.next();
+            if (!e.getKey().scope().isAlive()) {
+                int ignored = (int) OpenCl.releaseMemObject.invokeExact(e.getValue().mem());
+                it.remove();
+            }
+        }
+    }
+
     @Override
     protected void gemm(Mat a, Mat b, float[] bias, Mat c) {
         int m = a.rows(), k = a.cols(), n = b.cols();
-        float[] av = new float[m * k], bv = new float[k * n];
-        for (int i = 0; i < m; i++) for (int t = 0; t < k; t++) av[i * k + t] = a.get(i, t);
-        for (int t = 0; t < k; t++) for (int j = 0; j < n; j++) bv[t * n + j] = b.get(t, j);
         op((ar, made) -> {
             Buf o = out(ar, made, (long) m * n);
             runTiled(ar, "gemm", new long[] {roundUp(n, TILE), roundUp(m, TILE)}, new long[] {TILE, TILE},
-                    in(ar, made, av), in(ar, made, bv), in(ar, made, bias), o, m, k, n, bias == null ? 0 : 1);
+                    matrix(ar, made, a), matrix(ar, made, b), in(ar, made, bias), o, m, k, n, bias == null ? 0 : 1);
             float[] r = download(ar, o);
             for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) c.set(i, j, r[i * n + j]);
         });
@@ -334,7 +373,8 @@ public final class OpenClBackend extends Backend implements AutoCloseable {
         int n = x.dim(0), cin = x.dim(1), h = x.dim(2), wd = x.dim(3), cout = w.dim(0), kh = w.dim(2), kw = w.dim(3), ho = out.dim(2), wo = out.dim(3);
         op((a, made) -> {
             Buf o = out(a, made, out.numel());
-            run(a, "conv2d", g(out.numel()), in(a, made, x.toFloatArray()), in(a, made, w.toFloatArray()), in(a, made, bias), o,
+            Buf wb = matrix(a, made, Mat.of(w.reshape(w.dim(0), -1)));
+            run(a, "conv2d", g(out.numel()), in(a, made, x.toFloatArray()), wb, in(a, made, bias), o,
                     n, cin, h, wd, cout, kh, kw, stride, padding, ho, wo, bias == null ? 0 : 1);
             store(download(a, o), out);
         });
@@ -356,6 +396,9 @@ public final class OpenClBackend extends Backend implements AutoCloseable {
             for (MemorySegment k : kernels.values()) {
                 int ignored = (int) OpenCl.releaseKernel.invokeExact(k);
             }
+            for (Buf b : weights.values()) {
+                int ignored = (int) OpenCl.releaseMemObject.invokeExact(b.mem());
+            }
             int r1 = (int) OpenCl.releaseProgram.invokeExact(program);
             int r2 = (int) OpenCl.releaseCommandQueue.invokeExact(queue);
             int r3 = (int) OpenCl.releaseContext.invokeExact(context);
@@ -363,5 +406,6 @@ public final class OpenClBackend extends Backend implements AutoCloseable {
             // closing: nothing left to report to
         }
         kernels.clear();
+        weights.clear();
     }
 }
