@@ -104,20 +104,19 @@ final class GenerateCommand implements Callable<Integer> {
         GenerationRequest.Builder rb = GenerationRequest.builder().classes(classList == null ? null : parseClasses(classList)).prompts(prompts).negativePrompt(negativePrompt)
                 .textEmbeddings(textEmbeddings).count(count).batch(batch).seed(seed).steps(steps).sampler(sampler).spacing(spacing).cfg(cfg)
                 .guideChannels(guideChannels).eta(eta).finalSigma(finalSigma).lcmTimesteps(lcmTimesteps)
-                .cache(cacheOptions.spec()).cacheBf16(cacheOptions.bf16).keepLatents(saveLatent != null);
+                .cache(cacheOptions.spec()).cacheBf16(cacheOptions.bf16);
         rb.build(); // every field checked before the model loads
         try (Pipeline p = Pipeline.open(spec)) {
             p.validate(rb.decode(false).keepLatents(true).build()); // the request against the model, before anything about outputs
-            rb.keepLatents(saveLatent != null);
             // Random weights write nothing unless asked; a latent model with --save-latent alone needs no VAE.
             boolean writeImages = randomWeights ? out != null : out != null || p.canDecode() || saveLatent == null;
             if (writeImages && !p.canDecode()) {
                 throw new IllegalArgumentException("this model makes " + p.config().inChannels() + "-channel latents: give --vae (e.g. sd-vae-ft-ema)"
                         + (saveLatent == null ? " or --save-latent" : ""));
             }
-            if (!writeImages && saveLatent == null) rb.keepLatents(true); // timing only: nothing to decode or write
             if (noiseFile != null) rb.noise(readNoise());
-            GenerationRequest request = rb.decode(writeImages).build();
+            // without images to write the latents are kept even when not saved (timing runs): a request returns something
+            GenerationRequest request = rb.decode(writeImages).keepLatents(saveLatent != null || !writeImages).build();
             GenerationResult r = p.generate(request, new Progress(System.err, "sampling"));
             if (saveLatent != null) {
                 SafetensorsWriter.write(saveLatent, Map.of("latent", r.latents()), Map.of("sampler", r.sampler(), "steps", String.valueOf(r.steps())));

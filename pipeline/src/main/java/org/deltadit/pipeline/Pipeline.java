@@ -79,18 +79,11 @@ public final class Pipeline implements AutoCloseable {
                 require(spec.textEncoder() == null, "textEncoder", "applies to text-to-image models; this is a class-conditional DiT");
                 require(spec.tokenizer() == null, "tokenizer", "applies to text-to-image models; this is a class-conditional DiT");
             }
-            if (ck != null && !pixart && !ck.format().isDit()) {
-                throw new InvalidParameter("model", spec.model() + " is a " + ck.format().description() + " checkpoint, not a DiT or PixArt-α transformer");
-            }
+            if (ck != null) requireTransformer(spec, ck);
             Path vaePath = spec.vae() != null ? spec.vae() : repository(spec) != null && Files.isDirectory(spec.model().resolve("vae")) ? spec.model() : null;
             VaeDecoder decoder = vaePath == null ? null : ModelLoader.vae(vaePath, be);
-            int inChannels = pixart ? 4 : ck == null ? 4 : ck.ditConfig(new DitConfig.Overrides(spec.heads(), spec.arch(), null)).inChannels();
-            int factor = vaeFactor(inChannels, decoder == null ? null : decoder.config());
-            Integer input = null;
-            if (spec.imageSize() != null) {
-                require(spec.imageSize() % factor == 0, "imageSize", spec.imageSize() + " is not a multiple of the VAE factor " + factor);
-                input = spec.imageSize() / factor;
-            }
+            int factor = vaeFactor(inChannels(spec, ck, pixart), decoder == null ? null : decoder.config());
+            Integer input = latentSize(spec, factor);
             ModelConfig planned = config(spec, ck, pixart, factor, input);
             // the position table and one guided image's activations: an impossible size is refused before building anything
             MemoryEstimate.check(MemoryEstimate.activations(planned, 2), "imageSize", planned.inputSize() * factor + " px");
@@ -141,7 +134,7 @@ public final class Pipeline implements AutoCloseable {
             return DitConfig.ofPreset(arch, px / 8, 4, 1000);
         }
         try (Checkpoint ck = Checkpoint.open(spec.model(), spec.config(), spec.weightsKey())) {
-            if (!ck.format().isPixArt()) require(ck.format().isDit(), "model", spec.model() + " is a " + ck.format().description() + " checkpoint, not a DiT or PixArt-α transformer");
+            requireTransformer(spec, ck);
             VaeDecoder.Config vae = null;
             Path repo = repository(spec);
             if (repo != null && Files.isRegularFile(repo.resolve("vae").resolve("config.json"))) {
@@ -149,15 +142,25 @@ public final class Pipeline implements AutoCloseable {
                 vae = VaeDecoder.Config.from(org.deltadit.weights.Json.readObject(vc), vc.toString());
             }
             boolean pixart = ck.format().isPixArt();
-            int in = pixart ? 4 : ck.ditConfig(new DitConfig.Overrides(spec.heads(), spec.arch(), null)).inChannels();
-            int f = vaeFactor(in, vae);
-            Integer input = null;
-            if (spec.imageSize() != null) {
-                require(spec.imageSize() % f == 0, "imageSize", spec.imageSize() + " is not a multiple of the VAE factor " + f);
-                input = spec.imageSize() / f;
-            }
-            return config(spec, ck, pixart, f, input);
+            int f = vaeFactor(inChannels(spec, ck, pixart), vae);
+            return config(spec, ck, pixart, f, latentSize(spec, f));
         }
+    }
+
+    private static void requireTransformer(ModelSpec spec, Checkpoint ck) {
+        require(ck.format().isPixArt() || ck.format().isDit(), "model", spec.model() + " is a " + ck.format().description() + " checkpoint, not a DiT or PixArt-α transformer");
+    }
+
+    /** The model's input channels: PixArt and the random presets are 4-channel latent models; a DiT's come from its checkpoint. */
+    private static int inChannels(ModelSpec spec, Checkpoint ck, boolean pixart) {
+        return pixart || ck == null ? 4 : ck.ditConfig(new DitConfig.Overrides(spec.heads(), spec.arch(), null)).inChannels();
+    }
+
+    /** The latent side for the requested image size at {@code factor} pixels per cell (null: the model's own size). */
+    private static Integer latentSize(ModelSpec spec, int factor) {
+        if (spec.imageSize() == null) return null;
+        require(spec.imageSize() % factor == 0, "imageSize", spec.imageSize() + " is not a multiple of the VAE factor " + factor);
+        return spec.imageSize() / factor;
     }
 
     /** The architecture at latent size {@code input} (null: native), from the checkpoint or the random preset. */

@@ -27,29 +27,9 @@ public final class PolicyFile {
     /** The policy an object describes; {@code where} prefixes parameter names in messages ("cache." or a file). */
     public static CacheSpec parse(Map<String, Object> o, String where) {
         for (String k : o.keySet()) if (!FIELDS.contains(k)) throw new InvalidParameter(where + k, "unknown field (" + String.join(", ", new TreeSet<>(FIELDS)) + ")");
-        Object kind = o.get("kind");
-        if (!(kind instanceof String s)) throw new InvalidParameter(where + "kind", kind == null ? "missing (" + CacheSpec.KINDS + ")" : "is not a string");
-        return new CacheSpec.Named(s, integer(o, "b", where), integer(o, "interval", where), integer(o, "cached_blocks", where), string(o, "range", where),
-                number(o, "speedup", where), Boolean.TRUE.equals(typed(o, "reverse", Boolean.class, "true or false", where)), integer(o, "gate_step", where));
-    }
-
-    private static Object typed(Map<String, Object> o, String k, Class<?> type, String wanted, String where) {
-        Object v = o.get(k);
-        if (v != null && !type.isInstance(v)) throw new InvalidParameter(where + k, "is " + (v instanceof String ? "a string" : v.toString()) + ", not " + wanted);
-        return v;
-    }
-
-    private static Integer integer(Map<String, Object> o, String k, String where) {
-        Long v = (Long) typed(o, k, Long.class, "an integer", where);
-        if (v == null) return null;
-        if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) throw new InvalidParameter(where + k, v + " is out of range");
-        return (int) (long) v;
-    }
-
-    private static String string(Map<String, Object> o, String k, String where) { return (String) typed(o, k, String.class, "a string", where); }
-
-    private static Double number(Map<String, Object> o, String k, String where) {
-        Number v = (Number) typed(o, k, Number.class, "a number", where);
-        return v == null ? null : v.doubleValue();
+        String s = JsonFields.string(o, where, "kind");
+        if (s == null) throw new InvalidParameter(where + "kind", "missing (" + CacheSpec.KINDS + ")");
+        return new CacheSpec.Named(s, JsonFields.integer(o, where, "b"), JsonFields.integer(o, where, "interval"), JsonFields.integer(o, where, "cached_blocks"),
+                JsonFields.string(o, where, "range"), JsonFields.number(o, where, "speedup"), JsonFields.flag(o, where, "reverse"), JsonFields.integer(o, where, "gate_step"));
     }
 }

@@ -8,6 +8,7 @@ import java.util.Set;
 import org.deltadit.cache.CacheSpec;
 import org.deltadit.engine.InvalidParameter;
 import org.deltadit.pipeline.GenerationRequest;
+import org.deltadit.pipeline.JsonFields;
 
 /**
  * The JSON body of POST /api/generate → the model's name and a {@link GenerationRequest}. Field names
@@ -31,11 +32,11 @@ final class RequestJson {
         if (j.containsKey("prompt") && j.containsKey("prompts")) throw new InvalidParameter("prompt", "give prompt or prompts, not both");
         List<Integer> classes = j.containsKey("class") ? List.of(integer(j, "class")) : intList(j, "classes");
         List<String> prompts = j.containsKey("prompt") ? List.of(string(j, "prompt")) : stringList(j, "prompts");
-        Long seed = j.get("seed") == null ? 0L : (Long) typed(j, "seed", Long.class, "an integer");
+        Long seed = j.get("seed") == null ? 0L : (Long) JsonFields.typed(j, "", "seed", Long.class, "an integer");
         GenerationRequest r = GenerationRequest.builder().classes(classes).prompts(prompts).negativePrompt(string(j, "negative_prompt"))
                 .seed(seed).count(integer(j, "count")).batch(integer(j, "batch")).steps(integer(j, "steps"))
                 .sampler(string(j, "sampler")).spacing(string(j, "spacing")).cfg(number(j, "cfg")).guideChannels(integer(j, "guide_channels"))
-                .eta(number(j, "eta")).cache(cache(j.get("cache"))).cacheBf16(Boolean.TRUE.equals(typed(j, "cache_bf16", Boolean.class, "true or false")))
+                .eta(number(j, "eta")).cache(cache(j.get("cache"))).cacheBf16(JsonFields.flag(j, "", "cache_bf16"))
                 .build();
         return new Parsed(model, r);
     }
@@ -43,7 +44,7 @@ final class RequestJson {
     private static CacheSpec cache(Object v) {
         if (v == null) return CacheSpec.NONE;
         if (v instanceof String s) return CacheSpec.Named.of(s);
-        if (!(v instanceof Map<?, ?> raw)) throw new InvalidParameter("cache", "is " + what(v) + ", not a policy name or an object");
+        if (!(v instanceof Map<?, ?> raw)) throw new InvalidParameter("cache", "is " + JsonFields.what(v) + ", not a policy name or an object");
         @SuppressWarnings("unchecked") Map<String, Object> c = (Map<String, Object>) raw;
         return org.deltadit.pipeline.PolicyFile.parse(c, "cache.");
     }
@@ -59,56 +60,33 @@ final class RequestJson {
         };
     }
 
-    private static Object typed(Map<String, Object> j, String k, Class<?> type, String wanted) {
-        Object v = j.get(k);
-        if (v != null && !type.isInstance(v)) throw new InvalidParameter(k, "is " + what(v) + ", not " + wanted);
-        return v;
-    }
+    private static String string(Map<String, Object> j, String k) { return JsonFields.string(j, "", k); }
 
-    private static String string(Map<String, Object> j, String k) { return (String) typed(j, k, String.class, "a string"); }
+    private static Integer integer(Map<String, Object> j, String k) { return JsonFields.integer(j, "", k); }
 
-    private static Integer integer(Map<String, Object> j, String k) {
-        Long v = (Long) typed(j, k, Long.class, "an integer");
-        if (v == null) return null;
-        if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) throw new InvalidParameter(k, v + " is out of range");
-        return (int) (long) v;
-    }
+    private static Double number(Map<String, Object> j, String k) { return JsonFields.number(j, "", k); }
 
-    private static Double number(Map<String, Object> j, String k) {
-        Number v = (Number) typed(j, k, Number.class, "a number");
-        return v == null ? null : v.doubleValue();
-    }
+    private static List<?> list(Map<String, Object> j, String k, String wanted) { return (List<?>) JsonFields.typed(j, "", k, List.class, wanted); }
 
     private static List<Integer> intList(Map<String, Object> j, String k) {
-        List<?> l = (List<?>) typed(j, k, List.class, "a list of integers");
+        List<?> l = list(j, k, "a list of integers");
         if (l == null) return null;
         List<Integer> out = new ArrayList<>();
         for (Object o : l) {
-            if (!(o instanceof Long x) || x < 0 || x > Integer.MAX_VALUE) throw new InvalidParameter(k, "holds " + what(o) + ", not only class numbers");
+            if (!(o instanceof Long x) || x < 0 || x > Integer.MAX_VALUE) throw new InvalidParameter(k, "holds " + JsonFields.what(o) + ", not only class numbers");
             out.add((int) (long) x);
         }
         return out;
     }
 
     private static List<String> stringList(Map<String, Object> j, String k) {
-        List<?> l = (List<?>) typed(j, k, List.class, "a list of strings");
+        List<?> l = list(j, k, "a list of strings");
         if (l == null) return null;
         List<String> out = new ArrayList<>();
         for (Object o : l) {
-            if (!(o instanceof String s)) throw new InvalidParameter(k, "holds " + what(o) + ", not only strings");
+            if (!(o instanceof String s)) throw new InvalidParameter(k, "holds " + JsonFields.what(o) + ", not only strings");
             out.add(s);
         }
         return out;
-    }
-
-    static String what(Object v) {
-        return switch (v) {
-            case null -> "null";
-            case String s -> "a string";
-            case List<?> l -> "a list";
-            case Map<?, ?> m -> "an object";
-            case Boolean b -> b.toString();
-            default -> v.toString();
-        };
     }
 }
