@@ -8,7 +8,7 @@ import static org.deltadit.engine.InvalidParameter.require;
  * Each record checks its own components when built ({@link org.deltadit.engine.InvalidParameter}
  * names the component) and {@link #check} checks them against a run's steps and depth.
  */
-public sealed interface CachePolicy {
+public sealed interface CachePolicy extends java.io.Serializable { // serialisable: a cluster ships rows of policies to its executors
 
     /** The plan of step s (1 = noisiest) of T for a stack of {@code depth} blocks. */
     StepPlan step(int s, int steps, int depth);

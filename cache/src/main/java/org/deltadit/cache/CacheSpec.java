@@ -12,7 +12,7 @@ import org.deltadit.weights.PixArtConfig;
  * already built ({@link Fixed}) or a kind with optional parameters whose defaults depend on the run
  * ({@link Named}: b = round(0.6·T), N_c = ⌈0.75·depth⌉, …). {@link #resolve} makes the policy.
  */
-public sealed interface CacheSpec {
+public sealed interface CacheSpec extends java.io.Serializable { // serialisable: a cluster ships it to its executors
     /** The kinds {@link Named} accepts. */
     String KINDS = "none, delta-dit, delta-cache, forecast, faster-diffusion, skip, tgate";
 

@@ -27,11 +27,7 @@ final class CacheOptions {
     java.nio.file.Path config;
 
     CacheSpec spec() {
-        if (config == null) return new CacheSpec.Named(cache, b, interval, cachedBlocks, range, speedup, reverse, gateStep);
-        if (!cache.equals("none") || b != null || interval != null || cachedBlocks != null || range != null || speedup != null || reverse || gateStep != null) {
-            throw new IllegalArgumentException("--cache-config: the file gives the policy; drop --cache, --b, --interval, --cached-blocks, --range, --speedup, --reverse and --gate-step");
-        }
-        if (!java.nio.file.Files.isRegularFile(config)) throw new IllegalArgumentException("--cache-config: " + config + ": no such file");
-        return org.deltadit.pipeline.PolicyFile.read(config);
+        boolean flags = !cache.equals("none") || b != null || interval != null || cachedBlocks != null || range != null || speedup != null || reverse || gateStep != null;
+        return org.deltadit.pipeline.PolicyFile.fileOrFlags(config, flags, () -> new CacheSpec.Named(cache, b, interval, cachedBlocks, range, speedup, reverse, gateStep));
     }
 }

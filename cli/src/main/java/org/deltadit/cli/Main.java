@@ -35,7 +35,7 @@ public final class Main implements java.util.concurrent.Callable<Integer> {
         });
         cl.setExecutionExceptionHandler((ex, c, parsed) -> {
             if (ex instanceof org.deltadit.engine.InvalidParameter p) {
-                c.getErr().println("dit: " + Flags.message(p));
+                c.getErr().println("dit: " + org.deltadit.pipeline.Flags.message(p));
                 return 2;
             }
             if (ex instanceof IllegalArgumentException || ex instanceof java.io.UncheckedIOException) {

@@ -35,6 +35,9 @@ public final class DigitClassifier {
         return new DigitClassifier(m, be);
     }
 
+    /** The width of the features: fc1's outputs (128 for the demo model's network). */
+    public int featureWidth() { return w.get("fc1.weight").dim(0); }
+
     /** Penultimate activations [B, 128]. */
     public Tensor features(Tensor digits) {
         Tensor h = be.silu(be.conv2d(digits, w.get("c1.weight"), w.get("c1.bias"), 1, 1));

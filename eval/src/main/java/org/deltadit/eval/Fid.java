@@ -17,19 +17,56 @@ public final class Fid {
     public record Stats(double[] mu, double[][] sigma, int count) {}
 
     public static Stats stats(float[][] features) {
-        int n = features.length, d = features[0].length;
-        if (n < 2) throw new IllegalArgumentException("FID: at least 2 samples are needed, got " + n);
-        double[] mu = new double[d];
-        for (float[] f : features) for (int i = 0; i < d; i++) mu[i] += f[i] / (double) n;
-        double[][] s = new double[d][d];
-        for (float[] f : features) {
-            for (int i = 0; i < d; i++) {
-                double a = f[i] - mu[i];
-                for (int j = i; j < d; j++) s[i][j] += a * (f[j] - mu[j]);
-            }
+        if (features.length < 2) throw new IllegalArgumentException("FID: at least 2 samples are needed, got " + features.length);
+        Moments m = new Moments(features[0].length);
+        for (float[] f : features) m.add(f);
+        return m.stats();
+    }
+
+    /**
+     * The sums a feature set's Gaussian is fitted from — n, Σx, Σxxᵀ — which merge by adding, so that
+     * parts of a set (a cluster's partitions) are summed where they are made and reduced once.
+     */
+    public static final class Moments implements java.io.Serializable {
+        private int n;
+        private final int d;
+        private final ExactSums sum, outer; // outer: upper triangle used, row-major [d, d]
+
+        public Moments(int d) {
+            this.d = d;
+            sum = new ExactSums(d);
+            outer = new ExactSums(d * d);
         }
-        for (int i = 0; i < d; i++) for (int j = i; j < d; j++) s[j][i] = s[i][j] /= (n - 1);
-        return new Stats(mu, s, n);
+
+        public int count() { return n; }
+
+        public void add(float[] f) {
+            if (f.length != d) throw new IllegalArgumentException("FID: a feature row of " + f.length + " values, expected " + d);
+            for (int i = 0; i < d; i++) {
+                sum.add(i, f[i]);
+                for (int j = i; j < d; j++) outer.add(i * d + j, (double) f[i] * f[j]); // a product of floats is exact in a double
+            }
+            n++;
+        }
+
+        /** Adds {@code o}'s sums to these; returns this. */
+        public Moments merge(Moments o) {
+            if (o.d != d) throw new IllegalArgumentException("FID: moments of " + d + " and " + o.d + " features");
+            sum.merge(o.sum);
+            outer.merge(o.outer);
+            n += o.n;
+            return this;
+        }
+
+        /** Mean and unbiased covariance (as numpy.cov): Σ = (Σxxᵀ − n·μμᵀ) / (n − 1). */
+        public Stats stats() {
+            if (n < 2) throw new IllegalArgumentException("FID: at least 2 samples are needed, got " + n);
+            double[] mu = new double[d];
+            for (int i = 0; i < d; i++) mu[i] = sum.get(i) / n;
+            double[][] s = new double[d][d];
+            for (int i = 0; i < d; i++) for (int j = i; j < d; j++) s[i][j] = s[j][i] = (outer.get(i * d + j) - n * mu[i] * mu[j]) / (n - 1);
+            return new Stats(mu, s, n);
+        }
     }
 
     public static double distance(Stats a, Stats b) {

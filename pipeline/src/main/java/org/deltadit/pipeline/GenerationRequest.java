@@ -24,6 +24,10 @@ import org.deltadit.sampler.Spacing;
  * @param count          images (null: one per class or prompt, else 1)
  * @param batch          images per model batch (null: min(count, 8)); changes speed and memory, never the images
  * @param seed           noise seed: image i's noise depends only on (seed, i)
+ * @param firstImage     the index of this request's first image in a larger run (0: none): image k draws the
+ *                       noise of image firstImage + k of that run (and, without classes, its drawn class), so a
+ *                       run split into parts (a cluster's partitions), each listing its own classes or prompts,
+ *                       makes the same images as the whole
  * @param steps          sampling steps (null: 20, 4 for lcm)
  * @param sampler        ddpm, ddim, dpm-solver++, euler, deis, lcm (null: the model's default)
  * @param spacing        dit, linspace, leading, trailing (null: the sampler's default)
@@ -39,7 +43,7 @@ import org.deltadit.sampler.Spacing;
  * @param keepLatents    return the final latents
  */
 public record GenerationRequest(List<Integer> classes, List<String> prompts, String negativePrompt, Path textEmbeddings,
-                                Integer count, Integer batch, long seed, Integer steps, String sampler, String spacing,
+                                Integer count, Integer batch, long seed, int firstImage, Integer steps, String sampler, String spacing,
                                 Double cfg, Integer guideChannels, Double eta, String finalSigma, String lcmTimesteps,
                                 CacheSpec cache, boolean cacheBf16, Tensor noise, boolean decode, boolean keepLatents) {
 
@@ -61,6 +65,8 @@ public record GenerationRequest(List<Integer> classes, List<String> prompts, Str
         require(prompts == null || textEmbeddings == null, "textEmbeddings", "prompts and text embeddings exclude each other");
         require(count == null || count >= 1, "count", count + " (must be at least 1)");
         require(batch == null || batch >= 1, "batch", batch + " (must be at least 1)");
+        require(firstImage >= 0, "firstImage", firstImage + " (must be at least 0)");
+        require(firstImage == 0 || noise == null, "firstImage", "needs seeded noise; the request gives its noise");
         require(steps == null || steps >= 1, "steps", steps + " (must be at least 1)");
         if (sampler != null) {
             sampler = sampler.trim().toLowerCase(Locale.ROOT);
@@ -94,6 +100,7 @@ public record GenerationRequest(List<Integer> classes, List<String> prompts, Str
         private Path textEmbeddings;
         private Integer count, batch, steps, guideChannels;
         private long seed;
+        private int firstImage;
         private Double cfg;
         private Double eta;
         private CacheSpec cache;
@@ -109,6 +116,7 @@ public record GenerationRequest(List<Integer> classes, List<String> prompts, Str
         public Builder count(Integer v) { count = v; return this; }
         public Builder batch(Integer v) { batch = v; return this; }
         public Builder seed(long v) { seed = v; return this; }
+        public Builder firstImage(int v) { firstImage = v; return this; }
         public Builder steps(Integer v) { steps = v; return this; }
         public Builder sampler(String v) { sampler = v; return this; }
         public Builder spacing(String v) { spacing = v; return this; }
@@ -124,7 +132,7 @@ public record GenerationRequest(List<Integer> classes, List<String> prompts, Str
         public Builder keepLatents(boolean v) { keepLatents = v; return this; }
 
         public GenerationRequest build() {
-            return new GenerationRequest(classes, prompts, negativePrompt, textEmbeddings, count, batch, seed, steps, sampler, spacing, cfg,
+            return new GenerationRequest(classes, prompts, negativePrompt, textEmbeddings, count, batch, seed, firstImage, steps, sampler, spacing, cfg,
                     guideChannels, eta, finalSigma, lcmTimesteps, cache, cacheBf16, noise, decode, keepLatents);
         }
     }

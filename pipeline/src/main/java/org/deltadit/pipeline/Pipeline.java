@@ -271,7 +271,7 @@ public final class Pipeline implements AutoCloseable {
         CachePolicy policy = plan.policy();
         Batches batches = batches(r, pr);
         Tensor noise = initialNoise(r, n, c);
-        Noise fresh = Noise.fresh(r.seed(), n);
+        Noise fresh = Noise.fresh(r.seed(), r.firstImage(), n);
 
         int total = steps * ((n + bsz - 1) / bsz);
         double[] stepSeconds = new double[total];
@@ -345,6 +345,7 @@ public final class Pipeline implements AutoCloseable {
     private static int[] labels(GenerationRequest r, int n, int numClasses) {
         int[] y = new int[n];
         SplittableRandom rnd = new SplittableRandom(r.seed());
+        if (r.classes() == null) for (int i = 0; i < r.firstImage(); i++) rnd.nextInt(numClasses); // the draws of the images before this part
         for (int i = 0; i < n; i++) {
             y[i] = r.classes() != null ? r.classes().get(i % r.classes().size()) : rnd.nextInt(numClasses);
             require(y[i] < numClasses, "classes", y[i] + " outside [0, " + numClasses + ")");
@@ -356,7 +357,7 @@ public final class Pipeline implements AutoCloseable {
     private static Tensor initialNoise(GenerationRequest r, int n, ModelConfig c) {
         int side = c.inputSize();
         if (r.noise() != null) return r.noise().to(DType.F32);
-        return Tensor.of(new Noise(r.seed(), n).next(0, n, c.inChannels() * side * side), n, c.inChannels(), side, side);
+        return Tensor.of(new Noise(r.seed(), r.firstImage(), n).next(0, n, c.inChannels() * side * side), n, c.inChannels(), side, side);
     }
 
     /** Unmaps the checkpoint; the pipeline cannot be used after. */

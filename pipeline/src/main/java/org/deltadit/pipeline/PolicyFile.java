@@ -19,6 +19,19 @@ public final class PolicyFile {
 
     static final Set<String> FIELDS = Set.of("kind", "b", "interval", "cached_blocks", "range", "speedup", "reverse", "gate_step", "note");
 
+    /**
+     * The policy of a {@code --cache-config} file, else of the cache flags (built by {@code flags});
+     * a file and flags at once is an error naming {@code --cache-config}.
+     */
+    public static CacheSpec fileOrFlags(Path config, boolean flagsGiven, java.util.function.Supplier<CacheSpec> flags) {
+        if (config == null) return flags.get();
+        if (flagsGiven) {
+            throw new IllegalArgumentException("--cache-config: the file gives the policy; drop --cache, --b, --interval, --cached-blocks, --range, --speedup, --reverse and --gate-step");
+        }
+        if (!java.nio.file.Files.isRegularFile(config)) throw new IllegalArgumentException("--cache-config: " + config + ": no such file");
+        return read(config);
+    }
+
     /** The policy in {@code file}. */
     public static CacheSpec read(Path file) {
         return parse(Json.readObject(file), file + ": ");

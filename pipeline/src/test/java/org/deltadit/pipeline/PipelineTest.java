@@ -105,6 +105,22 @@ class PipelineTest {
         }
     }
 
+    @Test
+    void aRunSplitIntoPartsMakesTheImagesOfTheWhole() {
+        try (Pipeline p = dit("cpu")) {
+            for (boolean listed : new boolean[] {true, false}) { // classes in turn, and classes drawn from the seed
+                GenerationRequest.Builder r = GenerationRequest.builder().seed(5).steps(3).sampler("lcm").keepLatents(true);
+                GenerationResult whole = p.generate((listed ? r.classes(1, 2, 3) : r).count(5).build(), null);
+                GenerationResult head = p.generate((listed ? r.classes(1, 2) : r).count(2).firstImage(0).build(), null);
+                GenerationResult tail = p.generate((listed ? r.classes(3, 1, 2) : r).count(3).firstImage(2).build(), null); // each part lists its own classes
+                assertArrayEquals(whole.latents().slice(0, 0, 2).toFloatArray(), head.latents().toFloatArray(), "images 0, 1");
+                assertArrayEquals(whole.latents().slice(0, 2, 5).toFloatArray(), tail.latents().toFloatArray(), "images 2..4: noise, fresh LCM noise and classes of the whole run");
+                assertArrayEquals(java.util.Arrays.copyOfRange(whole.labels(), 2, 5), tail.labels());
+                r.firstImage(0);
+            }
+        }
+    }
+
     static void sameImages(GenerationResult want, GenerationResult got) {
         assertArrayEquals(want.latents().toFloatArray(), got.latents().toFloatArray());
         assertEquals(want.images().size(), got.images().size());
@@ -174,6 +190,7 @@ class PipelineTest {
         bad.put("sampler", () -> GenerationRequest.builder().sampler("heun").build());
         bad.put("spacing", () -> GenerationRequest.builder().spacing("karras").build());
         bad.put("classes", () -> GenerationRequest.builder().classes(List.of()).build());
+        bad.put("firstImage", () -> GenerationRequest.builder().firstImage(-1).build());
         bad.put("eta", () -> GenerationRequest.builder().eta(2.0).build());
         bad.put("finalSigma", () -> GenerationRequest.builder().finalSigma("max").build());
         bad.put("cacheBf16", () -> GenerationRequest.builder().cacheBf16(true).build());

@@ -1,0 +1,53 @@
+package org.deltadit.eval;
+
+import java.io.Serializable;
+
+/**
+ * What one comparison row measured on some of its images, as sums that merge by adding: a cluster
+ * measures each partition where it runs and reduces the rows once; one machine measures all its images
+ * as one part. The table is computed from the merged sums, so both print the same figures.
+ */
+public final class RowStats implements Serializable {
+    int count, correct;
+    long macs, uncachedMacs;
+    double seconds;
+    final ExactSums quality = new ExactSums(2); // PSNR, SSIM: order-independent, like the feature moments
+    final Fid.Moments features; // null without an evaluation network
+
+    public RowStats(int featureWidth) { features = featureWidth > 0 ? new Fid.Moments(featureWidth) : null; }
+
+    /** Adds {@code o}'s sums to these; returns this. */
+    public RowStats merge(RowStats o) {
+        count += o.count;
+        correct += o.correct;
+        macs += o.macs;
+        uncachedMacs += o.uncachedMacs;
+        seconds += o.seconds;
+        quality.merge(o.quality);
+        if (features != null) features.merge(o.features);
+        return this;
+    }
+
+    public int count() { return count; }
+
+    /** MACs per image, paper convention. */
+    public long macsPerImage() { return macs / count; }
+
+    /** MACs of the uncached run at the full row's steps over this row's MACs. */
+    public double speedup() { return uncachedMacs / (double) macs; }
+
+    /** Sampling seconds per image, summed over wherever the images ran. */
+    public double secondsPerImage() { return seconds / count; }
+
+    /** Mean PSNR against the full row's image from the same noise (each capped at 100 dB). */
+    public double psnr() { return quality.get(0) / count; }
+
+    /** Mean SSIM against the full row's image (NaN for images under 11×11). */
+    public double ssim() { return quality.get(1) / count; }
+
+    /** Classifier accuracy, null without an evaluation network. */
+    public Double accuracy() { return features == null ? null : correct / (double) count; }
+
+    /** FID of this row's features against {@code real}; null without a network or with fewer than 2 images. */
+    public Double fid(Fid.Stats real) { return features == null || real == null || count < 2 ? null : Fid.distance(features.stats(), real); }
+}

@@ -1,0 +1,100 @@
+package org.deltadit.spark;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import org.deltadit.eval.CompareRow;
+import org.deltadit.eval.Comparison;
+import org.deltadit.eval.DigitClassifier;
+import org.deltadit.eval.Fid;
+import org.deltadit.eval.RowStats;
+import org.deltadit.pipeline.Pipeline;
+import org.deltadit.weights.ModelConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code dit-spark compare}: the table of {@code dit bench compare} on a cluster. Each part runs every row
+ * on its images (the full row first, so PSNR/SSIM compare images made in the same task) and returns sums
+ * — feature moments, correct labels, PSNR, SSIM, MACs, seconds — that treeAggregate reduces; FID comes
+ * from the reduced moments. For the same seeds and rows it prints the table of the single-machine command
+ * (latency aside: there it is sampling seconds per image summed over the tasks).
+ */
+@Command(name = "compare", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Compare caching configurations on a Spark cluster: MACs, speedup, latency, FID, accuracy, PSNR/SSIM.")
+final class CompareCommand implements Callable<Integer> {
+    @Mixin ModelOptions modelOptions;
+    @Option(names = "--classifier", description = "evaluation network and FID statistics folder (default: the model's folder)")
+    Path classifier;
+    @Option(names = "--rows", defaultValue = CompareRow.DEFAULT_ROWS, description = "rows, as dit bench compare (default: ${DEFAULT-VALUE})")
+    String rows;
+    @Option(names = "--sampler", defaultValue = "dpm-solver++", description = "(default: ${DEFAULT-VALUE})")
+    String sampler;
+    @Option(names = "--steps", defaultValue = "20", description = "steps of the full run (default: ${DEFAULT-VALUE})")
+    int steps;
+    @Option(names = "--cfg", defaultValue = "4.0", description = "guidance scale (default: ${DEFAULT-VALUE})")
+    double cfg;
+    @Option(names = "--count", defaultValue = "100", description = "images per row, classes in turn (default: ${DEFAULT-VALUE})")
+    int count;
+    @Option(names = "--batch", defaultValue = "50", description = "images per model batch within a task (default: ${DEFAULT-VALUE})")
+    int batch;
+    @Option(names = "--seed", defaultValue = "0")
+    long seed;
+    @Option(names = "--cache-config", description = "a policy file as one more row; repeatable")
+    List<Path> policyFiles;
+    @Mixin JobOptions job;
+
+    /** What every task needs, serialised into it. */
+    record Task(ModelRef model, List<CompareRow> rows, String classifier, Comparison.Settings settings) implements java.io.Serializable {
+        RowStats[] run(Work.Part part) {
+            Pipeline p = Pipelines.get(model);
+            DigitClassifier net = classifier == null ? null : Comparison.network(Path.of(classifier), p.backend());
+            Pipelines.warmOnce("compare " + model, () -> Comparison.warmUp(p, rows.get(0), settings)); // untimed, once per executor JVM
+            return Comparison.measure(p, rows, net, settings, part.from(), part.to(), null);
+        }
+    }
+
+    @Override
+    public Integer call() {
+        Comparison.Settings s = new Comparison.Settings(sampler, steps, cfg, count, batch, seed);
+        ModelRef ref = modelOptions.ref(job);
+        List<CompareRow> list;
+        Path evalDir;
+        ModelConfig c;
+        int width;
+        try (Pipeline p = Pipeline.open(ref.spec())) { // rows, policy files and the model checked on the driver, before any task
+            c = p.config();
+            Comparison.checkModel(p);
+            list = new ArrayList<>(CompareRow.parse(rows, steps, c.depth()));
+            if (policyFiles != null) for (Path f : policyFiles) list.add(CompareRow.policyFile(f, steps, c, cfg));
+            evalDir = Comparison.evaluationFolder(Path.of(ref.model()), classifier, c, System.err);
+            DigitClassifier net = Comparison.network(evalDir, p.backend());
+            width = net == null ? 0 : net.featureWidth();
+        }
+        Fid.Stats real = Comparison.realStats(evalDir);
+        Task task = new Task(ref, List.copyOf(list), evalDir == null ? null : evalDir.toAbsolutePath().toString(), s);
+        try (JobOptions.Session session = job.session("dit-spark compare")) {
+            SparkSession spark = session.spark();
+            List<Work.Part> parts = job.parts(new Work(null, null, count), spark);
+            System.err.printf(Locale.ROOT, "dit-spark: %d rows × %d images of %s in %d parts on %s%n", list.size(), count, c.archName(), parts.size(), spark.sparkContext().master());
+            PartProgress progress = new PartProgress(parts, System.err);
+            RowStats[] zero = new RowStats[list.size()];
+            for (int k = 0; k < zero.length; k++) zero[k] = new RowStats(width);
+            RowStats[] total = progress.during(spark, () -> JavaSparkContext.fromSparkContext(spark.sparkContext()).parallelize(parts, parts.size()).map(task::run)
+                    .treeAggregate(zero, CompareCommand::merge, CompareCommand::merge));
+            System.err.printf(Locale.ROOT, "dit-spark: %d rows × %d images in %.1f s%n", list.size(), count, progress.seconds());
+            Comparison.print(System.out, list, total, real, s, c.archName(), job.json);
+        }
+        return 0;
+    }
+
+    private static RowStats[] merge(RowStats[] a, RowStats[] b) {
+        for (int k = 0; k < a.length; k++) a[k].merge(b[k]);
+        return a;
+    }
+}

@@ -1,0 +1,60 @@
+package org.deltadit.spark;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** dit-spark compare in local mode prints the table of `dit bench compare` for the same seeds and rows. */
+class CompareJobTest {
+    @TempDir Path dir;
+
+    @BeforeAll
+    static void start() { SparkTests.session(); }
+
+    /** The table without its latency column (wall time differs from run to run). */
+    static List<String> withoutLatency(String table) {
+        return table.lines().map(l -> l.startsWith("| ") && !l.startsWith("| Method") ? l.replaceFirst("^(\\|[^|]*\\|[^|]*\\|[^|]*\\|)[^|]*\\|", "$1 … |") : l).toList();
+    }
+
+    static String cli(String... args) {
+        PrintStream old = System.out;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(out, true));
+        try {
+            assertEquals(0, org.deltadit.cli.Main.execute(args), "dit " + String.join(" ", args));
+        } finally {
+            System.setOut(old);
+        }
+        return out.toString();
+    }
+
+    @Test
+    void theClusterTableIsTheSingleMachineTable() throws IOException {
+        Path model = SparkTests.tinyDigitModel(dir);
+        String[] common = {"--model", model.toString(), "--count", "6", "--steps", "4", "--seed", "3", "--batch", "2", "--rows", "full,t3,shallow,forecast-deep,delta-dit,reverse"};
+        String single = cli(concat(new String[] {"bench", "compare", "--threads", "2"}, common));
+        SparkTests.Run r = SparkTests.run(concat(new String[] {"compare", "--master", SparkTests.MASTER, "--partitions", "3", "--threads", "1"}, common));
+        assertEquals(0, r.status(), r.err());
+        assertEquals(withoutLatency(single), withoutLatency(r.out()));
+        assertEquals(6, r.out().lines().filter(l -> l.startsWith("| ") && !l.startsWith("| Method")).count(), r.out());
+        assertEquals(3, r.err().lines().filter(l -> l.matches("dit-spark: part \\d done .*")).count(), r.err());
+        // --json: one object per row, the same figures
+        SparkTests.Run j = SparkTests.run(concat(new String[] {"compare", "--master", SparkTests.MASTER, "--partitions", "2", "--threads", "1", "--json"}, common));
+        String singleJson = cli(concat(new String[] {"bench", "compare", "--threads", "2", "--json"}, common));
+        assertEquals(singleJson.replaceAll("\"seconds_per_image\":[0-9.]+", ""), j.out().replaceAll("\"seconds_per_image\":[0-9.]+", ""));
+    }
+
+    static String[] concat(String[] a, String[] b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+}
