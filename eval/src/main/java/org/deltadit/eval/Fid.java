@@ -30,13 +30,16 @@ public final class Fid {
     public static final class Moments implements java.io.Serializable {
         private int n;
         private final int d;
-        private final ExactSums sum, outer; // outer: upper triangle used, row-major [d, d]
+        private final ExactSums sum, outer; // outer: the upper triangle, packed row by row (d(d+1)/2 sums)
 
         public Moments(int d) {
             this.d = d;
             sum = new ExactSums(d);
-            outer = new ExactSums(d * d);
+            outer = new ExactSums(d * (d + 1) / 2);
         }
+
+        /** Where (i, j ≥ i) lies in the packed triangle. */
+        private int at(int i, int j) { return i * d - i * (i - 1) / 2 + (j - i); }
 
         public int count() { return n; }
 
@@ -44,7 +47,7 @@ public final class Fid {
             if (f.length != d) throw new IllegalArgumentException("FID: a feature row of " + f.length + " values, expected " + d);
             for (int i = 0; i < d; i++) {
                 sum.add(i, f[i]);
-                for (int j = i; j < d; j++) outer.add(i * d + j, (double) f[i] * f[j]); // a product of floats is exact in a double
+                for (int j = i, k = at(i, i); j < d; j++, k++) outer.add(k, (double) f[i] * f[j]); // a product of floats is exact in a double
             }
             n++;
         }
@@ -64,7 +67,7 @@ public final class Fid {
             double[] mu = new double[d];
             for (int i = 0; i < d; i++) mu[i] = sum.get(i) / n;
             double[][] s = new double[d][d];
-            for (int i = 0; i < d; i++) for (int j = i; j < d; j++) s[i][j] = s[j][i] = (outer.get(i * d + j) - n * mu[i] * mu[j]) / (n - 1);
+            for (int i = 0; i < d; i++) for (int j = i; j < d; j++) s[i][j] = s[j][i] = (outer.get(at(i, j)) - n * mu[i] * mu[j]) / (n - 1);
             return new Stats(mu, s, n);
         }
     }
