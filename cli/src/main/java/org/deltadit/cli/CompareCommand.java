@@ -8,7 +8,6 @@ import java.util.concurrent.Callable;
 import java.util.stream.IntStream;
 import org.deltadit.eval.CompareRow;
 import org.deltadit.eval.Comparison;
-import org.deltadit.eval.DigitClassifier;
 import org.deltadit.eval.RowStats;
 import org.deltadit.pipeline.ModelSpec;
 import org.deltadit.pipeline.Pipeline;
@@ -48,6 +47,12 @@ final class CompareCommand implements Callable<Integer> {
     int batch;
     @Option(names = "--seed", defaultValue = "0")
     long seed;
+    @Option(names = "--metrics", description = "Inception-v3 metrics on the 8-bit images: fid, is (default: none; the digit CNN's FID and accuracy come with the demo model)")
+    String metrics;
+    @Option(names = "--fid-weights", description = "the FID Inception-v3 weights (pt_inception-2015-12-05-6726825d.pth) for --metrics fid/is")
+    Path fidWeights;
+    @Option(names = "--fid-stats", description = "reference statistics (.npz with mu, sigma; e.g. the published ImageNet or COCO ones) for --metrics fid")
+    Path fidStats;
     @Mixin
     EngineOptions engine;
     @Option(names = "--json", description = "JSON lines (one per row) instead of the Markdown table")
@@ -58,6 +63,7 @@ final class CompareCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Comparison.Settings s = new Comparison.Settings(sampler, steps, cfg, count, batch, seed);
+        Comparison.Metrics m = Comparison.Metrics.parse(metrics, fidWeights, fidStats);
         Path modelPath = model != null ? model : DemoModel.path();
         try (Pipeline p = Pipeline.open(ModelSpec.builder().model(modelPath).heads(heads).device(engine.device).threads(engine.threads).build())) {
             ModelConfig c = p.config();
@@ -65,12 +71,13 @@ final class CompareCommand implements Callable<Integer> {
             List<CompareRow> list = new ArrayList<>(CompareRow.parse(rows, steps, c.depth()));
             if (policyFiles != null) for (Path f : policyFiles) list.add(CompareRow.policyFile(f, steps, c, cfg));
             Path evalDir = Comparison.evaluationFolder(modelPath, classifier, c, System.err);
-            DigitClassifier net = Comparison.network(evalDir, p.backend());
+            Comparison.Networks nets = Comparison.networks(evalDir, m, p.backend());
+            Comparison.References refs = Comparison.references(evalDir, nets);
             System.err.println("bench: warming up (one image of the first row, untimed) …");
             Comparison.warmUp(p, list.get(0), s); // so the first row is not charged for the JIT
-            RowStats[] stats = Comparison.measure(p, list, net, s, 0, count,
+            RowStats[] stats = Comparison.measure(p, list, nets, s, 0, count,
                     (st, k) -> System.err.printf(Locale.ROOT, "bench: %-28s %.3f s/image%n", list.get(k).label(), st.secondsPerImage()));
-            Comparison.print(System.out, list, stats, Comparison.realStats(evalDir), s, c.archName(), json);
+            Comparison.print(System.out, list, stats, refs, s, c.archName(), json);
         }
         return 0;
     }

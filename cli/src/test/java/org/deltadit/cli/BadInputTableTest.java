@@ -67,6 +67,8 @@ class BadInputTableTest {
         Path folderPng = Files.createDirectories(dir.resolve("folder.png"));
         Path aFile = file("plain.txt", "x");
         Files.createDirectories(dir.resolve("empty"));
+        Path tenWide = dir.resolve("ten.npz");
+        org.deltadit.eval.Npz.writeStats(tenWide, new org.deltadit.eval.Fid.Stats(new double[10], new double[10][10], 0));
         Path wrongNoise = dir.resolve("wrong.safetensors"), i64Noise = dir.resolve("i64.safetensors"), noNoise = dir.resolve("nonoise.safetensors");
         SafetensorsWriter.write(wrongNoise, Map.of("noise", Tensor.zeros(1, 1, 31, 32)), null);
         SafetensorsWriter.write(noNoise, Map.of("other", Tensor.zeros(1, 1, 32, 32)), null);
@@ -214,6 +216,15 @@ class BadInputTableTest {
         bad("--count", "bench", "compare", "--model", DEMO, "--count", "0");
         bad("--steps", "bench", "compare", "--model", DEMO, "--steps", "1");
         bad("--cfg", "bench", "compare", "--model", DEMO, "--cfg", "nan");
+        String inception = "../eval/src/test/resources/fixtures/tiny_pt_inception.pth", stats = "../eval/src/test/resources/fixtures/tiny_fid_stats.npz";
+        bad("--metrics fid: needs --fid-weights", "bench", "compare", "--model", DEMO, "--metrics", "fid");
+        bad("--metrics fid: needs --fid-stats", "bench", "compare", "--model", DEMO, "--metrics", "fid", "--fid-weights", inception);
+        bad("--metrics: unknown metric 'kid'", "bench", "compare", "--model", DEMO, "--metrics", "is,kid", "--fid-weights", inception);
+        bad("--metrics: clip is not built yet", "bench", "compare", "--model", DEMO, "--metrics", "clip");
+        bad("--fid-weights: " + DEMO + "/nope.pth: no such file", "bench", "compare", "--model", DEMO, "--metrics", "is", "--fid-weights", DEMO + "/nope.pth");
+        bad("not the FID Inception-v3", "bench", "compare", "--model", DEMO, "--metrics", "is", "--fid-weights", DEMO + "/classifier.safetensors");
+        bad("holds 10-wide statistics; the network's features are 128 wide", "bench", "compare", "--model", DEMO, "--metrics", "fid", "--fid-weights", inception, "--fid-stats", tenWide.toString());
+        bad("not a .npz file", "bench", "compare", "--model", DEMO, "--metrics", "fid", "--fid-weights", inception, "--fid-stats", DEMO + "/config.json");
         bad("", "bench", "compare", "--model", dir.resolve("missing").toString());
         // analyze
         bad("--count", "analyze", "fourier", "--model", DEMO, "--count", "0", "--out", dir.resolve("a").toString());

@@ -55,6 +55,21 @@ class CompareTest {
     }
 
     @Test
+    void inceptionMetricsAddFidAndIsColumns() {
+        String fix = "../eval/src/test/resources/fixtures/";
+        MainTest.Run r = run("bench", "compare", "--model", model.toString(), "--count", "3", "--steps", "4", "--rows", "full,delta-dit",
+                "--metrics", "fid,is", "--fid-weights", fix + "tiny_pt_inception.pth", "--fid-stats", fix + "tiny_fid_stats.npz");
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.out().contains("| Method | MACs | Speedup | Latency (s/image) | FID | Accuracy | FID (Inception) | IS | PSNR | SSIM |"), r.out());
+        // the tiny network's figures, row by row: an FID, an IS "mean ± std" over min(10, 3) = 3 parts
+        assertTrue(r.out().matches("(?s).*\\| Full \\(T = 4\\) \\|[^\\n]*\\| [0-9.]+ \\| [0-9.]+ ± [0-9.]+ \\| ref \\| ref \\|.*"), r.out());
+        MainTest.Run j = run("bench", "compare", "--model", model.toString(), "--count", "3", "--steps", "4", "--rows", "full", "--json",
+                "--metrics", "is", "--fid-weights", fix + "tiny_pt_inception.pth");
+        assertEquals(0, j.status(), j.err());
+        assertTrue(j.out().contains("\"is\":") && !j.out().contains("fid_inception"), j.out());
+    }
+
+    @Test
     void ddpmRowsShareTheirFreshNoise() {
         // "t4" repeats the uncached run: with the same seeded fresh noise it is identical (PSNR capped at 100, SSIM 1)
         MainTest.Run r = run("bench", "compare", "--model", model.toString(), "--count", "2", "--steps", "4", "--sampler", "ddpm", "--rows", "full,t4,delta-dit", "--json");

@@ -15,6 +15,7 @@ import org.deltadit.engine.Backend;
 import org.deltadit.engine.Tensor;
 import org.deltadit.pipeline.GenerationRequest;
 import org.deltadit.pipeline.GenerationResult;
+import org.deltadit.pipeline.Image;
 import org.deltadit.pipeline.Pipeline;
 import org.deltadit.pipeline.PlanJson;
 import org.deltadit.weights.ModelConfig;
@@ -39,6 +40,60 @@ public final class Comparison {
         }
     }
 
+    /**
+     * The Inception metrics a run asked for ({@code --metrics fid,is}), with the weights and reference
+     * statistics files as paths (strings: a cluster ships this to its executors). FID needs both files,
+     * IS the weights only.
+     */
+    public record Metrics(boolean fid, boolean is, String weights, String stats) implements Serializable {
+        public static final Metrics NONE = new Metrics(false, false, null, null);
+
+        /** From the flags; a missing file or an unknown name is one clear message naming its flag. */
+        public static Metrics parse(String list, Path weights, Path stats) {
+            boolean fid = false, is = false;
+            if (list != null) {
+                for (String raw : list.split(",")) {
+                    switch (raw.trim().toLowerCase(java.util.Locale.ROOT)) {
+                        case "fid" -> fid = true;
+                        case "is" -> is = true;
+                        case "clip" -> throw new IllegalArgumentException("--metrics: clip is not built yet (CLIP ViT-L/14 score: planned); fid and is are");
+                        default -> throw new IllegalArgumentException("--metrics: unknown metric '" + raw.trim() + "' (fid, is)");
+                    }
+                }
+            }
+            if ((fid || is) && weights == null) {
+                throw new IllegalArgumentException("--metrics " + list + ": needs --fid-weights FILE (the FID Inception-v3, pt_inception-2015-12-05-6726825d.pth)");
+            }
+            if (fid && stats == null) throw new IllegalArgumentException("--metrics " + list + ": needs --fid-stats FILE (reference statistics .npz with mu and sigma)");
+            if (!fid && !is && (weights != null || stats != null)) throw new IllegalArgumentException("--fid-weights/--fid-stats: give --metrics fid and/or is");
+            if (!fid && stats != null) throw new IllegalArgumentException("--fid-stats: only with --metrics fid");
+            if (weights != null && !Files.isRegularFile(weights)) throw new IllegalArgumentException("--fid-weights: " + weights + ": no such file");
+            if (stats != null && !Files.isRegularFile(stats)) throw new IllegalArgumentException("--fid-stats: " + stats + ": no such file");
+            return new Metrics(fid, is, weights == null ? null : weights.toAbsolutePath().toString(), stats == null ? null : stats.toAbsolutePath().toString());
+        }
+
+        public boolean any() { return fid || is; }
+
+        /** The network (null without Inception metrics); a file of another network is a CheckpointException. */
+        public InceptionV3 network(Backend be) { return any() ? InceptionV3.load(Path.of(weights), be) : null; }
+
+        /** The reference statistics, checked against the network's feature width (null without FID). */
+        public Fid.Stats reference(InceptionV3 net) {
+            if (!fid) return null;
+            Fid.Stats r = Npz.readStats(Path.of(stats));
+            if (r.mu().length != net.featureWidth()) {
+                throw new IllegalArgumentException("--fid-stats: " + stats + " holds " + r.mu().length + "-wide statistics; the network's features are " + net.featureWidth() + " wide");
+            }
+            return r;
+        }
+    }
+
+    /** The networks that measure every row: the digit CNN (may be null) and the Inception-v3 (may be null). */
+    public record Networks(DigitClassifier cnn, InceptionV3 inception, Metrics metrics) {}
+
+    /** What each FID is measured against (either may be null). */
+    public record References(Fid.Stats cnn, Fid.Stats inception) {}
+
     /** The folder with an evaluation network for digits (classifier.safetensors + fid_stats.safetensors), or null (said on {@code err}). */
     public static Path evaluationFolder(Path model, Path classifier, ModelConfig c, PrintStream err) {
         Path dir = classifier != null ? classifier : (Files.isDirectory(model) ? model : model.toAbsolutePath().getParent());
@@ -54,7 +109,7 @@ public final class Comparison {
 
     /** One untimed image of the first row: the JIT warms up before any row is timed. */
     public static void warmUp(Pipeline p, CompareRow first, Settings s) {
-        p.generate(request(first, s, 0, 1, p.numClasses()), null);
+        p.generate(request(first, s, 0, 1, p.numClasses(), false), null);
     }
 
     /**
@@ -62,16 +117,19 @@ public final class Comparison {
      * The first row must be the full one: the others are compared with its images. {@code done} (may be
      * null) hears of each row as it ends.
      */
-    public static RowStats[] measure(Pipeline p, List<CompareRow> rows, DigitClassifier net, Settings s, int from, int to, ObjIntConsumer<RowStats> done) {
+    public static RowStats[] measure(Pipeline p, List<CompareRow> rows, Networks nets, Settings s, int from, int to, ObjIntConsumer<RowStats> done) {
         ModelConfig c = p.config();
         int n = to - from, side = c.inputSize();
+        DigitClassifier net = nets.cnn();
+        InceptionV3 inception = nets.inception();
         RowStats[] out = new RowStats[rows.size()];
         Tensor reference = null;
         for (int k = 0; k < rows.size(); k++) {
-            GenerationResult g = p.generate(request(rows.get(k), s, from, to, p.numClasses()), null);
+            GenerationResult g = p.generate(request(rows.get(k), s, from, to, p.numClasses(), inception != null), null);
             Tensor images = g.latents();
             if (reference == null) reference = images;
-            RowStats st = out[k] = new RowStats(net == null ? 0 : net.featureWidth());
+            RowStats st = out[k] = empty(nets, s);
+            if (inception != null) inceptionMetrics(inception, g.images(), from, st);
             st.count = n;
             st.macs = g.macs();
             st.uncachedMacs = Plan.uncachedMacs(c, s.steps(), n, g.cfg() > 1 ? 2 : 1); // T = --steps, every block
@@ -94,43 +152,69 @@ public final class Comparison {
         return out;
     }
 
-    /** Images [from, to) of a row: class i mod classes, noise (seed, i), latents kept for the metrics. */
-    static GenerationRequest request(CompareRow r, Settings s, int from, int to, int classes) {
-        List<Integer> labels = IntStream.range(from, to).map(i -> i % classes).boxed().toList();
-        return GenerationRequest.builder().classes(labels).count(to - from).firstImage(from).batch(s.batch()).seed(s.seed()).steps(r.steps())
-                .sampler(s.sampler()).cfg(s.cfg()).cache(new CacheSpec.Fixed(r.policy())).decode(false).keepLatents(true).build();
+    /** A row's sums before any image: the zero a cluster's reduction starts from. */
+    public static RowStats empty(Networks nets, Settings s) {
+        return new RowStats(nets.cnn() == null ? 0 : nets.cnn().featureWidth(), nets.metrics().fid() ? nets.inception().featureWidth() : 0,
+                nets.metrics().is() ? new InceptionScore(s.count(), 10, nets.inception().classes()) : null);
     }
 
-    /** The table as Markdown (or JSON lines), rows in order, the first the reference. */
-    public static void print(PrintStream out, List<CompareRow> rows, RowStats[] stats, Fid.Stats real, Settings s, String arch, boolean json) {
+    /** Inception features (FID) and logits (IS) of 8-bit images, in batches of 16. */
+    private static void inceptionMetrics(InceptionV3 net, List<Image> images, int from, RowStats st) {
+        for (int b = 0; b < images.size(); b += 16) {
+            InceptionV3.Output o = net.run(InceptionV3.fromImages(images.subList(b, Math.min(images.size(), b + 16))), false);
+            for (int i = 0; i < o.pool().dim(0); i++) {
+                if (st.inception != null) st.inception.add(o.pool().select(0, i).toFloatArray());
+                if (st.is != null) st.is.add(from + b + i, o.logits().select(0, i).toFloatArray());
+            }
+        }
+    }
+
+    /** Images [from, to) of a row: class i mod classes, noise (seed, i), latents kept for the metrics, 8-bit images when Inception measures them. */
+    static GenerationRequest request(CompareRow r, Settings s, int from, int to, int classes, boolean decode) {
+        List<Integer> labels = IntStream.range(from, to).map(i -> i % classes).boxed().toList();
+        return GenerationRequest.builder().classes(labels).count(to - from).firstImage(from).batch(s.batch()).seed(s.seed()).steps(r.steps())
+                .sampler(s.sampler()).cfg(s.cfg()).cache(new CacheSpec.Fixed(r.policy())).decode(decode).keepLatents(true).build();
+    }
+
+    /** The table as Markdown (or JSON lines), rows in order, the first the reference; Inception columns when measured. */
+    public static void print(PrintStream out, List<CompareRow> rows, RowStats[] stats, References refs, Settings s, String arch, boolean json) {
+        boolean fidI = stats[0].inception != null, isI = stats[0].is != null;
         List<String> lines = new ArrayList<>();
         for (int k = 0; k < rows.size(); k++) {
             CompareRow r = rows.get(k);
             RowStats st = stats[k];
-            Double fid = st.fid(real), acc = st.accuracy();
+            Double fid = st.fid(refs.cnn()), acc = st.accuracy(), fidInception = st.fidInception(refs.inception());
+            double[] is = isI ? st.is.score() : null;
             if (json) {
-                lines.add(String.format(Locale.ROOT, "{\"row\":\"%s\",\"method\":\"%s\",\"steps\":%d,\"macs\":%d,\"speedup\":%.4f,\"seconds_per_image\":%.4f,\"fid\":%s,\"accuracy\":%s,\"psnr\":%.3f,\"ssim\":%.4f,\"count\":%d}",
-                        r.name(), r.label(), r.steps(), st.macsPerImage(), st.speedup(), st.secondsPerImage(),
-                        fid == null ? "null" : String.format(Locale.ROOT, "%.3f", fid), acc == null ? "null" : String.format(Locale.ROOT, "%.4f", acc),
-                        st.psnr(), st.ssim(), st.count()));
+                lines.add(String.format(Locale.ROOT, "{\"row\":\"%s\",\"method\":\"%s\",\"steps\":%d,\"macs\":%d,\"speedup\":%.4f,\"seconds_per_image\":%.4f,\"fid\":%s,\"accuracy\":%s,%s%s\"psnr\":%.3f,\"ssim\":%.4f,\"count\":%d}",
+                        r.name(), r.label(), r.steps(), st.macsPerImage(), st.speedup(), st.secondsPerImage(), num(fid, "%.3f", "null"), num(acc, "%.4f", "null"),
+                        fidI ? "\"fid_inception\":" + num(fidInception, "%.3f", "null") + "," : "",
+                        isI ? String.format(Locale.ROOT, "\"is\":%.4f,\"is_std\":%.4f,", is[0], is[1]) : "", st.psnr(), st.ssim(), st.count()));
             } else {
-                lines.add(String.format(Locale.ROOT, "| %s | %s | %.2f× | %.3f | %s | %s | %s | %s |", r.label(), PlanJson.macs(st.macsPerImage(), ""), st.speedup(), st.secondsPerImage(),
-                        fid == null ? "–" : String.format(Locale.ROOT, "%.2f", fid), acc == null ? "–" : String.format(Locale.ROOT, "%.1f%%", 100 * acc),
+                lines.add(String.format(Locale.ROOT, "| %s | %s | %.2f× | %.3f | %s | %s |%s%s %s | %s |", r.label(), PlanJson.macs(st.macsPerImage(), ""), st.speedup(), st.secondsPerImage(),
+                        num(fid, "%.2f", "–"), acc == null ? "–" : String.format(Locale.ROOT, "%.1f%%", 100 * acc),
+                        fidI ? " " + num(fidInception, "%.2f", "–") + " |" : "", isI ? String.format(Locale.ROOT, " %.2f ± %.2f |", is[0], is[1]) : "",
                         k == 0 ? "ref" : Double.isNaN(st.psnr()) ? "–" : String.format(Locale.ROOT, "%.2f", st.psnr()),
                         k == 0 ? "ref" : Double.isNaN(st.ssim()) ? "–" : String.format(Locale.ROOT, "%.4f", st.ssim())));
             }
         }
         if (!json) {
             out.printf(Locale.ROOT, "%s, %s %d steps, guidance %.1f, %d images per row (MACs per image)%n%n", arch, s.sampler(), s.steps(), s.cfg(), s.count());
-            out.println("| Method | MACs | Speedup | Latency (s/image) | FID | Accuracy | PSNR | SSIM |");
-            out.println("|---|---|---|---|---|---|---|---|");
+            out.println("| Method | MACs | Speedup | Latency (s/image) | FID | Accuracy |" + (fidI ? " FID (Inception) |" : "") + (isI ? " IS |" : "") + " PSNR | SSIM |");
+            out.println("|---|---|---|---|---|---|" + (fidI ? "---|" : "") + (isI ? "---|" : "") + "---|---|");
         }
         for (String l : lines) out.println(l);
     }
 
-    /** Loads the evaluation network of a folder {@link #evaluationFolder} found (null stays null). */
-    public static DigitClassifier network(Path folder, Backend be) { return folder == null ? null : DigitClassifier.load(folder.resolve("classifier.safetensors"), be); }
+    private static String num(Double v, String fmt, String none) { return v == null ? none : String.format(Locale.ROOT, fmt, v); }
 
-    /** The real digits' FID statistics of that folder (null stays null). */
-    public static Fid.Stats realStats(Path folder) { return folder == null ? null : Fid.read(folder.resolve("fid_stats.safetensors")); }
+    /** The networks: the digit CNN of a folder {@link #evaluationFolder} found (or none) and the Inception-v3 the metrics ask for (or none). */
+    public static Networks networks(Path cnnFolder, Metrics m, Backend be) {
+        return new Networks(cnnFolder == null ? null : DigitClassifier.load(cnnFolder.resolve("classifier.safetensors"), be), m.network(be), m);
+    }
+
+    /** The statistics each FID is measured against: the CNN folder's fid_stats.safetensors, the --fid-stats file (checked against the network). */
+    public static References references(Path cnnFolder, Networks nets) {
+        return new References(cnnFolder == null ? null : Fid.read(cnnFolder.resolve("fid_stats.safetensors")), nets.metrics().reference(nets.inception()));
+    }
 }

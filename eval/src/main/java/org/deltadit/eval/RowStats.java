@@ -12,9 +12,16 @@ public final class RowStats implements Serializable {
     long macs, uncachedMacs;
     double seconds;
     final ExactSums quality = new ExactSums(2); // PSNR, SSIM: order-independent, like the feature moments
-    final Fid.Moments features; // null without an evaluation network
+    final Fid.Moments features; // the digit CNN's; null without it
+    final Fid.Moments inception; // Inception-v3 pool features; null without --metrics fid
+    final InceptionScore is;     // null without --metrics is
 
-    public RowStats(int featureWidth) { features = featureWidth > 0 ? new Fid.Moments(featureWidth) : null; }
+    /** Empty sums: feature widths 0 for networks not in use, {@code is} null without IS. */
+    public RowStats(int featureWidth, int inceptionWidth, InceptionScore is) {
+        features = featureWidth > 0 ? new Fid.Moments(featureWidth) : null;
+        inception = inceptionWidth > 0 ? new Fid.Moments(inceptionWidth) : null;
+        this.is = is;
+    }
 
     /** Adds {@code o}'s sums to these; returns this. */
     public RowStats merge(RowStats o) {
@@ -25,6 +32,8 @@ public final class RowStats implements Serializable {
         seconds += o.seconds;
         quality.merge(o.quality);
         if (features != null) features.merge(o.features);
+        if (inception != null) inception.merge(o.inception);
+        if (is != null) is.merge(o.is);
         return this;
     }
 
@@ -47,6 +56,9 @@ public final class RowStats implements Serializable {
 
     /** Classifier accuracy, null without an evaluation network. */
     public Double accuracy() { return features == null ? null : correct / (double) count; }
+
+    /** FID of the Inception-v3 features against {@code real}; null without --metrics fid or with fewer than 2 images. */
+    public Double fidInception(Fid.Stats real) { return inception == null || real == null || count < 2 ? null : Fid.distance(inception.stats(), real); }
 
     /** FID of this row's features against {@code real}; null without a network or with fewer than 2 images. */
     public Double fid(Fid.Stats real) { return features == null || real == null || count < 2 ? null : Fid.distance(features.stats(), real); }

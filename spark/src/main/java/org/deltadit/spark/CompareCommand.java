@@ -9,8 +9,6 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.deltadit.eval.CompareRow;
 import org.deltadit.eval.Comparison;
-import org.deltadit.eval.DigitClassifier;
-import org.deltadit.eval.Fid;
 import org.deltadit.eval.RowStats;
 import org.deltadit.pipeline.Pipeline;
 import org.deltadit.weights.ModelConfig;
@@ -47,48 +45,56 @@ final class CompareCommand implements Callable<Integer> {
     long seed;
     @Option(names = "--cache-config", description = "a policy file as one more row; repeatable")
     List<Path> policyFiles;
+    @Option(names = "--metrics", description = "Inception-v3 metrics on the 8-bit images: fid, is (as dit bench compare)")
+    String metrics;
+    @Option(names = "--fid-weights", description = "the FID Inception-v3 weights (pt_inception-2015-12-05-6726825d.pth), on a path every executor sees")
+    Path fidWeights;
+    @Option(names = "--fid-stats", description = "reference statistics (.npz with mu, sigma) for --metrics fid")
+    Path fidStats;
     @Mixin JobOptions job;
 
     /** What every task needs, serialised into it. */
-    record Task(ModelRef model, List<CompareRow> rows, String classifier, Comparison.Settings settings) implements java.io.Serializable {
+    record Task(ModelRef model, List<CompareRow> rows, String classifier, Comparison.Metrics metrics, Comparison.Settings settings) implements java.io.Serializable {
         RowStats[] run(Work.Part part) {
             Pipeline p = Pipelines.get(model);
-            DigitClassifier net = classifier == null ? null : Comparison.network(Path.of(classifier), p.backend());
+            Comparison.Networks nets = Pipelines.cached("networks " + classifier + " " + metrics + " " + model.device(),
+                    () -> Comparison.networks(classifier == null ? null : Path.of(classifier), metrics, p.backend())); // once per executor JVM
             Pipelines.warmOnce("compare " + model, () -> Comparison.warmUp(p, rows.get(0), settings)); // untimed, once per executor JVM
-            return Comparison.measure(p, rows, net, settings, part.from(), part.to(), null);
+            return Comparison.measure(p, rows, nets, settings, part.from(), part.to(), null);
         }
     }
 
     @Override
     public Integer call() {
         Comparison.Settings s = new Comparison.Settings(sampler, steps, cfg, count, batch, seed);
+        Comparison.Metrics m = Comparison.Metrics.parse(metrics, fidWeights, fidStats);
         ModelRef ref = modelOptions.ref(job);
         List<CompareRow> list;
         Path evalDir;
         ModelConfig c;
-        int width;
+        RowStats[] zero;
+        Comparison.References refs;
         try (Pipeline p = Pipeline.open(ref.spec())) { // rows, policy files and the model checked on the driver, before any task
             c = p.config();
             Comparison.checkModel(p);
             list = new ArrayList<>(CompareRow.parse(rows, steps, c.depth()));
             if (policyFiles != null) for (Path f : policyFiles) list.add(CompareRow.policyFile(f, steps, c, cfg));
             evalDir = Comparison.evaluationFolder(Path.of(ref.model()), classifier, c, System.err);
-            DigitClassifier net = Comparison.network(evalDir, p.backend());
-            width = net == null ? 0 : net.featureWidth();
+            Comparison.Networks nets = Comparison.networks(evalDir, m, p.backend()); // the networks and statistics checked here too
+            refs = Comparison.references(evalDir, nets);
+            zero = new RowStats[list.size()];
+            for (int k = 0; k < zero.length; k++) zero[k] = Comparison.empty(nets, s);
         }
-        Fid.Stats real = Comparison.realStats(evalDir);
-        Task task = new Task(ref, List.copyOf(list), evalDir == null ? null : evalDir.toAbsolutePath().toString(), s);
+        Task task = new Task(ref, List.copyOf(list), evalDir == null ? null : evalDir.toAbsolutePath().toString(), m, s);
         try (JobOptions.Session session = job.session("dit-spark compare")) {
             SparkSession spark = session.spark();
             List<Work.Part> parts = job.parts(new Work(null, null, count), spark);
             System.err.printf(Locale.ROOT, "dit-spark: %d rows × %d images of %s in %d parts on %s%n", list.size(), count, c.archName(), parts.size(), spark.sparkContext().master());
             PartProgress progress = new PartProgress(parts, System.err);
-            RowStats[] zero = new RowStats[list.size()];
-            for (int k = 0; k < zero.length; k++) zero[k] = new RowStats(width);
             RowStats[] total = progress.during(spark, () -> JavaSparkContext.fromSparkContext(spark.sparkContext()).parallelize(parts, parts.size()).map(task::run)
                     .treeAggregate(zero, CompareCommand::merge, CompareCommand::merge));
             System.err.printf(Locale.ROOT, "dit-spark: %d rows × %d images in %.1f s%n", list.size(), count, progress.seconds());
-            Comparison.print(System.out, list, total, real, s, c.archName(), job.json);
+            Comparison.print(System.out, list, total, refs, s, c.archName(), job.json);
         }
         return 0;
     }

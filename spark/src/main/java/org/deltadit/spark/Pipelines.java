@@ -25,6 +25,12 @@ final class Pipelines {
         return OPEN.computeIfAbsent(ref + "@" + device, k -> Pipeline.open(ref.spec(device)));
     }
 
+    private static final Map<String, Object> CACHED = new ConcurrentHashMap<>();
+
+    /** A value made once per JVM and key (an evaluation network), shared by later tasks. */
+    @SuppressWarnings("unchecked")
+    static <T> T cached(String key, java.util.function.Supplier<T> make) { return (T) CACHED.computeIfAbsent(key, k -> make.get()); }
+
     /** Runs {@code warmUp} once per JVM and {@code key} (untimed JIT warm-up before a timed job). */
     static void warmOnce(String key, Runnable warmUp) {
         WARM.computeIfAbsent(key, k -> {

@@ -15,6 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** dit-spark compare in local mode prints the table of `dit bench compare` for the same seeds and rows. */
 class CompareJobTest {
     @TempDir Path dir;
+    static final String FIX = "../eval/src/test/resources/fixtures/";
 
     @BeforeAll
     static void start() { SparkTests.session(); }
@@ -39,12 +40,14 @@ class CompareJobTest {
     @Test
     void theClusterTableIsTheSingleMachineTable() throws IOException {
         Path model = SparkTests.tinyDigitModel(dir);
-        String[] common = {"--model", model.toString(), "--count", "6", "--steps", "4", "--seed", "3", "--batch", "2", "--rows", "full,t3,shallow,forecast-deep,delta-dit,reverse"};
+        String[] common = {"--model", model.toString(), "--count", "6", "--steps", "4", "--seed", "3", "--batch", "2", "--rows", "full,t3,forecast-deep,delta-dit",
+            "--metrics", "fid,is", "--fid-weights", FIX + "tiny_pt_inception.pth", "--fid-stats", FIX + "tiny_fid_stats.npz"};
         String single = cli(concat(new String[] {"bench", "compare", "--threads", "2"}, common));
         SparkTests.Run r = SparkTests.run(concat(new String[] {"compare", "--master", SparkTests.MASTER, "--partitions", "3", "--threads", "1"}, common));
         assertEquals(0, r.status(), r.err());
         assertEquals(withoutLatency(single), withoutLatency(r.out()));
-        assertEquals(6, r.out().lines().filter(l -> l.startsWith("| ") && !l.startsWith("| Method")).count(), r.out());
+        assertEquals(4, r.out().lines().filter(l -> l.startsWith("| ") && !l.startsWith("| Method")).count(), r.out());
+        assertTrue(r.out().contains("| FID (Inception) | IS |"), "the Inception columns: " + r.out());
         assertEquals(3, r.err().lines().filter(l -> l.matches("dit-spark: part \\d done .*")).count(), r.err());
         // --json: one object per row, the same figures
         SparkTests.Run j = SparkTests.run(concat(new String[] {"compare", "--master", SparkTests.MASTER, "--partitions", "2", "--threads", "1", "--json"}, common));
