@@ -224,6 +224,9 @@ class BadInputTableTest {
         bad("--fid-weights: " + DEMO + "/nope.pth: no such file", "bench", "compare", "--model", DEMO, "--metrics", "is", "--fid-weights", DEMO + "/nope.pth");
         bad("not the FID Inception-v3", "bench", "compare", "--model", DEMO, "--metrics", "is", "--fid-weights", DEMO + "/classifier.safetensors");
         bad("holds 10-wide statistics; the network's features are 128 wide", "bench", "compare", "--model", DEMO, "--metrics", "fid", "--fid-weights", inception, "--fid-stats", tenWide.toString());
+        bad("--images: " + dir.resolve("empty") + " holds 0 images", "fid-stats", "--images", dir.resolve("empty").toString(), "--fid-weights", inception, "--out", dir.resolve("s.npz").toString());
+        bad("--images: " + dir.resolve("nope") + ": no such folder", "fid-stats", "--images", dir.resolve("nope").toString(), "--fid-weights", inception, "--out", dir.resolve("s.npz").toString());
+        bad("Missing required option: '--fid-weights", "fid-stats", "--images", dir.resolve("empty").toString(), "--out", dir.resolve("s.npz").toString());
         bad("not a .npz file", "bench", "compare", "--model", DEMO, "--metrics", "fid", "--fid-weights", inception, "--fid-stats", DEMO + "/config.json");
         bad("", "bench", "compare", "--model", dir.resolve("missing").toString());
         // analyze

@@ -70,6 +70,33 @@ class CompareTest {
     }
 
     @Test
+    void fidStatsOfAFolderAreThoseOfTheSameImagesInMemory() throws IOException {
+        String fix = "../eval/src/test/resources/fixtures/";
+        Path images = dir.resolve("real");
+        MainTest.Run g = run("generate", "--model", model.toString(), "--class", "1,2,3", "--steps", "2", "--out", images.toString());
+        assertEquals(0, g.status(), g.err());
+        Path npz = dir.resolve("real.npz");
+        MainTest.Run r = run("fid-stats", "--images", images.toString(), "--fid-weights", fix + "tiny_pt_inception.pth", "--out", npz.toString());
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.err().contains("fid-stats: 3 images, 128 features"), r.err());
+        org.deltadit.eval.Fid.Stats stats = org.deltadit.eval.Npz.readStats(npz);
+        org.deltadit.eval.InceptionV3 net = org.deltadit.eval.InceptionV3.load(Path.of(fix + "tiny_pt_inception.pth"), new org.deltadit.engine.cpu.CpuBackend(2));
+        java.util.List<org.deltadit.pipeline.Image> pngs = new java.util.ArrayList<>();
+        for (String f : new String[] {"00000.png", "00001.png", "00002.png"}) {
+            java.awt.image.BufferedImage b = javax.imageio.ImageIO.read(images.resolve(f).toFile());
+            byte[] px = new byte[b.getWidth() * b.getHeight()];
+            for (int y = 0; y < b.getHeight(); y++) for (int x = 0; x < b.getWidth(); x++) px[y * b.getWidth() + x] = (byte) (b.getRGB(x, y) & 0xff);
+            pngs.add(new org.deltadit.pipeline.Image(b.getWidth(), b.getHeight(), 1, px));
+        }
+        Tensor pool = net.run(org.deltadit.eval.InceptionV3.fromImages(pngs), false).pool();
+        float[][] f = new float[3][];
+        for (int i = 0; i < 3; i++) f[i] = pool.select(0, i).toFloatArray();
+        org.deltadit.eval.Fid.Stats want = org.deltadit.eval.Fid.stats(f);
+        for (int i = 0; i < 128; i++) assertEquals(want.mu()[i], stats.mu()[i], 1e-6 * (1 + Math.abs(want.mu()[i])), "mu " + i);
+        assertEquals(0, org.deltadit.eval.Fid.distance(want, stats), 1e-3, "the same images, the same Gaussian");
+    }
+
+    @Test
     void ddpmRowsShareTheirFreshNoise() {
         // "t4" repeats the uncached run: with the same seeded fresh noise it is identical (PSNR capped at 100, SSIM 1)
         MainTest.Run r = run("bench", "compare", "--model", model.toString(), "--count", "2", "--steps", "4", "--sampler", "ddpm", "--rows", "full,t4,delta-dit", "--json");
