@@ -60,7 +60,7 @@ public record Checkpoint(Path weightsPath, String container, StateDict weights, 
     private static final List<String> PREFERRED = List.of("diffusion_pytorch_model", "model", "dit");
 
     /** The one weights file in a folder: a shard index first, then safetensors (full precision before .fp16), then PyTorch. */
-    private static Path pickWeights(Path dir) {
+    public static Path pickWeights(Path dir) {
         List<Path> index = new ArrayList<>(), st = new ArrayList<>(), pt = new ArrayList<>();
         try (Stream<Path> files = Files.list(dir)) {
             for (Path f : (Iterable<Path>) files.sorted()::iterator) {
