@@ -47,10 +47,14 @@ final class CompareCommand implements Callable<Integer> {
     int batch;
     @Option(names = "--seed", defaultValue = "0")
     long seed;
-    @Option(names = "--metrics", description = "Inception-v3 metrics on the 8-bit images: fid, is (default: none; the digit CNN's FID and accuracy come with the demo model)")
+    @Option(names = "--metrics", description = "metrics on the 8-bit images: fid, is (Inception-v3), clip (CLIP score with --prompts) (default: none; the digit CNN's FID and accuracy come with the demo model)")
     String metrics;
     @Option(names = "--fid-weights", description = "the FID Inception-v3 weights (pt_inception-2015-12-05-6726825d.pth) for --metrics fid/is")
     Path fidWeights;
+    @Option(names = "--clip-model", description = "a CLIP ViT-L/14 folder (config.json, weights, vocab.json, merges.txt) for --metrics clip")
+    Path clipModel;
+    @Option(names = "--prompts", description = "text-to-image models: a UTF-8 file of prompts, one per line; image i takes prompt i mod n")
+    Path prompts;
     @Option(names = "--fid-stats", description = "reference statistics (.npz with mu, sigma; e.g. the published ImageNet or COCO ones) for --metrics fid")
     Path fidStats;
     @Mixin
@@ -62,12 +66,12 @@ final class CompareCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Comparison.Settings s = new Comparison.Settings(sampler, steps, cfg, count, batch, seed);
-        Comparison.Metrics m = Comparison.Metrics.parse(metrics, fidWeights, fidStats);
+        Comparison.Settings s = new Comparison.Settings(sampler, steps, cfg, count, batch, seed, prompts == null ? null : org.deltadit.pipeline.Captions.readPromptFile(prompts));
+        Comparison.Metrics m = Comparison.Metrics.parse(metrics, fidWeights, fidStats, clipModel, prompts != null);
         Path modelPath = model != null ? model : DemoModel.path();
         try (Pipeline p = Pipeline.open(ModelSpec.builder().model(modelPath).heads(heads).device(engine.device).threads(engine.threads).build())) {
             ModelConfig c = p.config();
-            Comparison.checkModel(p);
+            Comparison.checkModel(p, s);
             List<CompareRow> list = new ArrayList<>(CompareRow.parse(rows, steps, c.depth()));
             if (policyFiles != null) for (Path f : policyFiles) list.add(CompareRow.policyFile(f, steps, c, cfg));
             Path evalDir = Comparison.evaluationFolder(modelPath, classifier, c, System.err);

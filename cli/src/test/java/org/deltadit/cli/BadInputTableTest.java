@@ -219,8 +219,11 @@ class BadInputTableTest {
         String inception = "../eval/src/test/resources/fixtures/tiny_pt_inception.pth", stats = "../eval/src/test/resources/fixtures/tiny_fid_stats.npz";
         bad("--metrics fid: needs --fid-weights", "bench", "compare", "--model", DEMO, "--metrics", "fid");
         bad("--metrics fid: needs --fid-stats", "bench", "compare", "--model", DEMO, "--metrics", "fid", "--fid-weights", inception);
-        bad("--metrics: unknown metric 'kid'", "bench", "compare", "--model", DEMO, "--metrics", "is,kid", "--fid-weights", inception);
-        bad("--metrics: clip is not built yet", "bench", "compare", "--model", DEMO, "--metrics", "clip");
+        bad("--metrics: unknown metric 'kid' (fid, is, clip)", "bench", "compare", "--model", DEMO, "--metrics", "is,kid", "--fid-weights", inception);
+        bad("--metrics clip: needs --clip-model DIR", "bench", "compare", "--model", DEMO, "--metrics", "clip");
+        bad("give --prompts FILE", "bench", "compare", "--model", DEMO, "--metrics", "clip", "--clip-model", "../dit-model/src/test/resources/fixtures/tiny_clip");
+        bad("--prompts: DiT (depth 28, hidden 96, 4 heads, patch 4) is class-conditional", "bench", "compare", "--model", DEMO, "--prompts", aFile.toString());
+        bad("--clip-model: only with --metrics clip", "bench", "compare", "--model", DEMO, "--clip-model", DEMO);
         bad("--fid-weights: " + DEMO + "/nope.pth: no such file", "bench", "compare", "--model", DEMO, "--metrics", "is", "--fid-weights", DEMO + "/nope.pth");
         bad("not the FID Inception-v3", "bench", "compare", "--model", DEMO, "--metrics", "is", "--fid-weights", DEMO + "/classifier.safetensors");
         bad("holds 10-wide statistics; the network's features are 128 wide", "bench", "compare", "--model", DEMO, "--metrics", "fid", "--fid-weights", inception, "--fid-stats", tenWide.toString());

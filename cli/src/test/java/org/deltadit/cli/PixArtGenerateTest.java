@@ -25,14 +25,17 @@ import org.junit.jupiter.api.io.TempDir;
  * the tiny transformer (diffusers names), the tiny T5 encoder, the tiny SentencePiece model and the
  * tiny factor-2 VAE (8×8 latents → 16×16 PNGs).
  */
-class PixArtGenerateTest {
-    static final String DIT_FIX = "../dit-model/src/test/resources/fixtures/";
+public class PixArtGenerateTest {
+    static final String DIT_FIX = "../dit-model/src/test/resources/fixtures/"; // relative to a module folder: cli/ or spark/
     @TempDir Path dir;
     Path repo;
 
     @BeforeEach
-    void tinyRepository() throws IOException {
-        repo = dir.resolve("pixart");
+    void tinyRepository() throws IOException { repo = tinyRepository(dir); }
+
+    /** The tiny PixArt-α diffusers repository in {@code dir}/pixart. */
+    public static Path tinyRepository(Path dir) throws IOException {
+        Path repo = dir.resolve("pixart");
         for (String sub : new String[] {"transformer", "text_encoder", "tokenizer", "vae"}) Files.createDirectories(repo.resolve(sub));
         Files.writeString(repo.resolve("model_index.json"), "{\"_class_name\": \"PixArtAlphaPipeline\"}");
         SafetensorsWriter.copy(Path.of(DIT_FIX + "tiny_pixart_diffusers.safetensors"), repo.resolve("transformer/diffusion_pytorch_model.safetensors"), k -> true, "");
@@ -45,6 +48,7 @@ class PixArtGenerateTest {
         Files.copy(Path.of(DIT_FIX + "tiny_spiece.model"), repo.resolve("tokenizer/spiece.model"));
         SafetensorsWriter.copy(Path.of(DIT_FIX + "tiny_vae.safetensors"), repo.resolve("vae/diffusion_pytorch_model.safetensors"), k -> k.startsWith("w."), "w.");
         Files.writeString(repo.resolve("vae/config.json"), "{\"block_out_channels\": [16, 32], \"layers_per_block\": 1, \"norm_num_groups\": 8, \"latent_channels\": 4, \"out_channels\": 3}");
+        return repo;
     }
 
     @Test

@@ -30,9 +30,11 @@ import org.deltadit.weights.ModelConfig;
 public final class Comparison {
     private Comparison() {}
 
-    /** The run every row shares. */
-    public record Settings(String sampler, int steps, double cfg, int count, int batch, long seed) implements Serializable {
+    /** The run every row shares; {@code prompts} (text-to-image models: image i takes prompt i mod n) or null (classes in turn). */
+    public record Settings(String sampler, int steps, double cfg, int count, int batch, long seed, List<String> prompts) implements Serializable {
         public Settings {
+            if (prompts != null && prompts.isEmpty()) throw new IllegalArgumentException("--prompts: no prompts (one per line)");
+            prompts = prompts == null ? null : List.copyOf(prompts);
             if (count < 1) throw new IllegalArgumentException("--count: " + count + " (must be at least 1)");
             if (batch < 1) throw new IllegalArgumentException("--batch: " + batch + " (must be at least 1)");
             if (steps < 2) throw new IllegalArgumentException("--steps: " + steps + " (at least 2)");
@@ -45,19 +47,19 @@ public final class Comparison {
      * statistics files as paths (strings: a cluster ships this to its executors). FID needs both files,
      * IS the weights only.
      */
-    public record Metrics(boolean fid, boolean is, String weights, String stats) implements Serializable {
-        public static final Metrics NONE = new Metrics(false, false, null, null);
+    public record Metrics(boolean fid, boolean is, boolean clip, String weights, String stats, String clipModel) implements Serializable {
+        public static final Metrics NONE = new Metrics(false, false, false, null, null, null);
 
         /** From the flags; a missing file or an unknown name is one clear message naming its flag. */
-        public static Metrics parse(String list, Path weights, Path stats) {
-            boolean fid = false, is = false;
+        public static Metrics parse(String list, Path weights, Path stats, Path clipModel, boolean prompts) {
+            boolean fid = false, is = false, clip = false;
             if (list != null) {
                 for (String raw : list.split(",")) {
                     switch (raw.trim().toLowerCase(java.util.Locale.ROOT)) {
                         case "fid" -> fid = true;
                         case "is" -> is = true;
-                        case "clip" -> throw new IllegalArgumentException("--metrics: clip is not built yet (CLIP ViT-L/14 score: planned); fid and is are");
-                        default -> throw new IllegalArgumentException("--metrics: unknown metric '" + raw.trim() + "' (fid, is)");
+                        case "clip" -> clip = true;
+                        default -> throw new IllegalArgumentException("--metrics: unknown metric '" + raw.trim() + "' (fid, is, clip)");
                     }
                 }
             }
@@ -66,16 +68,26 @@ public final class Comparison {
             }
             if (fid && stats == null) throw new IllegalArgumentException("--metrics " + list + ": needs --fid-stats FILE (reference statistics .npz with mu and sigma)");
             if (!fid && !is && (weights != null || stats != null)) throw new IllegalArgumentException("--fid-weights/--fid-stats: give --metrics fid and/or is");
+            if (clip && clipModel == null) throw new IllegalArgumentException("--metrics " + list + ": needs --clip-model DIR (a CLIP ViT-L/14 folder as Hugging Face saves it, e.g. openai/clip-vit-large-patch14)");
+            if (clip && !prompts) throw new IllegalArgumentException("--metrics " + list + ": the CLIP score compares images with their prompts: give --prompts FILE (a text-to-image model)");
+            if (!clip && clipModel != null) throw new IllegalArgumentException("--clip-model: only with --metrics clip");
+            if (clipModel != null && !Files.isDirectory(clipModel)) throw new IllegalArgumentException("--clip-model: " + clipModel + ": no such folder");
             if (!fid && stats != null) throw new IllegalArgumentException("--fid-stats: only with --metrics fid");
             if (weights != null && !Files.isRegularFile(weights)) throw new IllegalArgumentException("--fid-weights: " + weights + ": no such file");
             if (stats != null && !Files.isRegularFile(stats)) throw new IllegalArgumentException("--fid-stats: " + stats + ": no such file");
-            return new Metrics(fid, is, weights == null ? null : weights.toAbsolutePath().toString(), stats == null ? null : stats.toAbsolutePath().toString());
+            return new Metrics(fid, is, clip, abs(weights), abs(stats), abs(clipModel));
         }
 
-        public boolean any() { return fid || is; }
+        private static String abs(Path p) { return p == null ? null : p.toAbsolutePath().toString(); }
 
-        /** The network (null without Inception metrics); a file of another network is a CheckpointException. */
-        public InceptionV3 network(Backend be) { return any() ? InceptionV3.load(Path.of(weights), be) : null; }
+        /** Whether the images must be decoded to 8 bits (every metric here reads them). */
+        public boolean any() { return fid || is || clip; }
+
+        /** The Inception network (null without FID or IS); a file of another network is a CheckpointException. */
+        public InceptionV3 network(Backend be) { return fid || is ? InceptionV3.load(Path.of(weights), be) : null; }
+
+        /** The CLIP scorer (null without the CLIP score). */
+        public ClipScorer clipScorer(Backend be) { return clip ? ClipScorer.open(Path.of(clipModel), be) : null; }
 
         /** The reference statistics, checked against the network's feature width (null without FID). */
         public Fid.Stats reference(InceptionV3 net) {
@@ -89,7 +101,7 @@ public final class Comparison {
     }
 
     /** The networks that measure every row: the digit CNN (may be null) and the Inception-v3 (may be null). */
-    public record Networks(DigitClassifier cnn, InceptionV3 inception, Metrics metrics) {}
+    public record Networks(DigitClassifier cnn, InceptionV3 inception, ClipScorer clip, Metrics metrics) {}
 
     /** What each FID is measured against (either may be null). */
     public record References(Fid.Stats cnn, Fid.Stats inception) {}
@@ -102,9 +114,10 @@ public final class Comparison {
         return null;
     }
 
-    /** Checks the model is class-conditional (the table's classes in turn). */
-    public static void checkModel(Pipeline p) {
-        if (p.textConditioned()) throw new IllegalArgumentException("--model: bench compare takes a class-conditional DiT; " + p.config().archName() + " takes prompts");
+    /** Checks the run fits the model: prompts for a text-to-image model, classes (none given) for a class-conditional one. */
+    public static void checkModel(Pipeline p, Settings s) {
+        if (p.textConditioned() && s.prompts() == null) throw new IllegalArgumentException("--prompts: " + p.config().archName() + " is a text-to-image model: give its prompts (a file, one per line)");
+        if (!p.textConditioned() && s.prompts() != null) throw new IllegalArgumentException("--prompts: " + p.config().archName() + " is class-conditional; its rows take classes in turn, not prompts");
     }
 
     /** One untimed image of the first row: the JIT warms up before any row is timed. */
@@ -125,11 +138,12 @@ public final class Comparison {
         RowStats[] out = new RowStats[rows.size()];
         Tensor reference = null;
         for (int k = 0; k < rows.size(); k++) {
-            GenerationResult g = p.generate(request(rows.get(k), s, from, to, p.numClasses(), inception != null), null);
+            GenerationResult g = p.generate(request(rows.get(k), s, from, to, p.numClasses(), nets.metrics().any()), null);
             Tensor images = g.latents();
             if (reference == null) reference = images;
             RowStats st = out[k] = empty(nets, s);
             if (inception != null) inceptionMetrics(inception, g.images(), from, st);
+            if (nets.clip() != null) clipScores(nets.clip(), g.images(), s, from, st);
             st.count = n;
             st.macs = g.macs();
             st.uncachedMacs = Plan.uncachedMacs(c, s.steps(), n, g.cfg() > 1 ? 2 : 1); // T = --steps, every block
@@ -155,7 +169,16 @@ public final class Comparison {
     /** A row's sums before any image: the zero a cluster's reduction starts from. */
     public static RowStats empty(Networks nets, Settings s) {
         return new RowStats(nets.cnn() == null ? 0 : nets.cnn().featureWidth(), nets.metrics().fid() ? nets.inception().featureWidth() : 0,
-                nets.metrics().is() ? new InceptionScore(s.count(), 10, nets.inception().classes()) : null);
+                nets.metrics().is() ? new InceptionScore(s.count(), 10, nets.inception().classes()) : null, nets.metrics().clip());
+    }
+
+    /** The CLIP score of each image with its prompt, in batches of 16. */
+    private static void clipScores(ClipScorer clip, List<Image> images, Settings s, int from, RowStats st) {
+        for (int b = 0; b < images.size(); b += 16) {
+            int e = Math.min(images.size(), b + 16);
+            List<String> prompts = IntStream.range(from + b, from + e).mapToObj(i -> s.prompts().get(i % s.prompts().size())).toList();
+            for (double v : clip.scores(images.subList(b, e), prompts)) st.clip.add(0, v);
+        }
     }
 
     /** Inception features (FID) and logits (IS) of 8-bit images, in batches of 16. */
@@ -171,14 +194,15 @@ public final class Comparison {
 
     /** Images [from, to) of a row: class i mod classes, noise (seed, i), latents kept for the metrics, 8-bit images when Inception measures them. */
     static GenerationRequest request(CompareRow r, Settings s, int from, int to, int classes, boolean decode) {
-        List<Integer> labels = IntStream.range(from, to).map(i -> i % classes).boxed().toList();
-        return GenerationRequest.builder().classes(labels).count(to - from).firstImage(from).batch(s.batch()).seed(s.seed()).steps(r.steps())
-                .sampler(s.sampler()).cfg(s.cfg()).cache(new CacheSpec.Fixed(r.policy())).decode(decode).keepLatents(true).build();
+        GenerationRequest.Builder b = GenerationRequest.builder().count(to - from).firstImage(from).batch(s.batch()).seed(s.seed()).steps(r.steps())
+                .sampler(s.sampler()).cfg(s.cfg()).cache(new CacheSpec.Fixed(r.policy())).decode(decode).keepLatents(true);
+        if (s.prompts() != null) return b.prompts(IntStream.range(from, to).mapToObj(i -> s.prompts().get(i % s.prompts().size())).toList()).build();
+        return b.classes(IntStream.range(from, to).map(i -> i % classes).boxed().toList()).build();
     }
 
     /** The table as Markdown (or JSON lines), rows in order, the first the reference; Inception columns when measured. */
     public static void print(PrintStream out, List<CompareRow> rows, RowStats[] stats, References refs, Settings s, String arch, boolean json) {
-        boolean fidI = stats[0].inception != null, isI = stats[0].is != null;
+        boolean fidI = stats[0].inception != null, isI = stats[0].is != null, clipI = stats[0].clip != null;
         List<String> lines = new ArrayList<>();
         for (int k = 0; k < rows.size(); k++) {
             CompareRow r = rows.get(k);
@@ -189,19 +213,21 @@ public final class Comparison {
                 lines.add(String.format(Locale.ROOT, "{\"row\":\"%s\",\"method\":\"%s\",\"steps\":%d,\"macs\":%d,\"speedup\":%.4f,\"seconds_per_image\":%.4f,\"fid\":%s,\"accuracy\":%s,%s%s\"psnr\":%.3f,\"ssim\":%.4f,\"count\":%d}",
                         r.name(), r.label(), r.steps(), st.macsPerImage(), st.speedup(), st.secondsPerImage(), num(fid, "%.3f", "null"), num(acc, "%.4f", "null"),
                         fidI ? "\"fid_inception\":" + num(fidInception, "%.3f", "null") + "," : "",
-                        isI ? String.format(Locale.ROOT, "\"is\":%.4f,\"is_std\":%.4f,", is[0], is[1]) : "", st.psnr(), st.ssim(), st.count()));
+                        (isI ? String.format(Locale.ROOT, "\"is\":%.4f,\"is_std\":%.4f,", is[0], is[1]) : "") + (clipI ? String.format(Locale.ROOT, "\"clip_score\":%.4f,", st.clipScore()) : ""),
+                        st.psnr(), st.ssim(), st.count()));
             } else {
                 lines.add(String.format(Locale.ROOT, "| %s | %s | %.2f× | %.3f | %s | %s |%s%s %s | %s |", r.label(), PlanJson.macs(st.macsPerImage(), ""), st.speedup(), st.secondsPerImage(),
                         num(fid, "%.2f", "–"), acc == null ? "–" : String.format(Locale.ROOT, "%.1f%%", 100 * acc),
-                        fidI ? " " + num(fidInception, "%.2f", "–") + " |" : "", isI ? String.format(Locale.ROOT, " %.2f ± %.2f |", is[0], is[1]) : "",
+                        fidI ? " " + num(fidInception, "%.2f", "–") + " |" : "",
+                        (isI ? String.format(Locale.ROOT, " %.2f ± %.2f |", is[0], is[1]) : "") + (clipI ? String.format(Locale.ROOT, " %.2f |", st.clipScore()) : ""),
                         k == 0 ? "ref" : Double.isNaN(st.psnr()) ? "–" : String.format(Locale.ROOT, "%.2f", st.psnr()),
                         k == 0 ? "ref" : Double.isNaN(st.ssim()) ? "–" : String.format(Locale.ROOT, "%.4f", st.ssim())));
             }
         }
         if (!json) {
             out.printf(Locale.ROOT, "%s, %s %d steps, guidance %.1f, %d images per row (MACs per image)%n%n", arch, s.sampler(), s.steps(), s.cfg(), s.count());
-            out.println("| Method | MACs | Speedup | Latency (s/image) | FID | Accuracy |" + (fidI ? " FID (Inception) |" : "") + (isI ? " IS |" : "") + " PSNR | SSIM |");
-            out.println("|---|---|---|---|---|---|" + (fidI ? "---|" : "") + (isI ? "---|" : "") + "---|---|");
+            out.println("| Method | MACs | Speedup | Latency (s/image) | FID | Accuracy |" + (fidI ? " FID (Inception) |" : "") + (isI ? " IS |" : "") + (clipI ? " CLIP |" : "") + " PSNR | SSIM |");
+            out.println("|---|---|---|---|---|---|" + (fidI ? "---|" : "") + (isI ? "---|" : "") + (clipI ? "---|" : "") + "---|---|");
         }
         for (String l : lines) out.println(l);
     }
@@ -210,7 +236,7 @@ public final class Comparison {
 
     /** The networks: the digit CNN of a folder {@link #evaluationFolder} found (or none) and the Inception-v3 the metrics ask for (or none). */
     public static Networks networks(Path cnnFolder, Metrics m, Backend be) {
-        return new Networks(cnnFolder == null ? null : DigitClassifier.load(cnnFolder.resolve("classifier.safetensors"), be), m.network(be), m);
+        return new Networks(cnnFolder == null ? null : DigitClassifier.load(cnnFolder.resolve("classifier.safetensors"), be), m.network(be), m.clipScorer(be), m);
     }
 
     /** The statistics each FID is measured against: the CNN folder's fid_stats.safetensors, the --fid-stats file (checked against the network). */

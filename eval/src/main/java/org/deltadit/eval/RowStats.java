@@ -15,12 +15,14 @@ public final class RowStats implements Serializable {
     final Fid.Moments features; // the digit CNN's; null without it
     final Fid.Moments inception; // Inception-v3 pool features; null without --metrics fid
     final InceptionScore is;     // null without --metrics is
+    final ExactSums clip;        // Σ CLIP score; null without --metrics clip
 
     /** Empty sums: feature widths 0 for networks not in use, {@code is} null without IS. */
-    public RowStats(int featureWidth, int inceptionWidth, InceptionScore is) {
+    public RowStats(int featureWidth, int inceptionWidth, InceptionScore is, boolean clip) {
         features = featureWidth > 0 ? new Fid.Moments(featureWidth) : null;
         inception = inceptionWidth > 0 ? new Fid.Moments(inceptionWidth) : null;
         this.is = is;
+        this.clip = clip ? new ExactSums(1) : null;
     }
 
     /** Adds {@code o}'s sums to these; returns this. */
@@ -34,6 +36,7 @@ public final class RowStats implements Serializable {
         if (features != null) features.merge(o.features);
         if (inception != null) inception.merge(o.inception);
         if (is != null) is.merge(o.is);
+        if (clip != null) clip.merge(o.clip);
         return this;
     }
 
@@ -56,6 +59,9 @@ public final class RowStats implements Serializable {
 
     /** Classifier accuracy, null without an evaluation network. */
     public Double accuracy() { return features == null ? null : correct / (double) count; }
+
+    /** The mean CLIP score of the row's images with their prompts (NaN without --metrics clip). */
+    public double clipScore() { return clip == null ? Double.NaN : clip.get(0) / count; }
 
     /** FID of the Inception-v3 features against {@code real}; null without --metrics fid or with fewer than 2 images. */
     public Double fidInception(Fid.Stats real) { return inception == null || real == null || count < 2 ? null : Fid.distance(inception.stats(), real); }

@@ -159,4 +159,16 @@ public final class Captions {
         return Map.of("embeds", cond.embeds(), "mask", Tensor.of(cond.mask(), cond.count(), cond.tokens()),
                 "negative_embeds", negative.embeds(), "negative_mask", Tensor.of(negative.mask(), 1, negative.tokens()));
     }
+
+    /** One prompt per non-blank line of a UTF-8 file (--prompts); errors name the flag. */
+    public static List<String> readPromptFile(Path file) {
+        if (!java.nio.file.Files.isRegularFile(file)) throw new IllegalArgumentException("--prompts: " + file + ": no such file");
+        try {
+            List<String> out = java.nio.file.Files.readAllLines(file, java.nio.charset.StandardCharsets.UTF_8).stream().map(String::strip).filter(l -> !l.isEmpty()).toList();
+            if (out.isEmpty()) throw new IllegalArgumentException("--prompts: " + file + " has no prompts (one per line)");
+            return out;
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("--prompts: " + file + ": " + e.getMessage() + " (a UTF-8 text file, one prompt per line)");
+        }
+    }
 }

@@ -45,10 +45,14 @@ final class CompareCommand implements Callable<Integer> {
     long seed;
     @Option(names = "--cache-config", description = "a policy file as one more row; repeatable")
     List<Path> policyFiles;
-    @Option(names = "--metrics", description = "Inception-v3 metrics on the 8-bit images: fid, is (as dit bench compare)")
+    @Option(names = "--metrics", description = "metrics on the 8-bit images: fid, is (Inception-v3), clip (CLIP score with --prompts) (as dit bench compare)")
     String metrics;
     @Option(names = "--fid-weights", description = "the FID Inception-v3 weights (pt_inception-2015-12-05-6726825d.pth), on a path every executor sees")
     Path fidWeights;
+    @Option(names = "--clip-model", description = "a CLIP ViT-L/14 folder (config.json, weights, vocab.json, merges.txt) for --metrics clip")
+    Path clipModel;
+    @Option(names = "--prompts", description = "text-to-image models: a UTF-8 file of prompts, one per line; image i takes prompt i mod n")
+    Path prompts;
     @Option(names = "--fid-stats", description = "reference statistics (.npz with mu, sigma) for --metrics fid")
     Path fidStats;
     @Mixin JobOptions job;
@@ -66,8 +70,8 @@ final class CompareCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Comparison.Settings s = new Comparison.Settings(sampler, steps, cfg, count, batch, seed);
-        Comparison.Metrics m = Comparison.Metrics.parse(metrics, fidWeights, fidStats);
+        Comparison.Settings s = new Comparison.Settings(sampler, steps, cfg, count, batch, seed, prompts == null ? null : org.deltadit.pipeline.Captions.readPromptFile(prompts));
+        Comparison.Metrics m = Comparison.Metrics.parse(metrics, fidWeights, fidStats, clipModel, prompts != null);
         ModelRef ref = modelOptions.ref(job);
         List<CompareRow> list;
         Path evalDir;
@@ -76,7 +80,7 @@ final class CompareCommand implements Callable<Integer> {
         Comparison.References refs;
         try (Pipeline p = Pipeline.open(ref.spec())) { // rows, policy files and the model checked on the driver, before any task
             c = p.config();
-            Comparison.checkModel(p);
+            Comparison.checkModel(p, s);
             list = new ArrayList<>(CompareRow.parse(rows, steps, c.depth()));
             if (policyFiles != null) for (Path f : policyFiles) list.add(CompareRow.policyFile(f, steps, c, cfg));
             evalDir = Comparison.evaluationFolder(Path.of(ref.model()), classifier, c, System.err);

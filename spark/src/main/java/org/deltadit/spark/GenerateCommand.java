@@ -102,7 +102,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (perClass != null && perClass < 1) throw new IllegalArgumentException("--per-class: " + perClass + " (must be at least 1)");
         if (perClass != null && count != null) throw new IllegalArgumentException("--per-class and --count: give one (count = per-class × classes)");
         List<Integer> labels = classes == null ? null : Work.parseClasses(classes);
-        List<String> texts = prompts == null ? null : Work.readPrompts(prompts);
+        List<String> texts = prompts == null ? null : org.deltadit.pipeline.Captions.readPromptFile(prompts);
         int n = count != null ? count : perClass != null ? perClass * labels.size() : labels != null ? labels.size() : texts != null ? texts.size() : 1;
         return new Work(labels, texts, n);
     }

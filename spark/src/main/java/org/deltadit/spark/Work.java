@@ -1,11 +1,6 @@
 package org.deltadit.spark;
 
-import java.io.IOException;
 import java.io.Serializable;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -46,18 +41,6 @@ record Work(List<Integer> classes, List<String> prompts, int count) implements S
             }
         }
         return out;
-    }
-
-    /** One prompt per non-blank line of a UTF-8 file. */
-    static List<String> readPrompts(Path file) {
-        if (!Files.isRegularFile(file)) throw new IllegalArgumentException("--prompts: " + file + ": no such file");
-        try {
-            List<String> out = Files.readAllLines(file, StandardCharsets.UTF_8).stream().map(String::strip).filter(l -> !l.isEmpty()).toList();
-            if (out.isEmpty()) throw new IllegalArgumentException("--prompts: " + file + " has no prompts (one per line)");
-            return out;
-        } catch (IOException e) {
-            throw new UncheckedIOException("--prompts: " + file + ": " + e.getMessage(), e);
-        }
     }
 
     /** Image i's class (null: drawn from the seed, or a prompt model). */

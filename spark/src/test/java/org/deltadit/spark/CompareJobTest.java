@@ -55,6 +55,20 @@ class CompareJobTest {
         assertEquals(singleJson.replaceAll("\"seconds_per_image\":[0-9.]+", ""), j.out().replaceAll("\"seconds_per_image\":[0-9.]+", ""));
     }
 
+    @Test
+    void aTextToImageTableWithClipAndIsIsTheSingleMachineOne() throws IOException {
+        Path repo = org.deltadit.cli.PixArtGenerateTest.tinyRepository(dir);
+        Path prompts = java.nio.file.Files.writeString(dir.resolve("prompts.txt"), "a photo of a cat\nthe sea at night\ntwo dogs\n");
+        String[] common = {"--model", repo.toString(), "--prompts", prompts.toString(), "--count", "4", "--steps", "3", "--seed", "1", "--batch", "2",
+            "--rows", "full,delta-dit", "--metrics", "clip,is", "--clip-model", "../dit-model/src/test/resources/fixtures/tiny_clip",
+            "--fid-weights", FIX + "tiny_pt_inception.pth"};
+        String single = cli(concat(new String[] {"bench", "compare", "--threads", "2"}, common));
+        SparkTests.Run r = SparkTests.run(concat(new String[] {"compare", "--master", SparkTests.MASTER, "--partitions", "2", "--threads", "1"}, common));
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.out().contains("| IS | CLIP |"), r.out());
+        assertEquals(withoutLatency(single), withoutLatency(r.out()));
+    }
+
     static String[] concat(String[] a, String[] b) {
         String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);
