@@ -222,7 +222,8 @@ class BadInputTableTest {
         bad("--metrics: unknown metric 'kid' (fid, is, clip)", "bench", "compare", "--model", DEMO, "--metrics", "is,kid", "--fid-weights", inception);
         bad("--metrics clip: needs --clip-model DIR", "bench", "compare", "--model", DEMO, "--metrics", "clip");
         bad("give --prompts FILE", "bench", "compare", "--model", DEMO, "--metrics", "clip", "--clip-model", "../dit-model/src/test/resources/fixtures/tiny_clip");
-        bad("--prompts: DiT (depth 28, hidden 96, 4 heads, patch 4) is class-conditional", "bench", "compare", "--model", DEMO, "--prompts", aFile.toString());
+        bad("--prompts: DiT (depth 28, hidden 96, 4 heads, patch 4) is class-conditional", "bench", "compare", "--model", DEMO, "--prompts", aFile.toString(), "--count", "1");
+        bad("--prompts: 1 prompts for 100 images per row", "bench", "compare", "--model", DEMO, "--prompts", aFile.toString());
         bad("--clip-model: only with --metrics clip", "bench", "compare", "--model", DEMO, "--clip-model", DEMO);
         bad("--fid-weights: " + DEMO + "/nope.pth: no such file", "bench", "compare", "--model", DEMO, "--metrics", "is", "--fid-weights", DEMO + "/nope.pth");
         bad("not the FID Inception-v3", "bench", "compare", "--model", DEMO, "--metrics", "is", "--fid-weights", DEMO + "/classifier.safetensors");

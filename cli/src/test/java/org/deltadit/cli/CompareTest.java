@@ -72,7 +72,7 @@ class CompareTest {
     @Test
     void aTextToImageModelTakesPromptsAndGetsAClipScoreColumn() throws IOException {
         Path repo = PixArtGenerateTest.tinyRepository(dir);
-        Path prompts = Files.writeString(dir.resolve("prompts.txt"), "a photo of a cat\n\nthe sea at night\n");
+        Path prompts = Files.writeString(dir.resolve("prompts.txt"), "a photo of a cat\n\nthe sea at night\ntwo dogs\n");
         String fix = "../eval/src/test/resources/fixtures/";
         MainTest.Run r = run("bench", "compare", "--model", repo.toString(), "--prompts", prompts.toString(), "--count", "3", "--steps", "3", "--batch", "3",
                 "--rows", "full,delta-dit", "--metrics", "clip,is", "--clip-model", "../dit-model/src/test/resources/fixtures/tiny_clip",
@@ -80,6 +80,9 @@ class CompareTest {
         assertEquals(0, r.status(), r.err());
         assertTrue(r.out().contains("| IS | CLIP | PSNR | SSIM |"), r.out());
         assertTrue(r.out().matches("(?s).*\\| Full \\(T = 3\\) \\|[^\\n]*\\| [0-9.]+ ± [0-9.]+ \\| [0-9.]+ \\| ref \\| ref \\|.*"), r.out());
+        MainTest.Run fewer = run("bench", "compare", "--model", repo.toString(), "--prompts", prompts.toString(), "--count", "4", "--steps", "2");
+        assertEquals(2, fewer.status());
+        assertEquals("dit: --prompts: 3 prompts for 4 images per row (image i takes prompt i: give at least --count)", fewer.err().strip());
         MainTest.Run noPrompts = run("bench", "compare", "--model", repo.toString(), "--count", "1", "--steps", "2");
         assertEquals(2, noPrompts.status());
         assertTrue(noPrompts.err().contains("--prompts: ") && noPrompts.err().contains("text-to-image model"), noPrompts.err());

@@ -30,10 +30,12 @@ import org.deltadit.weights.ModelConfig;
 public final class Comparison {
     private Comparison() {}
 
-    /** The run every row shares; {@code prompts} (text-to-image models: image i takes prompt i mod n) or null (classes in turn). */
+    /** The run every row shares; {@code prompts} (text-to-image models: image i takes prompt i; at least count of them) or null (classes in turn). */
     public record Settings(String sampler, int steps, double cfg, int count, int batch, long seed, List<String> prompts) implements Serializable {
         public Settings {
-            if (prompts != null && prompts.isEmpty()) throw new IllegalArgumentException("--prompts: no prompts (one per line)");
+            if (prompts != null && prompts.size() < count) {
+                throw new IllegalArgumentException("--prompts: " + prompts.size() + " prompts for " + count + " images per row (image i takes prompt i: give at least --count)");
+            }
             prompts = prompts == null ? null : List.copyOf(prompts);
             if (count < 1) throw new IllegalArgumentException("--count: " + count + " (must be at least 1)");
             if (batch < 1) throw new IllegalArgumentException("--batch: " + batch + " (must be at least 1)");
@@ -176,7 +178,7 @@ public final class Comparison {
     private static void clipScores(ClipScorer clip, List<Image> images, Settings s, int from, RowStats st) {
         for (int b = 0; b < images.size(); b += 16) {
             int e = Math.min(images.size(), b + 16);
-            List<String> prompts = IntStream.range(from + b, from + e).mapToObj(i -> s.prompts().get(i % s.prompts().size())).toList();
+            List<String> prompts = s.prompts().subList(from + b, from + e);
             for (double v : clip.scores(images.subList(b, e), prompts)) st.clip.add(0, v);
         }
     }
@@ -196,7 +198,7 @@ public final class Comparison {
     static GenerationRequest request(CompareRow r, Settings s, int from, int to, int classes, boolean decode) {
         GenerationRequest.Builder b = GenerationRequest.builder().count(to - from).firstImage(from).batch(s.batch()).seed(s.seed()).steps(r.steps())
                 .sampler(s.sampler()).cfg(s.cfg()).cache(new CacheSpec.Fixed(r.policy())).decode(decode).keepLatents(true);
-        if (s.prompts() != null) return b.prompts(IntStream.range(from, to).mapToObj(i -> s.prompts().get(i % s.prompts().size())).toList()).build();
+        if (s.prompts() != null) return b.prompts(s.prompts().subList(from, to)).build();
         return b.classes(IntStream.range(from, to).map(i -> i % classes).boxed().toList()).build();
     }
 

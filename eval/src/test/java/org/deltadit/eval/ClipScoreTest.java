@@ -55,6 +55,12 @@ class ClipScoreTest {
     }
 
     @Test
+    void anotherNetworksFolderIsOneClearError() {
+        var e = assertThrows(org.deltadit.weights.CheckpointException.class, () -> ClipScorer.open(Path.of("../models/demo"), new CpuBackend(1)));
+        assertTrue(e.getMessage().contains("neither text_model.* nor vision_model.* weights (not a CLIP model)"), e.getMessage());
+    }
+
+    @Test
     void aNegativeCosineScoresZero() {
         double[] s = ClipScorer.scores(Tensor.of(new float[] {1, 0, 0, 1}, 2, 2), Tensor.of(new float[] {-1, 0, 1, 1}, 2, 2));
         assertEquals(0, s[0], 0);

@@ -51,7 +51,7 @@ final class CompareCommand implements Callable<Integer> {
     Path fidWeights;
     @Option(names = "--clip-model", description = "a CLIP ViT-L/14 folder (config.json, weights, vocab.json, merges.txt) for --metrics clip")
     Path clipModel;
-    @Option(names = "--prompts", description = "text-to-image models: a UTF-8 file of prompts, one per line; image i takes prompt i mod n")
+    @Option(names = "--prompts", description = "text-to-image models: a UTF-8 file of prompts, one per line; image i takes prompt i (at least --count of them)")
     Path prompts;
     @Option(names = "--fid-stats", description = "reference statistics (.npz with mu, sigma) for --metrics fid")
     Path fidStats;

@@ -58,7 +58,7 @@ class CompareJobTest {
     @Test
     void aTextToImageTableWithClipAndIsIsTheSingleMachineOne() throws IOException {
         Path repo = org.deltadit.cli.PixArtGenerateTest.tinyRepository(dir);
-        Path prompts = java.nio.file.Files.writeString(dir.resolve("prompts.txt"), "a photo of a cat\nthe sea at night\ntwo dogs\n");
+        Path prompts = java.nio.file.Files.writeString(dir.resolve("prompts.txt"), "a photo of a cat\nthe sea at night\ntwo dogs\nblue sky\n");
         String[] common = {"--model", repo.toString(), "--prompts", prompts.toString(), "--count", "4", "--steps", "3", "--seed", "1", "--batch", "2",
             "--rows", "full,delta-dit", "--metrics", "clip,is", "--clip-model", "../dit-model/src/test/resources/fixtures/tiny_clip",
             "--fid-weights", FIX + "tiny_pt_inception.pth"};
