@@ -52,7 +52,7 @@ public final class BlockRunner<C> {
      * what a step keeps for single-branch steps is averaged over them.
      */
     public Tensor run(Tensor in, C c, int step, int branches) {
-        return plan == null ? runAll(model.embed(in), c, step) : runPlanned(plan.step(step), in, c, branches);
+        return plan == null ? runAll(model.embed(in, c), c, step) : runPlanned(plan.step(step), in, c, branches);
     }
 
     private Tensor runAll(Tensor h, C c, int step) {
@@ -76,7 +76,7 @@ public final class BlockRunner<C> {
         return switch (p.mode()) {
             case FULL -> {
                 store.retainOnly(p.records());
-                Tensor h = model.embed(in);
+                Tensor h = model.embed(in, c);
                 Map<Integer, Tensor> entering = new HashMap<>();
                 StepPlan.Range gate = null;
                 Tensor[] crossKept = null;
@@ -107,16 +107,16 @@ public final class BlockRunner<C> {
                 yield h;
             }
             case DELTA, FORECAST -> {
-                Tensor h = run(model.embed(in), 0, p.from(), c);
+                Tensor h = run(model.embed(in, c), 0, p.from(), c);
                 Tensor delta = p.mode() == StepPlan.Mode.FORECAST ? store.forecast(p.uses(), p.step(), be) : store.take(p.uses());
                 yield run(be.add(h, delta), p.to(), model.depth(), c);
             }
             case REUSE -> run(store.take(p.uses()), p.to(), model.depth(), c);
-            case SKIP -> run(run(model.embed(in), 0, p.from(), c), p.to(), model.depth(), c);
+            case SKIP -> run(run(model.embed(in, c), 0, p.from(), c), p.to(), model.depth(), c);
             case GATED -> {
                 CrossAttentionStack<C> x = (CrossAttentionStack<C>) model;
                 Tensor kept = store.take(p.uses());
-                Tensor h = model.embed(in);
+                Tensor h = model.embed(in, c);
                 int b = h.dim(0);
                 for (int i = 0; i < model.depth(); i++) {
                     h = x.selfAttention(i, h, c);

@@ -3,12 +3,14 @@ package org.deltadit.cache;
 import org.deltadit.weights.DitConfig;
 import org.deltadit.weights.ModelConfig;
 import org.deltadit.weights.PixArtConfig;
+import org.deltadit.weights.Sd3Config;
 
 /**
  * Multiply-accumulates in the Δ-DiT paper's convention (DESIGN.md §5): every linear layer and
  * convolution, patch embedding and the embedding MLPs included; attention products (QKᵀ, AV), norms
  * and elementwise ops excluded. {@link #attentionPerBlock} gives the products for the second figure.
- * All blocks of a model cost the same, so a range costs its length times one block.
+ * A range costs the sum of its blocks: all blocks of DiT and PixArt cost the same, SD3's last block
+ * less (its context stream only feeds the joint attention).
  */
 public final class MacCount {
     private MacCount() {}
@@ -17,11 +19,18 @@ public final class MacCount {
     public static long blocks(ModelConfig c, int from, int to) {
         long n = c.tokens(), d = c.hiddenSize(), mlp = c.mlpHidden();
         long perToken = d * 3 * d + d * d + d * mlp + mlp * d; // qkv, proj, fc1, fc2
-        long perBlock = switch (c) {
-            case DitConfig x -> n * perToken + d * 6 * d;       // adaLN projection: once per sample, not per token
-            case PixArtConfig x -> n * perToken + crossAttention(x); // adaLN-single has no per-block linear
+        return switch (c) {
+            case DitConfig x -> (to - from) * (n * perToken + d * 6 * d);       // adaLN projection: once per sample, not per token
+            case PixArtConfig x -> (to - from) * (n * perToken + crossAttention(x)); // adaLN-single has no per-block linear
+            case Sd3Config x -> {
+                // each stream: its adaLN (6 × D²) and, per token, qkv + out + MLP; the last block's context stream
+                // only its continuous adaLN (2 × D²) and qkv
+                long m = x.contextTokens(), joint = n * perToken + d * 6 * d, full = joint + m * perToken + d * 6 * d, last = joint + m * 3 * d * d + d * 2 * d;
+                long sum = 0;
+                for (int i = from; i < to; i++) sum += i == x.depth() - 1 ? last : full;
+                yield sum;
+            }
         };
-        return (to - from) * perBlock;
     }
 
     /** Patch embedding, conditioning MLPs and the final layer (everything outside the blocks), one sample. */
@@ -32,6 +41,8 @@ public final class MacCount {
         long out = n * d * p * p * c.outChannels();
         return switch (c) {
             case DitConfig x -> patch + temb + d * 2 * d + out;
+            // timestep MLP, pooled-text MLP, context projection (every text token), the output adaLN (2 × D²)
+            case Sd3Config x -> patch + temb + (long) x.pooledDim() * d + d * d + (long) x.contextTokens() * x.jointAttentionDim() * d + d * 2 * d + out;
             case PixArtConfig x -> {
                 long e = x.sizeEmbedWidth();
                 long micro = x.microConditions() ? 3 * (ModelConfig.FREQUENCY_WIDTH * e + e * e) : 0;    // size h, size w, aspect ratio
@@ -50,9 +61,9 @@ public final class MacCount {
         return c instanceof PixArtConfig x ? n * 2 * d * d + x.maxTokens() * 2 * d * d : 0;
     }
 
-    /** QKᵀ and AV of one block's self-attention for one sample: 2·N²·D. */
+    /** QKᵀ and AV of one block's self-attention for one sample: 2·N²·D (SD3: over the N + L joint tokens). */
     public static long selfAttentionProducts(ModelConfig c) {
-        long n = c.tokens();
+        long n = c.tokens() + (c instanceof Sd3Config x ? x.contextTokens() : 0);
         return 2 * n * n * c.hiddenSize();
     }
 

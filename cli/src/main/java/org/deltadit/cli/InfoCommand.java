@@ -41,6 +41,7 @@ final class InfoCommand implements Callable<Integer> {
             // Resolve everything before printing, so a bad checkpoint prints one line and nothing else.
             DitConfig c = ck.format().isDit() ? ck.ditConfig(new DitConfig.Overrides(heads, arch, null)) : null;
             PixArtConfig px = ck.format().isPixArt() ? ck.pixartConfig(heads, null) : null;
+            org.deltadit.weights.Sd3Config sd3 = ck.format().isSd3() ? ck.sd3Config(heads, null) : null;
             T5Config t5 = ck.format() == CheckpointFormat.T5_ENCODER ? T5Config.resolve(sd.source(), ck.configSource(), T5Config.tied(KeyMap.canonical(sd, ck.format())), ck.config()) : null;
             int canonical = c == null ? KeyMap.canonical(sd, ck.format()).size() : 0;
             System.out.println("model:        " + model + (ck.container().equals("file") ? "" : "  [" + ck.container() + "]"));
@@ -74,6 +75,14 @@ final class InfoCommand implements Callable<Integer> {
                 System.out.printf("  %-20s %s%n", "interpolation scale", px.interpolationScale());
                 System.out.printf("  %-20s %s%n", "null caption", sd.has("y_embedder.y_embedding") ? "learned (y_embedding)" : "none: guidance encodes the empty prompt");
                 for (Map.Entry<String, String> e : px.sources().entrySet()) System.out.printf("  %-20s from %s%n", e.getKey(), e.getValue());
+            } else if (sd3 != null) {
+                System.out.println("architecture: " + sd3.archName());
+                System.out.printf("  %-20s %d  (%d image tokens + %d text tokens: 77 CLIP, 256 T5)%n", "latent size", sd3.inputSize(), sd3.tokens(), sd3.contextTokens());
+                System.out.printf("  %-20s %d → out %d, patch %d%n", "channels", sd3.inChannels(), sd3.outChannels(), sd3.patchSize());
+                System.out.printf("  %-20s %d, %d joint blocks (the last one's text stream feeds attention only), %d heads%n", "hidden size", sd3.hiddenSize(), sd3.depth(), sd3.numHeads());
+                System.out.printf("  %-20s context %d wide, pooled text %d wide; positions up to %d a side%n", "conditioning", sd3.jointAttentionDim(), sd3.pooledDim(), sd3.posEmbedMaxSize());
+                for (Map.Entry<String, String> e : sd3.sources().entrySet()) System.out.printf("  %-20s from %s%n", e.getKey(), e.getValue());
+                System.out.println("generation:   not built yet (dit plan counts its MACs)");
             } else if (t5 != null) {
                 System.out.printf("architecture: T5 encoder, %d layers, d_model %d, %d heads × %d, d_ff %d (gated GELU), vocabulary %d%n",
                         t5.numLayers(), t5.dModel(), t5.numHeads(), t5.dKv(), t5.dFf(), t5.vocab());

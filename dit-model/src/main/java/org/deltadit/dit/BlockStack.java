@@ -17,6 +17,9 @@ public interface BlockStack<C> {
     /** Model input [B, C, H, W] → tokens [B, N, D]. */
     Tensor embed(Tensor x);
 
+    /** As {@link #embed(Tensor)}; a model whose hidden state carries conditioned tokens too (SD3's text stream) adds them here. */
+    default Tensor embed(Tensor x, C cond) { return embed(x); }
+
     Tensor block(int i, Tensor h, C cond);
 
     /** Tokens [B, N, D] → model output [B, outC, H, W]. */

@@ -72,8 +72,11 @@ public final class Pipeline implements AutoCloseable {
     /** Loads the model of {@code spec}, its VAE (the one given, else a repository's vae/) and chooses the device. */
     public static Pipeline open(ModelSpec spec) {
         Backend be = Backends.select(spec.device(), spec.threads());
+        require(!spec.randomWeights() || !spec.arch().trim().toUpperCase(java.util.Locale.ROOT).startsWith("SD3"), "arch",
+                spec.arch() + ": SD3 generation is not built yet; dit plan --arch SD3-medium counts its MACs");
         Checkpoint ck = spec.randomWeights() ? null : Checkpoint.open(spec.model(), spec.config(), spec.weightsKey());
         try {
+            require(ck == null || !ck.format().isSd3(), "model", spec.model() + " is an SD3 MMDiT: SD3 generation is not built yet (dit info describes it)");
             boolean pixart = ck == null ? spec.arch().trim().startsWith("PixArt") : ck.format().isPixArt();
             if (!pixart) {
                 require(spec.textEncoder() == null, "textEncoder", "applies to text-to-image models; this is a class-conditional DiT");
@@ -129,11 +132,13 @@ public final class Pipeline implements AutoCloseable {
         if (spec.randomWeights()) {
             String arch = spec.arch().trim();
             if (arch.startsWith("PixArt")) return PixArtConfig.preset(arch, spec.imageSize() != null ? spec.imageSize() : 1024);
+            if (arch.toUpperCase(java.util.Locale.ROOT).startsWith("SD3")) return org.deltadit.weights.Sd3Config.preset(arch, spec.imageSize() != null ? spec.imageSize() : 1024);
             int px = spec.imageSize() != null ? spec.imageSize() : 256;
             require(px % 8 == 0, "imageSize", px + " is not a multiple of the VAE factor 8");
             return DitConfig.ofPreset(arch, px / 8, 4, 1000);
         }
         try (Checkpoint ck = Checkpoint.open(spec.model(), spec.config(), spec.weightsKey())) {
+            if (ck.format().isSd3()) return ck.sd3Config(spec.heads(), latentSize(spec, 8));
             requireTransformer(spec, ck);
             VaeDecoder.Config vae = null;
             Path repo = repository(spec);

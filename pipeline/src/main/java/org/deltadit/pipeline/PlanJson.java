@@ -10,11 +10,11 @@ public final class PlanJson {
 
     public static String num(float t) { return t == Math.rint(t) ? String.valueOf((int) t) : String.format(Locale.ROOT, "%.3f", t); }
 
-    /** "plan":[{step, timestep, mode, range, blocks}, …] */
+    /** "plan":[{step, timestep, mode, range, blocks}, …]; timestep null where no sampler gives one (SD3 until flow matching is built) */
     public static String planArray(Plan plan, float[] ts) {
         StringBuilder b = new StringBuilder("[");
         for (StepPlan p : plan.steps()) {
-            b.append(p.step() > 1 ? "," : "").append(String.format(Locale.ROOT, "{\"step\":%d,\"timestep\":%s,\"mode\":\"%s\"", p.step(), num(ts[p.step() - 1]),
+            b.append(p.step() > 1 ? "," : "").append(String.format(Locale.ROOT, "{\"step\":%d,\"timestep\":%s,\"mode\":\"%s\"", p.step(), ts == null ? "null" : num(ts[p.step() - 1]),
                     p.full() ? "full" : "cached"));
             if (!p.full()) b.append(",\"policy\":\"").append(p.mode().name().toLowerCase(Locale.ROOT)).append("\",\"range\":[").append(p.from()).append(',').append(p.to()).append(']');
             b.append(",\"blocks\":").append(p.blocksRun()).append('}');

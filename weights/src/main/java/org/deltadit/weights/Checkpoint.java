@@ -104,6 +104,12 @@ public record Checkpoint(Path weightsPath, String container, StateDict weights, 
         return PixArtConfig.resolve(weights.source(), configSource(), KeyMap.canonical(weights, format), format, config, heads, imageLatent);
     }
 
+    /** The SD3 MMDiT architecture of this checkpoint; {@code imageLatent} is --image-size / 8 (null: the config's sample size). */
+    public Sd3Config sd3Config(Integer heads, Integer imageLatent) {
+        if (!format.isSd3()) throw new CheckpointException(weights.source() + ": a " + format.description() + " checkpoint, not an SD3 MMDiT");
+        return Sd3Config.resolve(weights.source(), configSource(), KeyMap.canonical(weights, format), config, heads, imageLatent);
+    }
+
     /** What messages about config fields name: the config file, else the weights. */
     public String configSource() { return configPath != null ? configPath.toString() : weights.source(); }
 

@@ -49,6 +49,8 @@ public final class KeyMap {
                     Rule.rename("transformer_blocks\\.(\\d+)\\.ff\\.net\\.2\\." + WB, "blocks.$1.mlp.fc2.$2"),
                     Rule.rename("proj_out_1\\." + WB, "final_layer.adaLN_modulation.1.$1"),
                     Rule.rename("proj_out_2\\." + WB, "final_layer.linear.$1")),
+            // SD3's canonical names are diffusers' own
+            CheckpointFormat.SD3_DIFFUSERS, List.of(Rule.rename("(.+)", "$1")),
             CheckpointFormat.PIXART_ORIGINAL, List.of(
                     // a fixed sin-cos table: kept only to tell the native size, recomputed for each run (as PixArt's inference.py does)
                     Rule.rename("(pos_embed|y_embedder\\.y_embedding)", "$1"),

@@ -4,10 +4,10 @@ import java.util.Map;
 
 /**
  * What the cache planner and the MAC count need of a transformer, whatever its family: the block
- * stack's size and the token grid. {@link DitConfig} (class-conditional) and {@link PixArtConfig}
- * (text-conditional, cross-attention) are the two.
+ * stack's size and the token grid. {@link DitConfig} (class-conditional), {@link PixArtConfig}
+ * (text-conditional, cross-attention) and {@link Sd3Config} (joint attention over image and text).
  */
-public sealed interface ModelConfig permits DitConfig, PixArtConfig {
+public sealed interface ModelConfig permits DitConfig, PixArtConfig, Sd3Config {
     /** Width of the sinusoidal embedding of timesteps (and PixArt's size and aspect-ratio conditions) before their MLPs. */
     int FREQUENCY_WIDTH = 256;
 
