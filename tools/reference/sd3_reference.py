@@ -16,7 +16,9 @@ from the architecture (paper App. B; SD3Transformer2DModel's layout and key name
 Run:  /usr/bin/python3 tools/reference/sd3_reference.py
 Writes dit-model/src/test/resources/fixtures/tiny_sd3.safetensors: w.* (diffusers keys), x [2,4,8,8],
 t [2], pooled [2,20], context [2,5,24], after_block{i}_x [2,16,32], after_block{i}_c [2,5,32] (i < 2),
-after_block2_x, out [2,4,8,8]; and tiny_sd3_config.json (the transformer's config.json).
+after_block2_x, out [2,4,8,8]; guided flow-matching samples (shift 3, 4 steps, guidance 3) from noise [2,4,8,8]
+with pooled_guided [4,20] / context_guided [4,5,24] (conditional rows, then unconditional): flow_timesteps [4],
+sample_full, sample_delta_dit (N 2, b 2, N_c 2), sample_delta_cache ([1, 3)); and tiny_sd3_config.json.
 """
 import json
 import math
@@ -152,6 +154,70 @@ class MMDiT(nn.Module):
         return hx
 
 
+def flow_match_sigmas(steps, shift=3.0, n=1000):
+    """FlowMatchEulerDiscreteScheduler (shift, no dynamic shifting): the training sigmas shifted once give
+    σ_max and σ_min; inference steps are a linspace between them ×1000, divided back and shifted again."""
+    import numpy as np
+    t = np.linspace(1, n, n, dtype=np.float32)[::-1].copy()
+    s = torch.from_numpy(t) / n
+    s = shift * s / (1 + (shift - 1) * s)
+    smax, smin = s[0].item(), s[-1].item()
+    sig = np.linspace(smax * n, smin * n, steps) / n
+    sig = shift * sig / (1 + (shift - 1) * sig)
+    sig = torch.from_numpy(sig).to(torch.float32)
+    return sig * n, torch.cat([sig, torch.zeros(1)])
+
+
+def sample(net, noise, t_cond, steps, scale, policy=None):
+    """Flow-matching Euler with classifier-free guidance (rows: conditional, then unconditional);
+    with a policy, cached steps run the plan of sampler_reference.plan_step over the joint state."""
+    from sampler_reference import plan_step
+    pooled, context = t_cond
+    timesteps, sigmas = flow_match_sigmas(steps)
+    x, store = noise.clone(), {}
+    for i in range(steps):
+        xx = torch.cat([x, x])
+        tt = torch.full((xx.shape[0],), float(timesteps[i]))
+        with torch.no_grad():
+            v = velocity(net, xx, tt, pooled, context, plan_step(policy, i + 1, steps, DEPTH) if policy else ("full",), store)
+        c, u = v[: x.shape[0]], v[x.shape[0]:]
+        v = u + scale * (c - u)
+        x = x + (sigmas[i + 1] - sigmas[i]) * v
+    return x, timesteps
+
+
+def velocity(net, x, t, pooled, context, p, store):
+    b, _, h, w = x.shape
+    gh, gw = h // P, w // P
+    tok = net.pos_embed.proj(x).flatten(2).transpose(1, 2)
+    top, left = (POS_MAX - gh) // 2, (POS_MAX - gw) // 2
+    table = net.pos_embed.pos_embed.reshape(1, POS_MAX, POS_MAX, D)[:, top:top + gh, left:left + gw].reshape(1, -1, D)
+    te, txt = net.time_text_embed.timestep_embedder, net.time_text_embed.text_embedder
+    temb = te.linear_2(F.silu(te.linear_1(timestep_sinusoid(t)))) + txt.linear_2(F.silu(txt.linear_1(pooled)))
+    n = tok.shape[1]
+    state = torch.cat([tok + table, net.context_embedder(context)], 1)
+
+    def run(hs, a, b_):
+        for i in range(a, b_):
+            hx, hc = net.transformer_blocks[i](hs[:, :n], hs[:, n:], temb)
+            hs = torch.cat([hx, hc], 1)
+        return hs
+    if p[0] == "full":
+        hs = [state]
+        for i in range(DEPTH):
+            hs.append(run(hs[-1], i, i + 1))
+        for k in range(DEPTH + 1):
+            for j in range(k + 1, DEPTH + 1):
+                store[("delta", k, j)] = hs[j] - hs[k]
+        state = hs[-1]
+    else:
+        state = run(state, 0, p[1]) + store[p]
+        state = run(state, p[2], DEPTH)
+    sc, sh = net.norm_out.linear(F.silu(temb)).chunk(2, 1)
+    hx = net.proj_out(ln(state[:, :n]) * (1 + sc[:, None]) + sh[:, None])
+    return hx.reshape(b, gh, gw, P, P, IN).permute(0, 5, 1, 3, 2, 4).reshape(b, IN, h, w)
+
+
 def main():
     torch.manual_seed(0)
     net = MMDiT().eval()
@@ -163,7 +229,15 @@ def main():
         pooled, context = torch.randn(2, POOLED), torch.randn(2, 5, JOINT)
         trace = {}
         out = net(x, t, pooled, context, trace)
+        # guided flow-matching trajectories, 4 steps, guidance 3: uncached, Δ-DiT (N 2, b 2, N_c 2 of 3), Δ-Cache [1, 3)
+        noise = torch.randn(2, IN, SAMPLE, SAMPLE)
+        cond = (torch.cat([pooled, torch.randn(2, POOLED)]), torch.cat([context, torch.randn(2, 5, JOINT)]))
+        full, ts = sample(net, noise, cond, 4, 3.0)
+        ddit, _ = sample(net, noise, cond, 4, 3.0, {"kind": "delta-dit", "N": 2, "b": 2, "Nc": 2})
+        dcache, _ = sample(net, noise, cond, 4, 3.0, {"kind": "delta-cache", "N": 2, "range": (1, 3)})
     tensors = {"w." + k: v.contiguous() for k, v in net.state_dict().items()}
+    tensors.update({"noise": noise, "pooled_guided": cond[0], "context_guided": cond[1], "flow_timesteps": ts, "sample_full": full,
+                    "sample_delta_dit": ddit, "sample_delta_cache": dcache})
     tensors.update({"x": x, "t": t, "pooled": pooled, "context": context, "out": out})
     tensors.update({k: v.contiguous() for k, v in trace.items()})
     write_safetensors(os.path.join(OUT, "tiny_sd3.safetensors"), tensors)

@@ -3,6 +3,8 @@ package org.deltadit.cache;
 import org.deltadit.dit.CaptionFeatures;
 import org.deltadit.dit.DitModel;
 import org.deltadit.dit.PixArtModel;
+import org.deltadit.dit.Sd3Model;
+import org.deltadit.engine.Tensor;
 
 /**
  * What a model is conditioned on, per batch row, for {@link GuidedDenoiser}: rows [0, B) are the
@@ -43,6 +45,15 @@ public interface Conditioner<C> {
             CaptionFeatures r = all.slice(from, to);
             return m.condition(filled(t, to - from), r.embeds(), r.mask(), heightPx, widthPx);
         };
+    }
+
+    /**
+     * SD3: {@code pooled} [R, pooledDim] and {@code context} [R, M, jointAttentionDim] hold every row —
+     * the images' prompts, then (with guidance) their negative prompts.
+     */
+    static Conditioner<Sd3Model.Conditioning> sd3(Sd3Model m, Tensor pooled, Tensor context) {
+        if (pooled.dim(0) != context.dim(0)) throw new IllegalArgumentException("SD3: pooled text for " + pooled.dim(0) + " rows, context for " + context.dim(0));
+        return (t, from, to) -> m.condition(filled(t, to - from), pooled.slice(0, from, to).contiguous(), context.slice(0, from, to).contiguous());
     }
 
     private static float[] filled(float t, int n) {
