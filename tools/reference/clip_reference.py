@@ -124,12 +124,12 @@ def bpe(token, ranks):
     return word
 
 
-def tokenize(text, vocab, ranks):
+def tokenize(text, vocab, ranks, pad=None):
     ids = [vocab["<|startoftext|>"]]
     for w in words(text):
         ids += [vocab[t] for t in bpe(w, ranks)]
     ids = ids[:76] + [vocab["<|endoftext|>"]]
-    return ids + [vocab["<|endoftext|>"]] * (77 - len(ids))
+    return ids + [vocab["<|endoftext|>"] if pad is None else pad] * (77 - len(ids))
 
 
 def quick_gelu(x):
@@ -137,9 +137,9 @@ def quick_gelu(x):
 
 
 class Layer(nn.Module):
-    def __init__(self, d, heads, inner):
+    def __init__(self, d, heads, inner, act=quick_gelu):
         super().__init__()
-        self.heads = heads
+        self.heads, self.act = heads, act
         self.layer_norm1 = nn.LayerNorm(d, eps=1e-5)
         self.layer_norm2 = nn.LayerNorm(d, eps=1e-5)
         self.self_attn = nn.Module()
@@ -159,7 +159,7 @@ class Layer(nn.Module):
             s = s + torch.full((l, l), float("-inf")).triu(1)
         o = (s.softmax(-1) @ v).transpose(1, 2).reshape(b, l, d)
         x = x + a.out_proj(o)
-        return x + self.mlp.fc2(quick_gelu(self.mlp.fc1(self.layer_norm2(x))))
+        return x + self.mlp.fc2(self.act(self.mlp.fc1(self.layer_norm2(x))))
 
 
 class Clip(nn.Module):

@@ -15,9 +15,9 @@ from the architecture (paper App. B; SD3Transformer2DModel's layout and key name
 
 Run:  /usr/bin/python3 tools/reference/sd3_reference.py
 Writes dit-model/src/test/resources/fixtures/tiny_sd3.safetensors: w.* (diffusers keys), x [2,4,8,8],
-t [2], pooled [2,20], context [2,5,24], after_block{i}_x [2,16,32], after_block{i}_c [2,5,32] (i < 2),
+t [2], pooled [2,32], context [2,5,32], after_block{i}_x [2,16,32], after_block{i}_c [2,5,32] (i < 2),
 after_block2_x, out [2,4,8,8]; guided flow-matching samples (shift 3, 4 steps, guidance 3) from noise [2,4,8,8]
-with pooled_guided [4,20] / context_guided [4,5,24] (conditional rows, then unconditional): flow_timesteps [4],
+with pooled_guided [4,32] / context_guided [4,5,32] (conditional rows, then unconditional): flow_timesteps [4],
 sample_full, sample_delta_dit (N 2, b 2, N_c 2), sample_delta_cache ([1, 3)); and tiny_sd3_config.json.
 """
 import json
@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from safetensors_io import write_safetensors  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "dit-model", "src", "test", "resources", "fixtures")
-D, HEADS, DEPTH, P, IN, SAMPLE, POS_MAX, JOINT, POOLED = 32, 2, 3, 2, 4, 8, 12, 24, 20
+D, HEADS, DEPTH, P, IN, SAMPLE, POS_MAX, JOINT, POOLED = 32, 2, 3, 2, 4, 8, 12, 32, 32
 
 
 def sincos_table(d, grid, base):
@@ -223,7 +223,7 @@ def main():
     net = MMDiT().eval()
     with torch.no_grad():
         for name, p in net.named_parameters():
-            p.normal_(0, 0.3 if "norm" in name or "linear" in name else 0.15)
+            p.normal_(0, 0.12 if "norm" in name or "linear" in name else 0.06)
         x = torch.randn(2, IN, SAMPLE, SAMPLE)
         t = torch.tensor([500.0, 250.5])
         pooled, context = torch.randn(2, POOLED), torch.randn(2, 5, JOINT)

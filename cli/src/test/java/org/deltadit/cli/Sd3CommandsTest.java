@@ -11,7 +11,7 @@ import org.deltadit.weights.SafetensorsWriter;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** What the commands do with SD3 today: dit info describes a transformer, dit plan counts its MACs, generation is one clear line. */
+/** SD3 through the commands: dit info and dit plan on a transformer, dit generate on a whole (tiny) repository. */
 class Sd3CommandsTest {
     @TempDir Path dir;
 
@@ -37,9 +37,25 @@ class Sd3CommandsTest {
         assertTrue(plan.out().contains("flow matching 8 steps") && plan.out().contains("speedup"), plan.out());
         MainTest.Run paper = run("plan", "--arch", "SD3-medium", "--steps", "28");
         assertTrue(paper.out().contains("total: 168.331 T MACs"), paper.out());
-        MainTest.Run gen = run("generate", "--model", repo.toString(), "--prompt", "a cat", "--steps", "2");
+        MainTest.Run gen = run("generate", "--model", repo.toString(), "--prompt", "a cat", "--steps", "2", "--out", dir.resolve("x.png").toString());
         assertEquals(2, gen.status());
-        assertTrue(gen.err().strip().endsWith("is an SD3 MMDiT: SD3 generation is not built yet (dit info describes it)"), gen.err());
-        assertEquals(1, gen.err().lines().count(), gen.err());
+        assertEquals("dit: this model makes 4-channel latents: give --vae (e.g. sd-vae-ft-ema) or --save-latent", gen.err().strip(), "a transformer alone: no VAE");
+    }
+
+    @Test
+    void generateOnATinyRepositoryWithDeltaDit() throws IOException {
+        Path repo = org.deltadit.pipeline.Sd3PipelineTest.tinyRepository(dir);
+        Path out = dir.resolve("sd3.png");
+        MainTest.Run r = run("generate", "--model", repo.toString(), "--prompt", "a photo of a cat", "--prompt", "the sea", "--steps", "4",
+                "--cache", "delta-dit", "--cached-blocks", "2", "--threads", "2", "--out", out.toString(), "--json");
+        assertEquals(0, r.status(), r.err());
+        assertTrue(Files.size(out) > 0);
+        assertTrue(r.out().contains("\"sampler\":\"flow-euler\"") && r.out().contains("\"cfg\":7.0"), "SD3's defaults: " + r.out());
+        MainTest.Run bad = run("generate", "--model", repo.toString(), "--prompt", "a cat", "--sampler", "ddim", "--out", dir.resolve("y.png").toString());
+        assertEquals(2, bad.status());
+        assertTrue(bad.err().startsWith("dit: --sampler: SD3 predicts a flow velocity"), bad.err());
+        MainTest.Run big = run("generate", "--model", repo.toString(), "--prompt", "a cat", "--image-size", "512", "--out", dir.resolve("z.png").toString());
+        assertEquals(2, big.status());
+        assertEquals("dit: --image-size: a latent of 256² cells needs 128 positions a side; this model has 12", big.err().strip());
     }
 }

@@ -74,10 +74,18 @@ public final class ModelLoader {
         return new PixArtModel(ck.pixartConfig(heads, imageLatent), KeyMap.canonical(ck.weights(), ck.format()), be);
     }
 
+    /** SD3's MMDiT from a checkpoint; {@code imageLatent} null runs it at the config's sample size. */
+    public static Sd3Model sd3(Checkpoint ck, Integer heads, Integer imageLatent, Backend be) {
+        return new Sd3Model(ck.sd3Config(heads, imageLatent), KeyMap.canonical(ck.weights(), ck.format()), be);
+    }
+
+    /** F32 T5 checkpoints above this size are copied to BF16 (T5-XXL); smaller ones are used as stored. */
+    static final long BF16_COPY_ABOVE = 2L << 30;
+
     /**
      * A T5 encoder from a folder (HF text_encoder/: config.json and sharded safetensors) or file. F32
-     * checkpoints are copied to BF16 off the heap and unmapped (T5-XXL: 9.5 GB resident instead of 19);
-     * half-precision ones are used in place. Close the encoder to free it.
+     * checkpoints over 2 GiB are copied to BF16 off the heap and unmapped (T5-XXL: 9.5 GB resident instead
+     * of 19); smaller and half-precision ones are used in place. Close the encoder to free it.
      */
     public static T5Encoder t5(Path path, Backend be) {
         Checkpoint ck = Checkpoint.open(path, null, null);
@@ -87,7 +95,8 @@ public final class ModelLoader {
             }
             Map<String, Tensor> canon = T5Config.tied(KeyMap.canonical(ck.weights(), ck.format()));
             T5Config cfg = T5Config.resolve(ck.weights().source(), ck.configSource(), canon, ck.config());
-            boolean f32 = canon.get("shared.weight").dtype() == DType.F32;
+            // a large F32 encoder (T5-XXL: 19 GB) is kept as BF16; a small one as stored, exactly
+            boolean f32 = canon.get("shared.weight").dtype() == DType.F32 && ck.weights().fileBytes() > BF16_COPY_ABOVE;
             if (f32) return T5Encoder.bf16Copy(cfg, canon, be);
             T5Encoder enc = T5Encoder.owning(cfg, canon, be, ck); // reads the mapping, unmaps it on close
             ck = null;

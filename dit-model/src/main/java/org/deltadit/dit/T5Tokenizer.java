@@ -17,22 +17,27 @@ public final class T5Tokenizer implements AutoCloseable {
     public static final int PAD = 0, EOS = 1;
     private final SpTokenizer sp;
     private final int maxLength;
+    private final boolean lowerCase;
 
     /** Token ids and masks of a batch of prompts, each padded to maxLength; {@code truncated[i]}: prompt i lost pieces. */
     public record Tokens(int[][] ids, float[][] mask, boolean[] truncated) {}
 
-    private T5Tokenizer(SpTokenizer sp, int maxLength) {
+    private T5Tokenizer(SpTokenizer sp, int maxLength, boolean lowerCase) {
+        this.lowerCase = lowerCase;
         this.sp = sp;
         this.maxLength = maxLength;
     }
 
     /** {@code spiece.model} (a file, or a tokenizer/ folder holding it). */
-    public static T5Tokenizer open(Path model, int maxLength) {
+    public static T5Tokenizer open(Path model, int maxLength) { return open(model, maxLength, true); }
+
+    /** As above; {@code lowerCase} false keeps the prompt's case (SD3's T5; PixArt lower-cases). */
+    public static T5Tokenizer open(Path model, int maxLength, boolean lowerCase) {
         if (maxLength < 2) throw new IllegalArgumentException("tokenizer: max length " + maxLength + " leaves no room for </s>");
         Path file = Files.isDirectory(model) ? model.resolve("spiece.model") : model;
         if (!Files.isRegularFile(file)) throw new IllegalArgumentException(file + ": no SentencePiece model (spiece.model)");
         try {
-            return new T5Tokenizer(new SpTokenizer(Files.readAllBytes(file)), maxLength);
+            return new T5Tokenizer(new SpTokenizer(Files.readAllBytes(file)), maxLength, lowerCase);
         } catch (IOException e) {
             throw new IllegalArgumentException(file + ": cannot read (" + e.getMessage() + ")", e);
         } catch (RuntimeException e) {
@@ -48,7 +53,7 @@ public final class T5Tokenizer implements AutoCloseable {
         float[][] mask = new float[n][maxLength];
         boolean[] truncated = new boolean[n];
         for (int i = 0; i < n; i++) {
-            String text = prompts.get(i).toLowerCase(Locale.ROOT).strip();
+            String text = lowerCase ? prompts.get(i).toLowerCase(Locale.ROOT).strip() : prompts.get(i).strip();
             int[] pieces = text.isEmpty() ? new int[0] : sp.getProcessor().encode(text);
             int keep = Math.min(pieces.length, maxLength - 1);
             truncated[i] = keep < pieces.length;

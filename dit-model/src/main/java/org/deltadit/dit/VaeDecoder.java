@@ -17,8 +17,14 @@ import org.deltadit.weights.ConfigFields;
  */
 public final class VaeDecoder {
     /** The config fields that shape the decoder; {@link #SD} is sd-vae-ft-ema's. */
-    public record Config(int[] blockOut, int layersPerBlock, int groups, int latentChannels, int outChannels, double scalingFactor) {
-        public static final Config SD = new Config(new int[] {128, 256, 512, 512}, 2, 32, 4, 3, 0.18215);
+    public record Config(int[] blockOut, int layersPerBlock, int groups, int latentChannels, int outChannels, double scalingFactor,
+                         double shiftFactor, boolean postQuantConv) {
+        public static final Config SD = new Config(new int[] {128, 256, 512, 512}, 2, 32, 4, 3, 0.18215, 0, true);
+
+        /** Without a shift, with post_quant_conv (every KL VAE before SD3's). */
+        public Config(int[] blockOut, int layersPerBlock, int groups, int latentChannels, int outChannels, double scalingFactor) {
+            this(blockOut, layersPerBlock, groups, latentChannels, outChannels, scalingFactor, 0, true);
+        }
 
         /** From a diffusers config.json (missing fields keep sd-vae-ft-ema's values); {@code src} names it in messages. */
         public static Config from(Map<String, Object> json, String src) {
@@ -32,8 +38,10 @@ public final class VaeDecoder {
             if (!(scaling > 0)) throw new CheckpointException(src + ": config field 'scaling_factor' is " + scaling + ", not a positive number");
             int out = ConfigFields.positive(src, json, "out_channels", SD.outChannels);
             if (out != 1 && out != 3) throw new CheckpointException(src + ": config field 'out_channels' is " + out + ", not 1 or 3 (grey or RGB)");
+            double shift = json.get("shift_factor") == null ? 0 : ConfigFields.number(src, json, "shift_factor", 0.0);
+            boolean postQuant = !(json.get("use_post_quant_conv") instanceof Boolean b) || b; // SD3's VAE has none
             return new Config(blocks, ConfigFields.positive(src, json, "layers_per_block", SD.layersPerBlock), groups,
-                    ConfigFields.positive(src, json, "latent_channels", SD.latentChannels), out, scaling);
+                    ConfigFields.positive(src, json, "latent_channels", SD.latentChannels), out, scaling, shift, postQuant);
         }
 
         /** Spatial upsampling factor: 2 per up block but the last. */
@@ -73,7 +81,7 @@ public final class VaeDecoder {
     static Map<String, int[]> expectedShapes(Config c) {
         Map<String, int[]> m = new LinkedHashMap<>();
         int lat = c.latentChannels, top = c.blockOut[c.blockOut.length - 1];
-        conv(m, "post_quant_conv", lat, lat, 1);
+        if (c.postQuantConv()) conv(m, "post_quant_conv", lat, lat, 1);
         conv(m, "decoder.conv_in", top, lat, 3);
         resnet(m, "decoder.mid_block.resnets.0.", top, top);
         String a = "decoder.mid_block.attentions.0.";
@@ -124,7 +132,8 @@ public final class VaeDecoder {
 
     private Tensor decodeOne(Tensor z) {
         Tensor x = be.scale(z, (float) (1 / cfg.scalingFactor));
-        x = conv(x, "post_quant_conv", 0);
+        if (cfg.shiftFactor != 0) x = be.add(x, Tensor.of(new float[] {(float) cfg.shiftFactor}, 1)); // SD3: z / scaling + shift
+        if (cfg.postQuantConv) x = conv(x, "post_quant_conv", 0);
         x = conv(x, "decoder.conv_in", 1);
         x = resnet(x, "decoder.mid_block.resnets.0.");
         x = attention(x, "decoder.mid_block.attentions.0.");

@@ -15,6 +15,9 @@ import org.deltadit.cache.Plan;
 import org.deltadit.dit.DitModel;
 import org.deltadit.dit.ModelLoader;
 import org.deltadit.dit.PixArtModel;
+import org.deltadit.dit.Sd3Model;
+import org.deltadit.sampler.FlowMatchEulerSampler;
+import org.deltadit.weights.Sd3Config;
 import org.deltadit.dit.VaeDecoder;
 import org.deltadit.engine.Backend;
 import org.deltadit.engine.Backends;
@@ -48,7 +51,7 @@ public final class Pipeline implements AutoCloseable {
     private final int factor;
 
     /** The two families: what generate needs of each. */
-    private sealed interface Model permits Dit, PixArt {
+    private sealed interface Model permits Dit, PixArt, Sd3 {
         ModelConfig config();
     }
 
@@ -58,6 +61,37 @@ public final class Pipeline implements AutoCloseable {
 
     private record PixArt(PixArtModel net, CheckpointFormat format, boolean lcm) implements Model {
         public PixArtConfig config() { return net.config(); }
+    }
+
+    /** SD3: the MMDiT, the repository its text encoders come from, and its scheduler's shift. */
+    private record Sd3(Sd3Model net, Path repository, double shift) implements Model {
+        public Sd3Config config() { return net.config(); }
+    }
+
+    /** The SD3 pipeline of a repository: transformer/, the three encoders and their tokenizers, vae/, scheduler/. */
+    private static Pipeline sd3(ModelSpec spec, Backend backend, Checkpoint ck) {
+        Path repo = repository(spec);
+        require(repo != null, "model", spec.model() + ": an SD3 transformer alone cannot encode prompts; give the diffusers repository (model_index.json, text_encoder*/, tokenizer*/, vae/)");
+        require(spec.textEncoder() == null && spec.tokenizer() == null, "textEncoder", "SD3 reads its three encoders from the repository");
+        VaeDecoder vae = spec.vae() != null ? ModelLoader.vae(spec.vae(), backend) : Files.isDirectory(repo.resolve("vae")) ? ModelLoader.vae(repo, backend) : null;
+        int f = vae == null ? 8 : vae.config().factor();
+        Integer input = latentSize(spec, f);
+        Sd3Model net = ModelLoader.sd3(ck, spec.heads(), input, backend);
+        MemoryEstimate.check(MemoryEstimate.activations(net.config(), 2), "imageSize", net.config().inputSize() * f + " px");
+        if (vae != null && vae.config().latentChannels() != net.config().inChannels()) {
+            throw new InvalidParameter("vae", "the decoder takes " + vae.config().latentChannels() + " latent channels, the model makes " + net.config().inChannels());
+        }
+        return new Pipeline(spec, backend, ck, new Sd3(net, repo, schedulerShift(repo)), vae, f);
+    }
+
+    /** scheduler/scheduler_config.json's shift (SD3: 3.0), else 3.0. */
+    private static double schedulerShift(Path repo) {
+        Path f = repo.resolve("scheduler").resolve("scheduler_config.json");
+        if (!Files.isRegularFile(f)) return 3.0;
+        Object v = org.deltadit.weights.Json.readObject(f).get("shift");
+        if (v == null) return 3.0;
+        if (!(v instanceof Number n) || !(n.doubleValue() > 0)) throw new InvalidParameter("model", f + ": shift is " + v + ", not a positive number");
+        return n.doubleValue();
     }
 
     private Pipeline(ModelSpec spec, Backend backend, Checkpoint ck, Model model, VaeDecoder decoder, int factor) {
@@ -73,10 +107,10 @@ public final class Pipeline implements AutoCloseable {
     public static Pipeline open(ModelSpec spec) {
         Backend be = Backends.select(spec.device(), spec.threads());
         require(!spec.randomWeights() || !spec.arch().trim().toUpperCase(java.util.Locale.ROOT).startsWith("SD3"), "arch",
-                spec.arch() + ": SD3 generation is not built yet; dit plan --arch SD3-medium counts its MACs");
+                spec.arch() + ": random SD3 weights cannot encode prompts; dit plan --arch SD3-medium counts its MACs");
         Checkpoint ck = spec.randomWeights() ? null : Checkpoint.open(spec.model(), spec.config(), spec.weightsKey());
         try {
-            require(ck == null || !ck.format().isSd3(), "model", spec.model() + " is an SD3 MMDiT: SD3 generation is not built yet (dit info describes it)");
+            if (ck != null && ck.format().isSd3()) return sd3(spec, be, ck);
             boolean pixart = ck == null ? spec.arch().trim().startsWith("PixArt") : ck.format().isPixArt();
             if (!pixart) {
                 require(spec.textEncoder() == null, "textEncoder", "applies to text-to-image models; this is a class-conditional DiT");
@@ -185,7 +219,7 @@ public final class Pipeline implements AutoCloseable {
     public ModelConfig config() { return model.config(); }
 
     /** Whether the model takes prompts (PixArt-α) rather than class labels (DiT). */
-    public boolean textConditioned() { return model instanceof PixArt; }
+    public boolean textConditioned() { return model instanceof PixArt || model instanceof Sd3; }
 
     /** Pixels per latent cell (see {@link #vaeFactor}). */
     public int vaeFactor() { return factor; }
@@ -197,16 +231,19 @@ public final class Pipeline implements AutoCloseable {
     public boolean canDecode() { return decoder != null || factor == 1; }
 
     /** The sampler a request without one gets: lcm for an LCM repository, else dpm-solver++. */
-    public String defaultSampler() { return model instanceof PixArt p && p.lcm() ? "lcm" : "dpm-solver++"; }
+    public String defaultSampler() { return model instanceof PixArt p && p.lcm() ? "lcm" : model instanceof Sd3 ? "flow-euler" : "dpm-solver++"; }
 
     /** The guidance a request without one gets for {@code sampler}: none for lcm, 4.5 for PixArt, 4.0 for DiT. */
     public double defaultCfg(String sampler) {
         if (sampler.trim().equalsIgnoreCase("lcm")) return 1; // LCM runs unguided
-        return model instanceof PixArt ? 4.5 : 4.0;
+        return model instanceof Sd3 ? 7.0 : model instanceof PixArt ? 4.5 : 4.0;
     }
 
     /** Steps a request without them gets: 4 for lcm, else 20. */
-    public static int defaultSteps(String sampler) { return sampler.trim().equalsIgnoreCase("lcm") ? 4 : 20; }
+    public static int defaultSteps(String sampler) {
+        String s = sampler.trim().toLowerCase(java.util.Locale.ROOT);
+        return s.equals("lcm") ? 4 : s.equals("flow-euler") ? 28 : 20;
+    }
 
     /** The number of classes of a class-conditional model (0 for text models). */
     public int numClasses() { return model instanceof Dit d ? d.config().numClasses() : 0; }
@@ -242,6 +279,14 @@ public final class Pipeline implements AutoCloseable {
                 labels = labels(r, n, d.config().numClasses());
                 if (r.guideChannels() != null) Guidance.checkChannels(r.guideChannels(), c.inChannels());
             }
+            case Sd3 x -> {
+                require(r.classes() == null, "classes", "a text-to-image model takes prompts, not class labels");
+                require(r.guideChannels() == null, "guideChannels", "applies to DiT; SD3 guides every channel");
+                require(r.textEmbeddings() == null, "textEmbeddings", "SD3 encodes its prompts with its three encoders (text embeddings are PixArt's)");
+                require(r.prompts() != null, "prompts", "a text-to-image model needs prompts");
+                require(samplerName.equals("flow-euler"), "sampler", "SD3 predicts a flow velocity: it samples with flow-euler, not " + samplerName);
+                require(r.spacing() == null, "spacing", "flow-euler spaces its σ itself (shift " + x.shift() + ")");
+            }
             case PixArt p -> {
                 require(r.classes() == null, "classes", "a text-to-image model takes prompts, not class labels");
                 require(r.guideChannels() == null, "guideChannels", "applies to DiT; PixArt guides every channel, as diffusers does");
@@ -252,7 +297,9 @@ public final class Pipeline implements AutoCloseable {
         require(r.finalSigma() == null || Samplers.isDpmSolver(samplerName), "finalSigma", "applies to dpm-solver++, not " + samplerName);
         require(r.lcmTimesteps() == null || lcm, "lcmTimesteps", "applies to lcm, not " + samplerName);
         require(!r.decode() || canDecode(), "vae", "this model makes " + c.inChannels() + "-channel latents: give a VAE to decode them (or keep the latents only)");
-        Sampler sampler = Samplers.create(samplerName, steps, r.spacing() == null ? null : Spacing.parse(r.spacing()), c instanceof DitConfig, r.eta() == null ? 0 : r.eta(),
+        require(!samplerName.equals("flow-euler") || model instanceof Sd3, "sampler", "flow-euler is for flow-matching models (SD3); this model predicts noise");
+        Sampler sampler = model instanceof Sd3 x ? new FlowMatchEulerSampler(steps, x.shift())
+                : Samplers.create(samplerName, steps, r.spacing() == null ? null : Spacing.parse(r.spacing()), c instanceof DitConfig, r.eta() == null ? 0 : r.eta(),
                 lcm ? "legacy".equals(r.lcmTimesteps()) : "min".equals(r.finalSigma()));
         CachePolicy policy = r.cache().resolve(steps, c, cfg > 1 ? 2 : 1);
         Plan plan = Plan.of(policy, steps, c.depth());
@@ -330,6 +377,22 @@ public final class Pipeline implements AutoCloseable {
                 yield (from, to, plan, store) -> new GuidedDenoiser<>(d.net(), Conditioner.dit(d.net(), java.util.Arrays.copyOfRange(labels, from, to)),
                         to - from, cfg, guided, plan, store);
             }
+            case Sd3 x -> {
+                int n = pr.images();
+                List<String> texts = new ArrayList<>();
+                for (int i = 0; i < n; i++) texts.add(r.prompts().get(i % r.prompts().size()));
+                if (cfg > 1) for (int i = 0; i < n; i++) texts.add(r.negativePrompt() == null ? "" : r.negativePrompt());
+                Sd3Text.Encoded e = encodeDistinct(x, texts);
+                yield (from, to, plan, store) -> {
+                    Tensor pooled = e.pooled().slice(0, from, to), context = e.context().slice(0, from, to);
+                    if (cfg > 1) {
+                        pooled = Tensor.concat(0, pooled, e.pooled().slice(0, n + from, n + to));
+                        context = Tensor.concat(0, context, e.context().slice(0, n + from, n + to));
+                    }
+                    return new GuidedDenoiser<>(x.net(), Conditioner.sd3(x.net(), pooled.contiguous(), context.contiguous()), to - from, cfg,
+                            x.config().outChannels(), plan, store);
+                };
+            }
             case PixArt p -> {
                 Captions.Pair text = spec.randomWeights() && r.prompts() == null && r.textEmbeddings() == null
                         ? Captions.random(p.config(), pr.images(), r.seed()) // timing only: random caption features, every token valid
@@ -344,6 +407,19 @@ public final class Pipeline implements AutoCloseable {
                 };
             }
         };
+    }
+
+    /** Encodes each distinct text once (the negative prompt is one text for every image) and spreads the rows back. */
+    private Sd3Text.Encoded encodeDistinct(Sd3 x, List<String> texts) {
+        List<String> distinct = new ArrayList<>(new java.util.LinkedHashSet<>(texts));
+        Sd3Text.Encoded d = Sd3Text.encode(x.repository(), distinct, x.config(), backend);
+        Tensor[] ctx = new Tensor[texts.size()], pooled = new Tensor[texts.size()];
+        for (int i = 0; i < texts.size(); i++) {
+            int k = distinct.indexOf(texts.get(i));
+            ctx[i] = d.context().slice(0, k, k + 1);
+            pooled[i] = d.pooled().slice(0, k, k + 1);
+        }
+        return new Sd3Text.Encoded(Tensor.concat(0, ctx), Tensor.concat(0, pooled));
     }
 
     /** The class of each image: the listed ones in turn, else drawn from the seed; each checked against the model. */

@@ -60,7 +60,7 @@ public record Sd3Config(int inputSize, int patchSize, int inChannels, int outCha
         from.put("input_size", imageLatent != null ? "--image-size" : c.containsKey("sample_size") ? cs : "128 (SD3's 1024 px)");
         int posMax = c.get("pos_embed_max_size") instanceof Number n ? n.intValue() : 192;
         if (hidden % h != 0) throw new CheckpointException(cs + ": " + h + " heads do not divide the width " + hidden);
-        if (sample / p > posMax) throw new org.deltadit.engine.InvalidParameter("imageSize", sample * 8 + " px needs " + sample / p + " positions a side; this model has " + posMax);
+        if (sample / p > posMax) throw new org.deltadit.engine.InvalidParameter("imageSize", "a latent of " + sample + "² cells needs " + sample / p + " positions a side; this model has " + posMax);
         return new Sd3Config(sample, p, in, out, hidden, depth, h, joint, pooled, 77 + 256, posMax, CheckpointFormat.SD3_DIFFUSERS, Map.copyOf(from));
     }
 }
