@@ -23,7 +23,7 @@ import picocli.CommandLine.Option;
 @Command(name = "plan", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Print the per-step cache plan, MACs (paper convention) and speedup; needs no weights with --arch.")
 final class PlanCommand implements Callable<Integer> {
-    @Option(names = "--arch", description = "DiT-XL/2, DiT-L/4, DiT-B/8, DiT-S/2, …, PixArt-XL/2 (256, 512 or 1024 px) or SD3-medium (1024 px)")
+    @Option(names = "--arch", description = "DiT-XL/2, DiT-L/4, DiT-B/8, DiT-S/2, …, PixArt-XL/2 (256, 512 or 1024 px), SD3-medium (1024 px) or SD1.5 (512 px)")
     String arch;
     @Option(names = "--model", description = "read the architecture from a checkpoint instead")
     Path model;
@@ -41,14 +41,58 @@ final class PlanCommand implements Callable<Integer> {
     double cfg;
     @Option(names = "--json", description = "one JSON line instead of the table")
     boolean json;
+    @Option(names = "--branch", description = "SD1.5 DeepCache: the skip of the first level whose deep side is cached (default 0)")
+    Integer branch;
+    @Option(names = "--unet-span", description = "SD1.5 Δ-Cache: I:J over the U-Net's layers in execution order (input and output of one shape)")
+    String unetSpan;
     @Mixin
     CacheOptions cache;
+
+    /** SD 1.5's U-Net: no block stack, so its own plan — DeepCache or Δ-Cache over a span of its layers every cached step. */
+    private Integer unet() {
+        int px = imageSize != null ? imageSize : 512;
+        if (px % 64 != 0) throw new IllegalArgumentException("--image-size: " + px + " (SD1.5 takes multiples of 64: the VAE's 8 × three halvings)");
+        var layers = org.deltadit.cache.UNetMacs.layers(org.deltadit.cache.UNetMacs.sd15(), px / 8, 77, 768);
+        int n = cache.interval != null ? cache.interval : 2, branches = cfg > 1 ? 2 : 1;
+        int[] span;
+        String what;
+        switch (cache.cache.trim().toLowerCase(Locale.ROOT)) {
+            case "none" -> { span = new int[] {0, 0}; n = 1; what = "none"; }
+            case "deepcache" -> {
+                span = org.deltadit.cache.UNetMacs.deepCacheSpan(layers, 2, branch != null ? branch : 0);
+                what = "DeepCache N=" + n + " branch " + (branch != null ? branch : 0);
+            }
+            case "delta-cache" -> {
+                if (unetSpan == null || !unetSpan.matches("\\d+:\\d+")) throw new IllegalArgumentException("--unet-span: give I:J (layers in execution order; see the table)");
+                span = new int[] {Integer.parseInt(unetSpan.split(":")[0]), Integer.parseInt(unetSpan.split(":")[1])};
+                org.deltadit.cache.UNetMacs.checkSpan(layers, span[0], span[1]);
+                what = "Δ-Cache N=" + n + " span " + unetSpan;
+            }
+            default -> throw new IllegalArgumentException("--cache: " + cache.cache + " (SD1.5 takes none, deepcache or delta-cache)");
+        }
+        if (n < 1) throw new IllegalArgumentException("--interval: " + n + " (must be at least 1)");
+        long full = org.deltadit.cache.UNetMacs.run(layers, steps, branches, 1, 0, 0), macs = org.deltadit.cache.UNetMacs.run(layers, steps, branches, n, span[0], span[1]);
+        if (json) {
+            System.out.printf(Locale.ROOT, "{\"arch\":\"SD1.5\",\"cache\":\"%s\",\"macs\":%d,\"macs_uncached\":%d,\"speedup\":%.4f,\"span\":[%d,%d]}%n", what, macs, full, full / (double) macs, span[0], span[1]);
+            return 0;
+        }
+        System.out.printf(Locale.ROOT, "SD1.5 U-Net, %d px, %d steps, %s, cache: %s%n", px, steps, branches == 2 ? "guidance (2 rows per image)" : "no guidance", what);
+        System.out.printf("%4s  %-16s %10s %12s  %s%n", "#", "layer", "shape", "GMACs", "");
+        for (int i = 0; i < layers.size(); i++) {
+            var l = layers.get(i);
+            System.out.printf(Locale.ROOT, "%4d  %-16s %5d×%-4d %12.2f  %s%n", i, l.name(), l.channels(), l.side(), l.macs() / 1e9, i >= span[0] && i < span[1] ? "skipped on cached steps" : "");
+        }
+        System.out.printf(Locale.ROOT, "total: %s MACs; uncached %s MACs; speedup %.2f×%n", PlanJson.macs(macs), PlanJson.macs(full), full / (double) macs);
+        return 0;
+    }
 
     @Override
     public Integer call() {
         if (steps < 1) throw new IllegalArgumentException("--steps: " + steps + " (must be at least 1)");
         if (!(cfg >= 0 && cfg <= 100)) throw new IllegalArgumentException("--cfg: " + cfg + " (0..100)");
         if ((arch == null) == (model == null)) throw new IllegalArgumentException("dit plan: give --arch or --model (one of them)");
+        if (arch != null && arch.trim().equalsIgnoreCase("SD1.5")) return unet();
+        if (branch != null || unetSpan != null) throw new IllegalArgumentException((branch != null ? "--branch" : "--unet-span") + ": applies to --arch SD1.5 (a U-Net)");
         ModelSpec spec = model != null ? ModelSpec.builder().model(model).heads(heads).imageSize(imageSize).build()
                 : ModelSpec.builder().randomWeights(true).arch(arch).imageSize(imageSize).build();
         ModelConfig c = Pipeline.config(spec);

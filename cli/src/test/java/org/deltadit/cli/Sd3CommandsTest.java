@@ -58,4 +58,19 @@ class Sd3CommandsTest {
         assertEquals(2, big.status());
         assertEquals("dit: --image-size: a latent of 256² cells needs 128 positions a side; this model has 12", big.err().strip());
     }
+
+    @Test
+    void sd15PlansCountTheUNet() {
+        MainTest.Run full = run("plan", "--arch", "SD1.5", "--steps", "20");
+        assertEquals(0, full.status(), full.err());
+        assertTrue(full.out().contains("total: 13.544 T MACs"), full.out());
+        MainTest.Run deep = run("plan", "--arch", "SD1.5", "--cache", "deepcache", "--interval", "2", "--branch", "0", "--json");
+        assertTrue(deep.out().contains("\"span\":[2,26]") && deep.out().contains("\"speedup\":1.71"), deep.out());
+        MainTest.Run bad = run("plan", "--arch", "SD1.5", "--cache", "delta-cache", "--unet-span", "2:5");
+        assertEquals(2, bad.status());
+        assertEquals("dit: --unet-span: 2:5 goes from 320×64² to 640×32²: Δ needs equal shapes", bad.err().strip());
+        MainTest.Run notUnet = run("plan", "--arch", "DiT-XL/2", "--branch", "1");
+        assertEquals(2, notUnet.status());
+        assertEquals("dit: --branch: applies to --arch SD1.5 (a U-Net)", notUnet.err().strip());
+    }
 }
