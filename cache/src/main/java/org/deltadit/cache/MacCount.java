@@ -1,9 +1,11 @@
 package org.deltadit.cache;
 
+import java.util.List;
 import org.deltadit.weights.DitConfig;
 import org.deltadit.weights.ModelConfig;
 import org.deltadit.weights.PixArtConfig;
 import org.deltadit.weights.Sd3Config;
+import org.deltadit.weights.UNetConfig;
 
 /**
  * Multiply-accumulates in the Δ-DiT paper's convention (DESIGN.md §5): every linear layer and
@@ -22,6 +24,12 @@ public final class MacCount {
         return switch (c) {
             case DitConfig x -> (to - from) * (n * perToken + d * 6 * d);       // adaLN projection: once per sample, not per token
             case PixArtConfig x -> (to - from) * (n * perToken + crossAttention(x)); // adaLN-single has no per-block linear
+            case UNetConfig u -> {
+                List<UNetMacs.Layer> l = UNetMacs.layers(u);
+                long sum = 0;
+                for (int i = from; i < to; i++) sum += l.get(i + 1).macs(); // layer 0 is conv_in
+                yield sum;
+            }
             case Sd3Config x -> {
                 // each stream: its adaLN (6 × D²) and, per token, qkv + out + MLP; the last block's context stream
                 // only its continuous adaLN (2 × D²) and qkv
@@ -40,6 +48,10 @@ public final class MacCount {
         long temb = ModelConfig.FREQUENCY_WIDTH * d + d * d;
         long out = n * d * p * p * c.outChannels();
         return switch (c) {
+            case UNetConfig u -> {
+                List<UNetMacs.Layer> l = UNetMacs.layers(u);
+                yield l.get(0).macs() + l.get(l.size() - 1).macs(); // conv_in with the time embedding, conv_out
+            }
             case DitConfig x -> patch + temb + d * 2 * d + out;
             // timestep MLP, pooled-text MLP, context projection (every text token), the output adaLN (2 × D²)
             case Sd3Config x -> patch + temb + (long) x.pooledDim() * d + d * d + (long) x.contextTokens() * x.jointAttentionDim() * d + d * 2 * d + out;
@@ -63,12 +75,14 @@ public final class MacCount {
 
     /** QKᵀ and AV of one block's self-attention for one sample: 2·N²·D (SD3: over the N + L joint tokens). */
     public static long selfAttentionProducts(ModelConfig c) {
+        if (c instanceof UNetConfig) return 0; // not counted for the U-Net (its attention runs at four resolutions)
         long n = c.tokens() + (c instanceof Sd3Config x ? x.contextTokens() : 0);
         return 2 * n * n * c.hiddenSize();
     }
 
     /** QKᵀ and AV of one block for one sample: 2·N²·D, plus 2·N·L·D for PixArt's cross-attention. */
     public static long attentionPerBlock(ModelConfig c) {
+        if (c instanceof UNetConfig) return 0;
         long cross = c instanceof PixArtConfig x ? 2L * c.tokens() * x.maxTokens() * c.hiddenSize() : 0;
         return selfAttentionProducts(c) + cross;
     }

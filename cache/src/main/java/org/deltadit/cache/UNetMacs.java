@@ -2,7 +2,7 @@ package org.deltadit.cache;
 
 import java.util.ArrayList;
 import java.util.List;
-import org.deltadit.dit.UNetModel;
+import org.deltadit.weights.UNetConfig;
 
 /**
  * An SD 1.x U-Net's MACs in the paper's convention (every conv and linear; attention products, norms and
@@ -17,13 +17,9 @@ public final class UNetMacs {
     /** One step of the execution order: its name, MACs for one sample, and its output's channels and side. */
     public record Layer(String name, long macs, int channels, int side) {}
 
-    /** SD 1.5's U-Net (320, 640, 1280, 1280; 2 ResNets a level; 8 heads; CLIP-L's 77 × 768 text). */
-    public static UNetModel.Config sd15() {
-        return new UNetModel.Config(new int[] {320, 640, 1280, 1280}, 2, 32, 8, new boolean[] {true, true, true, false}, new boolean[] {false, true, true, true}, 4, 4, 64);
-    }
-
-    /** The layers of one forward at latent side {@code latent} with {@code tokens} text tokens of width {@code cross}. */
-    public static List<Layer> layers(UNetModel.Config c, int latent, int tokens, int cross) {
+    /** The layers of one forward: conv_in (with the time embedding), the config's blocks in order, conv_out. */
+    public static List<Layer> layers(UNetConfig c) {
+        int latent = c.inputSize(), tokens = c.textTokens(), cross = c.crossDim();
         int[] b = c.blockOut();
         int levels = b.length, lpb = c.layersPerBlock(), temb = 4 * b[0], s = latent;
         List<Layer> out = new ArrayList<>();
@@ -63,8 +59,17 @@ public final class UNetMacs {
         return out;
     }
 
-    /** The span DeepCache skips for {@code branch} k (0-based skip of the first level): from down0.l(k+1) through the last up level's l(L−1−k). */
-    public static int[] deepCacheSpan(List<Layer> layers, int lpb, int branch) {
+    /**
+     * The blocks DeepCache skips for {@code branch} k (0-based skip of the first level), as a block range
+     * [from, to) of {@link UNetConfig}'s order: from down0.l(k+1) through the last up level's l(L−2−k).
+     */
+    public static int[] deepCacheBlocks(UNetConfig c, int branch) {
+        int[] span = deepCacheSpan(layers(c), c.layersPerBlock(), branch);
+        return new int[] {span[0] - 1, span[1] - 1};
+    }
+
+    /** As {@link #deepCacheBlocks}, in layer indices (conv_in is layer 0). */
+    static int[] deepCacheSpan(List<Layer> layers, int lpb, int branch) {
         if (branch < 0 || branch >= lpb) throw new org.deltadit.engine.InvalidParameter("branch", branch + " (0.." + (lpb - 1) + ": a skip of the first level)");
         int from = indexOf(layers, "down0.l" + (branch + 1));
         if (from < 0) from = indexOf(layers, "down0.down");
@@ -86,15 +91,6 @@ public final class UNetMacs {
         long total = 0;
         for (int s = 1; s <= steps; s++) total += (interval <= 1 || (s - 1) % interval == 0) ? full : full - span;
         return total * branches;
-    }
-
-    /** Checks a Δ-Cache span: inside the order, and its input (the output of layer from − 1) shaped like its output. */
-    public static void checkSpan(List<Layer> layers, int from, int to) {
-        if (from < 1 || to > layers.size() - 1 || from >= to) throw new org.deltadit.engine.InvalidParameter("unetSpan", from + ":" + to + " (1 ≤ I < J ≤ " + (layers.size() - 1) + ")");
-        Layer in = layers.get(from - 1), out = layers.get(to - 1);
-        if (in.channels() != out.channels() || in.side() != out.side()) {
-            throw new org.deltadit.engine.InvalidParameter("unetSpan", from + ":" + to + " goes from " + in.channels() + "×" + in.side() + "² to " + out.channels() + "×" + out.side() + "²: Δ needs equal shapes");
-        }
     }
 
     private static int countLevels(List<Layer> layers) {

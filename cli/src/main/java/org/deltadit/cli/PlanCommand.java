@@ -43,44 +43,51 @@ final class PlanCommand implements Callable<Integer> {
     boolean json;
     @Option(names = "--branch", description = "SD1.5 DeepCache: the skip of the first level whose deep side is cached (default 0)")
     Integer branch;
-    @Option(names = "--unet-span", description = "SD1.5 Δ-Cache: I:J over the U-Net's layers in execution order (input and output of one shape)")
+    @Option(names = "--unet-span", description = "SD1.5 Δ-Cache: I:J over the U-Net's blocks in execution order (one shape in and out, skips balanced)")
     String unetSpan;
     @Mixin
     CacheOptions cache;
 
-    /** SD 1.5's U-Net: no block stack, so its own plan — DeepCache or Δ-Cache over a span of its layers every cached step. */
+    /** SD 1.5's U-Net: its blocks are its layers in execution order; DeepCache or Δ-Cache skip a span of them on cached steps. */
     private Integer unet() {
-        int px = imageSize != null ? imageSize : 512;
-        if (px % 64 != 0) throw new IllegalArgumentException("--image-size: " + px + " (SD1.5 takes multiples of 64: the VAE's 8 × three halvings)");
-        var layers = org.deltadit.cache.UNetMacs.layers(org.deltadit.cache.UNetMacs.sd15(), px / 8, 77, 768);
+        org.deltadit.weights.UNetConfig c = org.deltadit.weights.UNetConfig.sd15(imageSize != null ? imageSize : 512);
+        var layers = org.deltadit.cache.UNetMacs.layers(c);
         int n = cache.interval != null ? cache.interval : 2, branches = cfg > 1 ? 2 : 1;
         int[] span;
         String what;
         switch (cache.cache.trim().toLowerCase(Locale.ROOT)) {
             case "none" -> { span = new int[] {0, 0}; n = 1; what = "none"; }
             case "deepcache" -> {
-                span = org.deltadit.cache.UNetMacs.deepCacheSpan(layers, 2, branch != null ? branch : 0);
+                span = org.deltadit.cache.UNetMacs.deepCacheBlocks(c, branch != null ? branch : 0);
                 what = "DeepCache N=" + n + " branch " + (branch != null ? branch : 0);
             }
             case "delta-cache" -> {
-                if (unetSpan == null || !unetSpan.matches("\\d+:\\d+")) throw new IllegalArgumentException("--unet-span: give I:J (layers in execution order; see the table)");
+                if (unetSpan == null || !unetSpan.matches("\\d+:\\d+")) throw new IllegalArgumentException("--unet-span: give I:J (blocks in execution order; see the table)");
                 span = new int[] {Integer.parseInt(unetSpan.split(":")[0]), Integer.parseInt(unetSpan.split(":")[1])};
-                org.deltadit.cache.UNetMacs.checkSpan(layers, span[0], span[1]);
+                try {
+                    c.checkSpan(span[0], span[1]);
+                } catch (org.deltadit.engine.InvalidParameter e) {
+                    throw new IllegalArgumentException("--unet-span: " + e.problem());
+                }
                 what = "Δ-Cache N=" + n + " span " + unetSpan;
             }
             default -> throw new IllegalArgumentException("--cache: " + cache.cache + " (SD1.5 takes none, deepcache or delta-cache)");
         }
         if (n < 1) throw new IllegalArgumentException("--interval: " + n + " (must be at least 1)");
-        long full = org.deltadit.cache.UNetMacs.run(layers, steps, branches, 1, 0, 0), macs = org.deltadit.cache.UNetMacs.run(layers, steps, branches, n, span[0], span[1]);
+        long full = Plan.uncachedMacs(c, steps, 1, branches);
+        long macs = n == 1 ? full : Plan.of(new CachePolicy.DeltaCache(span[0], span[1], n), steps, c.depth()).macs(c, 1, branches);
         if (json) {
             System.out.printf(Locale.ROOT, "{\"arch\":\"SD1.5\",\"cache\":\"%s\",\"macs\":%d,\"macs_uncached\":%d,\"speedup\":%.4f,\"span\":[%d,%d]}%n", what, macs, full, full / (double) macs, span[0], span[1]);
             return 0;
         }
-        System.out.printf(Locale.ROOT, "SD1.5 U-Net, %d px, %d steps, %s, cache: %s%n", px, steps, branches == 2 ? "guidance (2 rows per image)" : "no guidance", what);
-        System.out.printf("%4s  %-16s %10s %12s  %s%n", "#", "layer", "shape", "GMACs", "");
+        System.out.printf(Locale.ROOT, "%s, %d px, %d steps, %s, cache: %s (attention products not counted)%n", c.archName(), c.inputSize() * 8, steps,
+                branches == 2 ? "guidance (2 rows per image)" : "no guidance", what);
+        System.out.printf("%5s  %-16s %10s %12s%n", "block", "layer", "shape", "GMACs");
         for (int i = 0; i < layers.size(); i++) {
             var l = layers.get(i);
-            System.out.printf(Locale.ROOT, "%4d  %-16s %5d×%-4d %12.2f  %s%n", i, l.name(), l.channels(), l.side(), l.macs() / 1e9, i >= span[0] && i < span[1] ? "skipped on cached steps" : "");
+            String idx = i == 0 || i == layers.size() - 1 ? "–" : String.valueOf(i - 1);
+            boolean skipped = i - 1 >= span[0] && i - 1 < span[1];
+            System.out.printf(Locale.ROOT, "%5s  %-16s %5d×%-4d %12.2f  %s%n", idx, l.name(), l.channels(), l.side(), l.macs() / 1e9, skipped ? "skipped on cached steps" : "");
         }
         System.out.printf(Locale.ROOT, "total: %s MACs; uncached %s MACs; speedup %.2f×%n", PlanJson.macs(macs), PlanJson.macs(full), full / (double) macs);
         return 0;

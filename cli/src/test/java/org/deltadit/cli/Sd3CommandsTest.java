@@ -65,10 +65,12 @@ class Sd3CommandsTest {
         assertEquals(0, full.status(), full.err());
         assertTrue(full.out().contains("total: 13.544 T MACs"), full.out());
         MainTest.Run deep = run("plan", "--arch", "SD1.5", "--cache", "deepcache", "--interval", "2", "--branch", "0", "--json");
-        assertTrue(deep.out().contains("\"span\":[2,26]") && deep.out().contains("\"speedup\":1.71"), deep.out());
-        MainTest.Run bad = run("plan", "--arch", "SD1.5", "--cache", "delta-cache", "--unet-span", "2:5");
+        assertTrue(deep.out().contains("\"span\":[1,25]") && deep.out().contains("\"speedup\":1.71"), deep.out());
+        MainTest.Run delta = run("plan", "--arch", "SD1.5", "--cache", "delta-cache", "--unet-span", "1:25");
+        assertTrue(delta.out().contains("total: 7.917 T MACs"), delta.out());
+        MainTest.Run bad = run("plan", "--arch", "SD1.5", "--cache", "delta-cache", "--unet-span", "1:4");
         assertEquals(2, bad.status());
-        assertEquals("dit: --unet-span: 2:5 goes from 320×64² to 640×32²: Δ needs equal shapes", bad.err().strip());
+        assertEquals("dit: --unet-span: 1:4 leaves 3 skips for the layers after it", bad.err().strip());
         MainTest.Run notUnet = run("plan", "--arch", "DiT-XL/2", "--branch", "1");
         assertEquals(2, notUnet.status());
         assertEquals("dit: --branch: applies to --arch SD1.5 (a U-Net)", notUnet.err().strip());

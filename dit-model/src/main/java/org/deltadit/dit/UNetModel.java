@@ -1,35 +1,87 @@
 package org.deltadit.dit;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
 import org.deltadit.engine.Backend;
 import org.deltadit.engine.Tensor;
+import org.deltadit.weights.UNetConfig;
 
 /**
- * Stable Diffusion 1.x's U-Net (UNet2DConditionModel, diffusers names; paper App. G): conv_in; down blocks
+ * Stable Diffusion 1.x's U-Net (UNet2DConditionModel, diffusers names; paper App. G): conv_in; down levels
  * of ResNet (+ spatial transformer) pairs with a stride-2 conv between levels, every output kept for the
- * skips; a mid block; up blocks of layers + 1 ResNets over [h, skip] with a nearest ×2 + conv between
+ * skips; a mid block; up levels of layers + 1 ResNets over [h, skip] with a nearest ×2 + conv between
  * levels; GroupNorm, SiLU, conv_out. ResNets add a projection of SiLU(time embedding); a spatial transformer
  * is GroupNorm (eps 1e-6), 1×1 proj_in, one block (self-attention, cross-attention to the text states,
  * GEGLU feed-forward, each after a LayerNorm), 1×1 proj_out, plus its input.
+ *
+ * <p>As a {@link BlockStack} its blocks are its layers in execution order between conv_in and conv_out
+ * (see {@link UNetConfig}); the skips travel in the step's conditioning, so a cache that skips a span whose
+ * pushes and pops balance (DeepCache's, or any Δ-Cache span between equal shapes that
+ * {@link UNetConfig#checkSpan} accepts) leaves them as a full pass would.
  */
-public final class UNetModel {
-    /** The architecture: widths per level, ResNets per level, GroupNorm groups, attention heads, which levels attend. */
-    public record Config(int[] blockOut, int layersPerBlock, int groups, int heads, boolean[] downAttends, boolean[] upAttends, int inChannels, int outChannels, int sampleSize) {}
-
-    private final Config cfg;
+public final class UNetModel implements BlockStack<UNetModel.Step> {
+    private final UNetConfig cfg;
     private final Map<String, Tensor> w;
     private final Backend be;
+    private final List<Op> ops = new ArrayList<>();
 
-    public UNetModel(Config cfg, Map<String, Tensor> canonical, Backend be) {
+    /** One step of one batch: SiLU of the time embedding, the text states, and the skip stack the layers fill and empty. */
+    public record Step(Tensor siluTemb, Tensor text, Deque<Tensor> skips) {}
+
+    /** One layer: its name (as {@link UNetConfig#blocks()} names it) and what it does. */
+    private record Op(String name, java.util.function.BiFunction<Tensor, Step, Tensor> run, int skipChange) {}
+
+    public UNetModel(UNetConfig cfg, Map<String, Tensor> canonical, Backend be) {
         this.cfg = cfg;
         this.w = Map.copyOf(canonical);
         this.be = be;
+        int levels = cfg.blockOut().length, lpb = cfg.layersPerBlock();
+        for (int i = 0; i < levels; i++) {
+            String p = "down_blocks." + i + ".";
+            boolean attends = cfg.downAttends()[i];
+            for (int j = 0; j < lpb; j++) {
+                String r = p + "resnets." + j + ".", a = p + "attentions." + j + ".";
+                ops.add(new Op("down" + i + ".l" + j, (h, s) -> push(s, attends ? transformer(resnet(h, r, s.siluTemb()), a, s.text()) : resnet(h, r, s.siluTemb())), 1));
+            }
+            if (i < levels - 1) ops.add(new Op("down" + i + ".down", (h, s) -> push(s, conv(h, p + "downsamplers.0.conv", 2, 1)), 1));
+        }
+        ops.add(new Op("mid", (h, s) -> resnet(transformer(resnet(h, "mid_block.resnets.0.", s.siluTemb()), "mid_block.attentions.0.", s.text()), "mid_block.resnets.1.", s.siluTemb()), 0));
+        for (int i = 0; i < levels; i++) {
+            String p = "up_blocks." + i + ".";
+            boolean attends = cfg.upAttends()[i];
+            for (int j = 0; j <= lpb; j++) {
+                String r = p + "resnets." + j + ".", a = p + "attentions." + j + ".";
+                ops.add(new Op("up" + i + ".l" + j, (h, s) -> {
+                    Tensor x = resnet(Tensor.concat(1, h, s.skips().pop()), r, s.siluTemb());
+                    return attends ? transformer(x, a, s.text()) : x;
+                }, -1));
+            }
+            if (i < levels - 1) ops.add(new Op("up" + i + ".up", (h, s) -> conv(be.upsampleNearest(h, 2), p + "upsamplers.0.conv", 1, 1), 0));
+        }
+        List<UNetConfig.Block> order = cfg.blocks();
+        for (int i = 0; i < ops.size(); i++) {
+            if (i >= order.size() || !order.get(i).name().equals(ops.get(i).name())) throw new IllegalStateException("U-Net: layer " + i + " is " + ops.get(i).name() + ", the config's order says otherwise");
+        }
     }
 
-    public Config config() { return cfg; }
+    private static Tensor push(Step s, Tensor h) {
+        s.skips().push(h);
+        return h;
+    }
+
+    public UNetConfig config() { return cfg; }
+
+    @Override
+    public int depth() { return ops.size(); }
+
+    @Override
+    public Backend backend() { return be; }
+
+    /** The name of block i ("down0.l1", "mid", "up3.l2", …). */
+    public String blockName(int i) { return ops.get(i).name(); }
 
     /** The time embedding [B, 4·blockOut[0]] of timesteps t. */
     public Tensor timeEmbedding(float[] t) {
@@ -37,41 +89,45 @@ public final class UNetModel {
         return Layers.linear(be, w, "time_embedding.linear_2", be.silu(Layers.linear(be, w, "time_embedding.linear_1", s)));
     }
 
-    /** What a forward pass gives: the output and, when traced, each level's last state. */
-    public Tensor forward(Tensor x, float[] t, Tensor text, Map<String, Tensor> trace) {
-        Tensor temb = be.silu(timeEmbedding(t)); // only ever used through SiLU
-        Tensor h = conv(x, "conv_in", 1, 1);
-        Deque<Tensor> skips = new ArrayDeque<>();
-        skips.push(h);
-        int levels = cfg.blockOut().length;
-        for (int i = 0; i < levels; i++) {
-            String p = "down_blocks." + i + ".";
-            for (int j = 0; j < cfg.layersPerBlock(); j++) {
-                h = resnet(h, p + "resnets." + j + ".", temb);
-                if (cfg.downAttends()[i]) h = transformer(h, p + "attentions." + j + ".", text);
-                skips.push(h);
-            }
-            if (i < levels - 1) {
-                h = conv(h, p + "downsamplers.0.conv", 2, 1);
-                skips.push(h);
-            }
-            if (trace != null) trace.put("down" + i, h);
+    /** A step's conditioning: timesteps [B] and text states [B, L, crossDim]; a fresh skip stack. */
+    public Step condition(float[] t, Tensor text) {
+        if (text.rank() != 3 || text.dim(0) != t.length || text.dim(2) != cfg.crossDim()) {
+            throw new IllegalArgumentException("U-Net: text states " + text.shapeString() + " (needs [" + t.length + ", L, " + cfg.crossDim() + "])");
         }
-        h = resnet(h, "mid_block.resnets.0.", temb);
-        h = transformer(h, "mid_block.attentions.0.", text);
-        h = resnet(h, "mid_block.resnets.1.", temb);
-        if (trace != null) trace.put("mid", h);
-        for (int i = 0; i < levels; i++) {
-            String p = "up_blocks." + i + ".";
-            for (int j = 0; j <= cfg.layersPerBlock(); j++) {
-                h = resnet(Tensor.concat(1, h, skips.pop()), p + "resnets." + j + ".", temb);
-                if (cfg.upAttends()[i]) h = transformer(h, p + "attentions." + j + ".", text);
-            }
-            if (i < levels - 1) h = conv(be.upsampleNearest(h, 2), p + "upsamplers.0.conv", 1, 1);
-            if (trace != null) trace.put("up" + i, h);
+        return new Step(be.silu(timeEmbedding(t)), text, new ArrayDeque<>());
+    }
+
+    @Override
+    public Tensor embed(Tensor x) { throw new UnsupportedOperationException("U-Net: embed(x, step) keeps conv_in's output as a skip"); }
+
+    @Override
+    public Tensor embed(Tensor x, Step s) {
+        if (x.rank() != 4 || x.dim(1) != cfg.inChannels() || x.dim(2) != cfg.inputSize() || x.dim(3) != cfg.inputSize()) {
+            throw new IllegalArgumentException("U-Net: input " + x.shapeString() + " (needs [B, " + cfg.inChannels() + ", " + cfg.inputSize() + ", " + cfg.inputSize() + "])");
         }
+        s.skips().clear();
+        return push(s, conv(x, "conv_in", 1, 1));
+    }
+
+    @Override
+    public Tensor block(int i, Tensor h, Step s) { return ops.get(i).run().apply(h, s); }
+
+    @Override
+    public Tensor finalLayer(Tensor h, Step s) {
         h = be.silu(be.groupNorm(h, cfg.groups(), w.get("conv_norm_out.weight"), w.get("conv_norm_out.bias"), 1e-5f));
         return conv(h, "conv_out", 1, 1);
+    }
+
+    /** The whole network once; {@code trace} (may be null) gets each level's last state ("down0", "mid", "up1", …). */
+    public Tensor forward(Tensor x, float[] t, Tensor text, Map<String, Tensor> trace) {
+        Step s = condition(t, text);
+        Tensor h = embed(x, s);
+        for (int i = 0; i < depth(); i++) {
+            h = block(i, h, s);
+            String n = blockName(i), next = i + 1 < depth() ? blockName(i + 1) : "";
+            if (trace != null && !next.startsWith(n.substring(0, n.indexOf('.') < 0 ? n.length() : n.indexOf('.')))) trace.put(n.contains(".") ? n.substring(0, n.indexOf('.')) : n, h);
+        }
+        return finalLayer(h, s);
     }
 
     private Tensor conv(Tensor x, String name, int stride, int pad) {
@@ -110,25 +166,5 @@ public final class UNetModel {
         Tensor att = Tensor.zeros(b, n, heads, dh);
         be.attention(q, k, v, null, (float) (1 / Math.sqrt(dh)), att.permute(0, 2, 1, 3));
         return Layers.linear(be, w, p + "to_out.0", att.reshape(b, n, d));
-    }
-
-    /** From a diffusers UNet2DConditionModel config.json's fields (the down/up block types say which levels attend). */
-    public static Config config(Map<String, Object> c, String src) {
-        int[] blocks = org.deltadit.weights.ConfigFields.positiveList(src, c, "block_out_channels", new int[] {320, 640, 1280, 1280});
-        List<?> down = c.get("down_block_types") instanceof List<?> l ? l : List.of("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D");
-        List<?> up = c.get("up_block_types") instanceof List<?> l ? l : List.of("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D");
-        if (down.size() != blocks.length || up.size() != blocks.length) {
-            throw new org.deltadit.weights.CheckpointException(src + ": " + blocks.length + " block widths for " + down.size() + " down and " + up.size() + " up blocks");
-        }
-        boolean[] da = new boolean[blocks.length], ua = new boolean[blocks.length];
-        for (int i = 0; i < blocks.length; i++) {
-            da[i] = String.valueOf(down.get(i)).startsWith("CrossAttn");
-            ua[i] = String.valueOf(up.get(i)).startsWith("CrossAttn");
-        }
-        // diffusers' attention_head_dim is, for SD 1.x, the number of heads (its historical naming)
-        int heads = org.deltadit.weights.ConfigFields.positive(src, c, "attention_head_dim", 8);
-        return new Config(blocks, org.deltadit.weights.ConfigFields.positive(src, c, "layers_per_block", 2), org.deltadit.weights.ConfigFields.positive(src, c, "norm_num_groups", 32),
-                heads, da, ua, org.deltadit.weights.ConfigFields.positive(src, c, "in_channels", 4), org.deltadit.weights.ConfigFields.positive(src, c, "out_channels", 4),
-                org.deltadit.weights.ConfigFields.positive(src, c, "sample_size", 64));
     }
 }

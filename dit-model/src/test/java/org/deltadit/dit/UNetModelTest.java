@@ -15,7 +15,7 @@ class UNetModelTest {
     @Test
     void everyLevelAndTheOutputMatchPyTorch() {
         Path cfgFile = Path.of("src/test/resources/fixtures/tiny_unet_config.json");
-        UNetModel.Config cfg = UNetModel.config(Json.readObject(cfgFile), cfgFile.toString());
+        org.deltadit.weights.UNetConfig cfg = org.deltadit.weights.UNetConfig.from(Json.readObject(cfgFile), cfgFile.toString(), 16, null);
         try (StateDict sd = Safetensors.open(Path.of("src/test/resources/fixtures/tiny_unet.safetensors"))) {
             Map<String, Tensor> w = new LinkedHashMap<>();
             for (String k : sd.keys()) if (k.startsWith("w.")) w.put(k.substring(2), sd.tensor(k));

@@ -12,6 +12,17 @@ public final class DdimSampler extends Sampler {
         this.eta = eta;
     }
 
+    /**
+     * As diffusers' DDIMScheduler with a repository's scheduler config (Stable Diffusion 1.x: scaled_linear,
+     * leading spacing, steps_offset 1, set_alpha_to_one false — the last step ends at ᾱ_0, not 1).
+     */
+    public DdimSampler(int steps, Spacing spacing, double eta, NoiseSchedule schedule, int stepsOffset, boolean setAlphaToOne) {
+        super(steps, schedule);
+        if (eta < 0 || eta > 1) throw new org.deltadit.engine.InvalidParameter("eta", eta + " (0..1)");
+        this.ds = DiffusionSteps.of(schedule, steps, spacing, stepsOffset, setAlphaToOne);
+        this.eta = eta;
+    }
+
     @Override public String name() { return "ddim"; }
 
     @Override public float[] timesteps() { return asFloats(ds.timesteps()); }

@@ -8,16 +8,22 @@ package org.deltadit.sampler;
  */
 record DiffusionSteps(int[] timesteps, double[] alphaBar, double[] alphaBarPrev) {
 
-    static DiffusionSteps of(NoiseSchedule s, int steps, Spacing spacing) {
+    static DiffusionSteps of(NoiseSchedule s, int steps, Spacing spacing) { return of(s, steps, spacing, 0, true); }
+
+    /** With diffusers' steps_offset (added to every timestep) and set_alpha_to_one (false: ᾱ after the last step is ᾱ_0). */
+    static DiffusionSteps of(NoiseSchedule s, int steps, Spacing spacing, int offset, boolean alphaToOne) {
         int[] ts = spacing.timesteps(steps, true);
         double[] ab = new double[steps], prev = new double[steps];
+        double last = alphaToOne ? 1.0 : s.alphaBar(0);
         for (int i = 0; i < steps; i++) {
+            ts[i] += offset;
+            if (ts[i] >= NoiseSchedule.TRAIN_STEPS) throw new org.deltadit.engine.InvalidParameter("steps", steps + " steps with offset " + offset + " pass timestep 999");
             ab[i] = s.alphaBar(ts[i]);
             if (spacing == Spacing.DIT) {
-                prev[i] = i + 1 < steps ? s.alphaBar(ts[i + 1]) : 1.0;
+                prev[i] = i + 1 < steps ? s.alphaBar(ts[i + 1]) : last;
             } else {
                 int p = ts[i] - NoiseSchedule.TRAIN_STEPS / steps;
-                prev[i] = p >= 0 ? s.alphaBar(p) : 1.0;
+                prev[i] = p >= 0 ? s.alphaBar(p) : last;
             }
         }
         return new DiffusionSteps(ts, ab, prev);

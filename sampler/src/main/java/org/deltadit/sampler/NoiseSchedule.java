@@ -17,6 +17,24 @@ public final class NoiseSchedule {
         }
     }
 
+    private NoiseSchedule(double[] alphasCumprod) { System.arraycopy(alphasCumprod, 0, this.alphasCumprod, 0, TRAIN_STEPS); }
+
+    /**
+     * Stable Diffusion 1.x's "scaled_linear" schedule as diffusers computes it, in float32: β =
+     * linspace(√start, √end, 1000)², ᾱ = cumprod(1 − β).
+     */
+    public static NoiseSchedule scaledLinear(double start, double end) {
+        float a = (float) Math.sqrt(start), b = (float) Math.sqrt(end);
+        double[] ab = new double[TRAIN_STEPS];
+        float prod = 1;
+        for (int i = 0; i < TRAIN_STEPS; i++) {
+            float r = a + (b - a) * i / (TRAIN_STEPS - 1); // torch.linspace in float32
+            prod *= 1 - r * r;
+            ab[i] = prod;
+        }
+        return new NoiseSchedule(ab);
+    }
+
     /** ᾱ_t for an integer training timestep. */
     public double alphaBar(int t) { return alphasCumprod[t]; }
 

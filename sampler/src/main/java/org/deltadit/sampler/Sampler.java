@@ -20,12 +20,15 @@ public abstract class Sampler {
         void afterStep(int step, int steps);
     }
 
-    protected final NoiseSchedule schedule = new NoiseSchedule();
+    protected final NoiseSchedule schedule;
     protected final int steps;
 
-    protected Sampler(int steps) {
+    protected Sampler(int steps) { this(steps, new NoiseSchedule()); }
+
+    protected Sampler(int steps, NoiseSchedule schedule) {
         if (steps < 1) throw new org.deltadit.engine.InvalidParameter("steps", steps + " (must be at least 1)");
         this.steps = steps;
+        this.schedule = schedule;
     }
 
     public abstract String name();

@@ -22,9 +22,10 @@ public record Checkpoint(Path weightsPath, String container, StateDict weights, 
         String container = "file";
         if (Files.isDirectory(model)) {
             if (Files.exists(model.resolve("model_index.json"))) {
-                dir = model.resolve("transformer");
-                if (!Files.isDirectory(dir)) throw new CheckpointException(model + ": diffusers repository without a transformer/ folder");
-                container = "diffusers repository (transformer/)";
+                boolean unet = !Files.isDirectory(model.resolve("transformer")) && Files.isDirectory(model.resolve("unet"));
+                dir = model.resolve(unet ? "unet" : "transformer");
+                if (!Files.isDirectory(dir)) throw new CheckpointException(model + ": diffusers repository without a transformer/ (or unet/) folder");
+                container = "diffusers repository (" + (unet ? "unet/" : "transformer/") + ")";
             } else {
                 container = "folder";
             }

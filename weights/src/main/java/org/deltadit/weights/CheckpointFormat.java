@@ -14,6 +14,7 @@ public enum CheckpointFormat {
     PIXART_ORIGINAL("PixArt-α, original layout (PixArt / PixArtMS .pth)", "t_block.1.weight", "y_embedder.y_proj.fc1.weight"),
     PIXART_DIFFUSERS("PixArt-α, diffusers layout (PixArtTransformer2DModel)", "adaln_single.linear.weight", "caption_projection.linear_1.weight"),
     SD3_DIFFUSERS("Stable Diffusion 3 MMDiT, diffusers layout (SD3Transformer2DModel)", "context_embedder.weight", "transformer_blocks.0.attn.add_q_proj.weight"),
+    UNET_DIFFUSERS("Stable Diffusion U-Net, diffusers layout (UNet2DConditionModel)", "conv_in.weight", "down_blocks.0.resnets.0.conv1.weight"),
     VAE("AutoencoderKL (diffusers), attention named to_q/to_k/to_v/to_out.0", "decoder.conv_in.weight", "decoder.mid_block.attentions.0.to_q.weight"),
     VAE_LEGACY_ATTENTION("AutoencoderKL (diffusers), attention named query/key/value/proj_attn", "decoder.conv_in.weight", "decoder.mid_block.attentions.0.query.weight"),
     T5_ENCODER("T5 encoder (Hugging Face T5EncoderModel)", "encoder.block.0.layer.0.SelfAttention.q.weight", "encoder.final_layer_norm.weight");
@@ -34,6 +35,9 @@ public enum CheckpointFormat {
     /** True for Stable Diffusion 3's MMDiT. */
     public boolean isSd3() { return this == SD3_DIFFUSERS; }
 
+    /** True for Stable Diffusion 1.x's U-Net. */
+    public boolean isUNet() { return this == UNET_DIFFUSERS; }
+
     /** True for the PixArt-α transformer formats (text-conditional). */
     public boolean isPixArt() { return this == PIXART_ORIGINAL || this == PIXART_DIFFUSERS; }
 
@@ -50,6 +54,6 @@ public enum CheckpointFormat {
             first.add(k);
         }
         throw new CheckpointException(sd.source() + ": unrecognised checkpoint layout (" + sd.size() + " keys, first: " + String.join(", ", first)
-                + "); expected DiT, PixArt-α, SD3 MMDiT, AutoencoderKL or T5 encoder names");
+                + "); expected DiT, PixArt-α, SD3 MMDiT, SD U-Net, AutoencoderKL or T5 encoder names");
     }
 }

@@ -51,6 +51,7 @@ public final class KeyMap {
                     Rule.rename("proj_out_2\\." + WB, "final_layer.linear.$1")),
             // SD3's canonical names are diffusers' own
             CheckpointFormat.SD3_DIFFUSERS, List.of(Rule.rename("(.+)", "$1")),
+            CheckpointFormat.UNET_DIFFUSERS, List.of(Rule.rename("(.+)", "$1")),
             CheckpointFormat.PIXART_ORIGINAL, List.of(
                     // a fixed sin-cos table: kept only to tell the native size, recomputed for each run (as PixArt's inference.py does)
                     Rule.rename("(pos_embed|y_embedder\\.y_embedding)", "$1"),

@@ -7,7 +7,7 @@ import java.util.Map;
  * stack's size and the token grid. {@link DitConfig} (class-conditional), {@link PixArtConfig}
  * (text-conditional, cross-attention) and {@link Sd3Config} (joint attention over image and text).
  */
-public sealed interface ModelConfig permits DitConfig, PixArtConfig, Sd3Config {
+public sealed interface ModelConfig permits DitConfig, PixArtConfig, Sd3Config, UNetConfig {
     /** Width of the sinusoidal embedding of timesteps (and PixArt's size and aspect-ratio conditions) before their MLPs. */
     int FREQUENCY_WIDTH = 256;
 
