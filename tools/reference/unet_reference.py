@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from safetensors_io import write_safetensors  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "dit-model", "src", "test", "resources", "fixtures")
-BLOCKS, LAYERS, GROUPS, HEADS, CROSS, IN = (16, 32), 1, 8, 2, 16, 4
+BLOCKS, LAYERS, GROUPS, HEADS, CROSS, IN = (16, 16), 1, 8, 2, 16, 4
 
 
 class Resnet(nn.Module):

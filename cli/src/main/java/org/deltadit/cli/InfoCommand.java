@@ -42,6 +42,7 @@ final class InfoCommand implements Callable<Integer> {
             DitConfig c = ck.format().isDit() ? ck.ditConfig(new DitConfig.Overrides(heads, arch, null)) : null;
             PixArtConfig px = ck.format().isPixArt() ? ck.pixartConfig(heads, null) : null;
             org.deltadit.weights.Sd3Config sd3 = ck.format().isSd3() ? ck.sd3Config(heads, null) : null;
+            org.deltadit.weights.UNetConfig unet = ck.format().isUNet() ? org.deltadit.dit.ModelLoader.unet(ck, null, org.deltadit.engine.Backends.select("reference", 1)).config() : null;
             T5Config t5 = ck.format() == CheckpointFormat.T5_ENCODER ? T5Config.resolve(sd.source(), ck.configSource(), T5Config.tied(KeyMap.canonical(sd, ck.format())), ck.config()) : null;
             int canonical = c == null ? KeyMap.canonical(sd, ck.format()).size() : 0;
             System.out.println("model:        " + model + (ck.container().equals("file") ? "" : "  [" + ck.container() + "]"));
@@ -83,6 +84,12 @@ final class InfoCommand implements Callable<Integer> {
                 System.out.printf("  %-20s context %d wide, pooled text %d wide; positions up to %d a side%n", "conditioning", sd3.jointAttentionDim(), sd3.pooledDim(), sd3.posEmbedMaxSize());
                 for (Map.Entry<String, String> e : sd3.sources().entrySet()) System.out.printf("  %-20s from %s%n", e.getKey(), e.getValue());
                 System.out.println("generation:   dit generate --model <the diffusers repository> --prompt … (flow-euler, 28 steps, guidance 7)");
+            } else if (unet != null) {
+                System.out.println("architecture: " + unet.archName());
+                System.out.printf("  %-20s %s, %d ResNets a level, %d GroupNorm groups%n", "widths", java.util.Arrays.toString(unet.blockOut()), unet.layersPerBlock(), unet.groups());
+                System.out.printf("  %-20s %d heads; cross-attention to %d-wide text%n", "attention", unet.heads(), unet.crossDim());
+                System.out.printf("  %-20s %d  (%d blocks between conv_in and conv_out; dit plan --arch SD1.5 lists SD1.5's)%n", "latent size", unet.inputSize(), unet.depth());
+                System.out.println("generation:   dit generate --model <the diffusers repository> --prompt … (ddim, 50 steps, guidance 7.5)");
             } else if (t5 != null) {
                 System.out.printf("architecture: T5 encoder, %d layers, d_model %d, %d heads × %d, d_ff %d (gated GELU), vocabulary %d%n",
                         t5.numLayers(), t5.dModel(), t5.numHeads(), t5.dKv(), t5.dFf(), t5.vocab());

@@ -79,6 +79,15 @@ public final class ModelLoader {
         return new Sd3Model(ck.sd3Config(heads, imageLatent), KeyMap.canonical(ck.weights(), ck.format()), be);
     }
 
+    /** An SD 1.x U-Net from a checkpoint (diffusers unet/ with its config.json); {@code imageLatent} null runs it at the config's sample size. */
+    public static UNetModel unet(Checkpoint ck, Integer imageLatent, Backend be) {
+        if (!ck.format().isUNet()) throw new CheckpointException(ck.weights().source() + ": a " + ck.format().description() + " checkpoint, not a U-Net");
+        Map<String, Tensor> w = KeyMap.canonical(ck.weights(), ck.format());
+        int cross = w.entrySet().stream().filter(e -> e.getKey().endsWith("attn2.to_k.weight")).mapToInt(e -> e.getValue().dim(1)).findFirst()
+                .orElseThrow(() -> new CheckpointException(ck.weights().source() + ": no cross-attention (attn2.to_k.weight): not a text-conditioned U-Net"));
+        return new UNetModel(org.deltadit.weights.UNetConfig.from(ck.config() == null ? Map.of() : ck.config(), ck.configSource(), cross, imageLatent), w, be);
+    }
+
     /** F32 T5 checkpoints above this size are copied to BF16 (T5-XXL); smaller ones are used as stored. */
     static final long BF16_COPY_ABOVE = 2L << 30;
 

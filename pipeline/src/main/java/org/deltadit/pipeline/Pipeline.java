@@ -16,6 +16,8 @@ import org.deltadit.dit.DitModel;
 import org.deltadit.dit.ModelLoader;
 import org.deltadit.dit.PixArtModel;
 import org.deltadit.dit.Sd3Model;
+import org.deltadit.dit.UNetModel;
+import org.deltadit.weights.UNetConfig;
 import org.deltadit.sampler.FlowMatchEulerSampler;
 import org.deltadit.weights.Sd3Config;
 import org.deltadit.dit.VaeDecoder;
@@ -51,7 +53,7 @@ public final class Pipeline implements AutoCloseable {
     private final int factor;
 
     /** The two families: what generate needs of each. */
-    private sealed interface Model permits Dit, PixArt, Sd3 {
+    private sealed interface Model permits Dit, PixArt, Sd3, Sd15 {
         ModelConfig config();
     }
 
@@ -61,6 +63,11 @@ public final class Pipeline implements AutoCloseable {
 
     private record PixArt(PixArtModel net, CheckpointFormat format, boolean lcm) implements Model {
         public PixArtConfig config() { return net.config(); }
+    }
+
+    /** SD 1.x: the U-Net, the repository its text encoder comes from, and its scheduler's settings. */
+    private record Sd15(UNetModel net, Path repository, Sd15Scheduler scheduler) implements Model {
+        public UNetConfig config() { return net.config(); }
     }
 
     /** SD3: the MMDiT, the repository its text encoders come from, and its scheduler's shift. */
@@ -82,6 +89,21 @@ public final class Pipeline implements AutoCloseable {
             throw new InvalidParameter("vae", "the decoder takes " + vae.config().latentChannels() + " latent channels, the model makes " + net.config().inChannels());
         }
         return new Pipeline(spec, backend, ck, new Sd3(net, repo, schedulerShift(repo)), vae, f);
+    }
+
+    /** The SD 1.x pipeline of a repository: unet/, text_encoder/, tokenizer/, vae/, scheduler/. */
+    private static Pipeline sd15(ModelSpec spec, Backend backend, Checkpoint ck) {
+        Path repo = repository(spec);
+        require(repo != null, "model", spec.model() + ": a U-Net alone cannot encode prompts; give the diffusers repository (model_index.json, unet/, text_encoder/, tokenizer/, vae/)");
+        require(spec.textEncoder() == null && spec.tokenizer() == null, "textEncoder", "SD 1.x reads its CLIP encoder from the repository");
+        VaeDecoder vae = spec.vae() != null ? ModelLoader.vae(spec.vae(), backend) : Files.isDirectory(repo.resolve("vae")) ? ModelLoader.vae(repo, backend) : null;
+        int f = vae == null ? 8 : vae.config().factor();
+        UNetModel net = ModelLoader.unet(ck, latentSize(spec, f), backend);
+        MemoryEstimate.check(MemoryEstimate.activations(net.config(), 2), "imageSize", net.config().inputSize() * f + " px");
+        if (vae != null && vae.config().latentChannels() != net.config().inChannels()) {
+            throw new InvalidParameter("vae", "the decoder takes " + vae.config().latentChannels() + " latent channels, the model makes " + net.config().inChannels());
+        }
+        return new Pipeline(spec, backend, ck, new Sd15(net, repo, Sd15Scheduler.read(repo)), vae, f);
     }
 
     /** scheduler/scheduler_config.json's shift (SD3: 3.0), else 3.0. */
@@ -111,6 +133,7 @@ public final class Pipeline implements AutoCloseable {
         Checkpoint ck = spec.randomWeights() ? null : Checkpoint.open(spec.model(), spec.config(), spec.weightsKey());
         try {
             if (ck != null && ck.format().isSd3()) return sd3(spec, be, ck);
+            if (ck != null && ck.format().isUNet()) return sd15(spec, be, ck);
             boolean pixart = ck == null ? spec.arch().trim().startsWith("PixArt") : ck.format().isPixArt();
             if (!pixart) {
                 require(spec.textEncoder() == null, "textEncoder", "applies to text-to-image models; this is a class-conditional DiT");
@@ -219,7 +242,7 @@ public final class Pipeline implements AutoCloseable {
     public ModelConfig config() { return model.config(); }
 
     /** Whether the model takes prompts (PixArt-α) rather than class labels (DiT). */
-    public boolean textConditioned() { return model instanceof PixArt || model instanceof Sd3; }
+    public boolean textConditioned() { return model instanceof PixArt || model instanceof Sd3 || model instanceof Sd15; }
 
     /** Pixels per latent cell (see {@link #vaeFactor}). */
     public int vaeFactor() { return factor; }
@@ -231,12 +254,14 @@ public final class Pipeline implements AutoCloseable {
     public boolean canDecode() { return decoder != null || factor == 1; }
 
     /** The sampler a request without one gets: lcm for an LCM repository, else dpm-solver++. */
-    public String defaultSampler() { return model instanceof PixArt p && p.lcm() ? "lcm" : model instanceof Sd3 ? "flow-euler" : "dpm-solver++"; }
+    public String defaultSampler() {
+        return model instanceof PixArt p && p.lcm() ? "lcm" : model instanceof Sd3 ? "flow-euler" : model instanceof Sd15 ? "ddim" : "dpm-solver++";
+    }
 
     /** The guidance a request without one gets for {@code sampler}: none for lcm, 4.5 for PixArt, 4.0 for DiT. */
     public double defaultCfg(String sampler) {
         if (sampler.trim().equalsIgnoreCase("lcm")) return 1; // LCM runs unguided
-        return model instanceof Sd3 ? 7.0 : model instanceof PixArt ? 4.5 : 4.0;
+        return model instanceof Sd15 ? 7.5 : model instanceof Sd3 ? 7.0 : model instanceof PixArt ? 4.5 : 4.0;
     }
 
     /** Steps a request without them gets: 4 for lcm, else 20. */
@@ -264,7 +289,7 @@ public final class Pipeline implements AutoCloseable {
         ModelConfig c = model.config();
         String samplerName = r.sampler() != null ? r.sampler() : defaultSampler();
         boolean lcm = samplerName.equals("lcm");
-        int steps = r.steps() != null ? r.steps() : defaultSteps(samplerName);
+        int steps = r.steps() != null ? r.steps() : model instanceof Sd15 ? 50 : defaultSteps(samplerName);
         double cfg = r.cfg() != null ? r.cfg() : defaultCfg(samplerName);
         int n = r.images();
         int batch = r.batch() != null ? r.batch() : Math.min(n, 8);
@@ -278,6 +303,13 @@ public final class Pipeline implements AutoCloseable {
                         "a class-conditional DiT takes class labels, not prompts");
                 labels = labels(r, n, d.config().numClasses());
                 if (r.guideChannels() != null) Guidance.checkChannels(r.guideChannels(), c.inChannels());
+            }
+            case Sd15 x -> {
+                require(r.classes() == null, "classes", "a text-to-image model takes prompts, not class labels");
+                require(r.guideChannels() == null, "guideChannels", "applies to DiT; SD 1.x guides every channel");
+                require(r.textEmbeddings() == null, "textEmbeddings", "SD 1.x encodes its prompts with its CLIP encoder (text embeddings are PixArt's)");
+                require(r.prompts() != null, "prompts", "a text-to-image model needs prompts");
+                require(samplerName.equals("ddim"), "sampler", "SD 1.x runs with ddim here (its scheduler config's schedule, spacing and offset); " + samplerName + " is not wired for it yet");
             }
             case Sd3 x -> {
                 require(r.classes() == null, "classes", "a text-to-image model takes prompts, not class labels");
@@ -299,9 +331,11 @@ public final class Pipeline implements AutoCloseable {
         require(!r.decode() || canDecode(), "vae", "this model makes " + c.inChannels() + "-channel latents: give a VAE to decode them (or keep the latents only)");
         require(!samplerName.equals("flow-euler") || model instanceof Sd3, "sampler", "flow-euler is for flow-matching models (SD3); this model predicts noise");
         Sampler sampler = model instanceof Sd3 x ? new FlowMatchEulerSampler(steps, x.shift())
+                : model instanceof Sd15 x ? x.scheduler().ddim(steps, r.spacing(), r.eta() == null ? 0 : r.eta())
                 : Samplers.create(samplerName, steps, r.spacing() == null ? null : Spacing.parse(r.spacing()), c instanceof DitConfig, r.eta() == null ? 0 : r.eta(),
                 lcm ? "legacy".equals(r.lcmTimesteps()) : "min".equals(r.finalSigma()));
         CachePolicy policy = r.cache().resolve(steps, c, cfg > 1 ? 2 : 1);
+        if (c instanceof UNetConfig u) unetPolicy(policy, u);
         Plan plan = Plan.of(policy, steps, c.depth());
         if (r.noise() != null) {
             int side = c.inputSize();
@@ -377,6 +411,24 @@ public final class Pipeline implements AutoCloseable {
                 yield (from, to, plan, store) -> new GuidedDenoiser<>(d.net(), Conditioner.dit(d.net(), java.util.Arrays.copyOfRange(labels, from, to)),
                         to - from, cfg, guided, plan, store);
             }
+            case Sd15 x -> {
+                int n = pr.images();
+                List<String> texts = new ArrayList<>();
+                for (int i = 0; i < n; i++) texts.add(r.prompts().get(i % r.prompts().size()));
+                if (cfg > 1) for (int i = 0; i < n; i++) texts.add(r.negativePrompt() == null ? "" : r.negativePrompt());
+                Tensor states = ClipText.lastStates(x.repository(), texts, x.config().crossDim(), backend);
+                yield (from, to, plan, store) -> {
+                    Tensor rows = states.slice(0, from, to);
+                    if (cfg > 1) rows = Tensor.concat(0, rows, states.slice(0, n + from, n + to));
+                    Tensor text = rows.contiguous();
+                    Conditioner<UNetModel.Step> cond = (t, a, b) -> {
+                        float[] ts = new float[b - a];
+                        java.util.Arrays.fill(ts, t);
+                        return x.net().condition(ts, text.slice(0, a, b).contiguous());
+                    };
+                    return new GuidedDenoiser<>(x.net(), cond, to - from, cfg, x.config().outChannels(), plan, store);
+                };
+            }
             case Sd3 x -> {
                 int n = pr.images();
                 List<String> texts = new ArrayList<>();
@@ -407,6 +459,16 @@ public final class Pipeline implements AutoCloseable {
                 };
             }
         };
+    }
+
+    /** The U-Net takes Δ-Cache (or its forecast) over a span {@link UNetConfig#checkSpan} accepts; the block-stack policies do not apply. */
+    private static void unetPolicy(CachePolicy p, UNetConfig u) {
+        switch (p) {
+            case CachePolicy.None n -> { }
+            case CachePolicy.DeltaCache d -> u.checkSpan(d.from(), d.to());
+            case CachePolicy.Forecast f -> u.checkSpan(f.from(), f.to());
+            default -> throw new InvalidParameter("cache", p.describe() + " is for transformer block stacks; the U-Net takes delta-cache (or forecast) --range I:J over a span with balanced skips (dit plan --arch SD1.5 lists its blocks)");
+        }
     }
 
     /** Encodes each distinct text once (the negative prompt is one text for every image) and spreads the rows back. */

@@ -11,8 +11,8 @@ import org.deltadit.weights.SafetensorsWriter;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** SD3 through the commands: dit info and dit plan on a transformer, dit generate on a whole (tiny) repository. */
-class Sd3CommandsTest {
+/** SD3 and SD 1.x through the commands: dit info and dit plan, dit generate on whole (tiny) repositories, with caches. */
+class StableDiffusionCommandsTest {
     @TempDir Path dir;
 
     /** A diffusers repository holding only the tiny MMDiT of the dit-model fixtures. */
@@ -74,5 +74,21 @@ class Sd3CommandsTest {
         MainTest.Run notUnet = run("plan", "--arch", "DiT-XL/2", "--branch", "1");
         assertEquals(2, notUnet.status());
         assertEquals("dit: --branch: applies to --arch SD1.5 (a U-Net)", notUnet.err().strip());
+    }
+
+    @Test
+    void sd15InfoAndGenerateWithDeltaCache() throws IOException {
+        Path repo = org.deltadit.pipeline.Sd15PipelineTest.tinyRepository(dir);
+        MainTest.Run info = run("info", "--model", repo.toString());
+        assertEquals(0, info.status(), info.err());
+        assertTrue(info.out().contains("Stable Diffusion U-Net, diffusers layout") && info.out().contains("9 blocks between conv_in and conv_out"), info.out());
+        Path out = dir.resolve("sd15.png");
+        MainTest.Run r = run("generate", "--model", repo.toString(), "--prompt", "a photo of a cat", "--steps", "4", "--cache", "delta-cache", "--range", "1:7",
+                "--threads", "2", "--out", out.toString(), "--json");
+        assertEquals(0, r.status(), r.err());
+        assertTrue(Files.size(out) > 0 && r.out().contains("\"sampler\":\"ddim\"") && r.out().contains("\"cfg\":7.5"), r.out());
+        MainTest.Run bad = run("generate", "--model", repo.toString(), "--prompt", "a cat", "--cache", "delta-cache", "--range", "0:2", "--out", dir.resolve("b.png").toString());
+        assertEquals(2, bad.status());
+        assertEquals("dit: --range: 0:2 leaves 2 skips for the layers after it", bad.err().strip());
     }
 }
