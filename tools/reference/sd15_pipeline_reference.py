@@ -8,11 +8,12 @@ from StableDiffusionPipeline's description, over tiny random parts in the diffus
 - DDIM as diffusers' DDIMScheduler with SD 1.5's scheduler config: scaled_linear β (√0.00085 … √0.012 squared,
   float32), leading spacing with steps_offset 1, set_alpha_to_one false (the last step ends at ᾱ_0), η 0;
 - vae: z / 0.18215, the tiny decoder of vae_reference.py.
-With Δ-Cache over the U-Net's blocks [1, 7) (down0.l0's output to up1.l0's), every second step cached.
+With Δ-Cache over the U-Net's blocks [1, 7) (down0.l0's output to up1.l0's input), every second step cached,
+and DeepCache over the same span (branch 0: cached steps run down0.l0 and continue from the kept state).
 
 Run:  /usr/bin/python3 tools/reference/sd15_pipeline_reference.py   (after sd3_pipeline_reference.py)
 Writes dit-model/src/test/resources/fixtures/tiny_sd15_pipeline.safetensors: noise [2,4,8,8], text [4,77,16],
-latents [2,4,8,8] (4 steps), latents_delta_cache, image [2,3,16,16], timesteps [4].
+latents [2,4,8,8] (4 steps), latents_delta_cache, latents_deepcache, image [2,3,16,16], timesteps [4].
 """
 import json
 import os
@@ -80,7 +81,7 @@ def unet_states(net, x, t, ctx):
     return embed, blocks, final
 
 
-def sample(net, noise, text, span=None):
+def sample(net, noise, text, span=None, deep=False):
     ac = alphas_cumprod()
     ratio = 1000 // STEPS
     ts = [(STEPS - 1 - i) * ratio + 1 for i in range(STEPS)]
@@ -94,13 +95,13 @@ def sample(net, noise, text, span=None):
             for k, blk in enumerate(blocks):
                 if cached and span[0] <= k < span[1]:
                     if k == span[0]:
-                        h = h + store["delta"]
+                        h = store["deep"] if deep else h + store["delta"]
                     continue
                 if span is not None and not cached and k == span[0]:
                     h_from = h
                 h = blk(h)
                 if span is not None and not cached and k == span[1] - 1:
-                    store["delta"] = h - h_from
+                    store["delta"], store["deep"] = h - h_from, h
             eps = final(h)
         c, u = eps[: x.shape[0]], eps[x.shape[0]:]
         eps = u + GUIDANCE * (c - u)
@@ -125,9 +126,10 @@ def main():
         noise = torch.randn(2, 4, 8, 8, generator=torch.Generator().manual_seed(5))
         latents, ts = sample(net, noise, last)
         cached, _ = sample(net, noise, last, span=(1, 7))
+        deep, _ = sample(net, noise, last, span=(1, 7), deep=True)
         image = vr.decode(read(os.path.join(FIX, "tiny_vae.safetensors"), "w."), latents, (16, 32), 1)
     write_safetensors(os.path.join(FIX, "tiny_sd15_pipeline.safetensors"), {
-        "noise": noise, "text": last, "latents": latents, "latents_delta_cache": cached, "image": image, "timesteps": ts})
+        "noise": noise, "text": last, "latents": latents, "latents_delta_cache": cached, "latents_deepcache": deep, "image": image, "timesteps": ts})
     print("latents", float(latents.abs().max()), "cache moves", float((cached - latents).abs().max()), "timesteps", ts.tolist())
 
 

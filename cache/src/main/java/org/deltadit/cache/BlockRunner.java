@@ -112,6 +112,10 @@ public final class BlockRunner<C> {
                 yield run(be.add(h, delta), p.to(), model.depth(), c);
             }
             case REUSE -> run(store.take(p.uses()), p.to(), model.depth(), c);
+            case DEEP -> {
+                run(model.embed(in, c), 0, p.from(), c); // the shallow blocks: their skips feed the blocks after the span
+                yield run(store.take(p.uses()), p.to(), model.depth(), c);
+            }
             case SKIP -> run(run(model.embed(in, c), 0, p.from(), c), p.to(), model.depth(), c);
             case GATED -> {
                 CrossAttentionStack<C> x = (CrossAttentionStack<C>) model;

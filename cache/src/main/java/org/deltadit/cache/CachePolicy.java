@@ -123,6 +123,26 @@ public sealed interface CachePolicy extends java.io.Serializable { // serialisab
         public String describe() { return "faster-diffusion I=" + block + " N=" + interval; }
     }
 
+    /**
+     * DeepCache (Ma et al. 2024) on a U-Net: full steps keep the state entering block {@code to}; cached steps
+     * run the shallow blocks [0, from) — whose skips the blocks after the span need — and continue from the
+     * kept state, so the deep blocks [from, to) run only on full steps.
+     */
+    record DeepCache(int from, int to, int interval) implements CachePolicy {
+        public DeepCache {
+            requireRange(from, to);
+            requireInterval(interval);
+        }
+
+        public StepPlan step(int s, int steps, int depth) {
+            return (s - 1) % interval == 0 ? StepPlan.full(s, depth) : StepPlan.cached(s, StepPlan.Mode.DEEP, from, to, depth);
+        }
+
+        public void check(int steps, int depth) { checkRange(from, to, depth); }
+
+        public String describe() { return "deepcache [" + from + "," + to + ") N=" + interval; }
+    }
+
     /** Block skipping without compensation (h_j := h_i), paper Fig. 4a. */
     record Skip(int from, int to, int interval) implements CachePolicy {
         public Skip {

@@ -14,7 +14,7 @@ import org.deltadit.weights.PixArtConfig;
  */
 public sealed interface CacheSpec extends java.io.Serializable { // serialisable: a cluster ships it to its executors
     /** The kinds {@link Named} accepts. */
-    String KINDS = "none, delta-dit, delta-cache, forecast, faster-diffusion, skip, tgate";
+    String KINDS = "none, delta-dit, delta-cache, forecast, faster-diffusion, skip, tgate, deepcache";
 
     /** No caching. */
     CacheSpec NONE = new Fixed(new CachePolicy.None());
@@ -61,9 +61,10 @@ public sealed interface CacheSpec extends java.io.Serializable { // serialisable
                 case "delta-cache", "forecast", "skip" -> only(kind, b, null, cachedBlocks, null, speedup, reverse, gateStep);
                 case "faster-diffusion" -> only(kind, b, null, null, range, speedup, reverse, gateStep);
                 case "tgate" -> only(kind, b, interval, cachedBlocks, range, speedup, reverse, null);
+                case "deepcache" -> only(kind, b, null, cachedBlocks, null, speedup, reverse, gateStep);
                 default -> throw new InvalidParameter("cache", "unknown policy '" + kind + "' (" + KINDS + ")");
             }
-            if (range != null) parseRange(range, 28); // the syntax now; the bounds against the model at resolve
+            if (range != null && !(kind.equals("deepcache") && range.matches("branch\\d+"))) parseRange(range, 28); // the syntax now; the bounds against the model at resolve
         }
 
         /** A kind with every parameter at its default. */
@@ -86,6 +87,13 @@ public sealed interface CacheSpec extends java.io.Serializable { // serialisable
                         case "forecast" -> new CachePolicy.Forecast(r[0], r[1], n);
                         default -> new CachePolicy.DeltaCache(r[0], r[1], n);
                     };
+                }
+                case "deepcache" -> {
+                    // a U-Net's DeepCache: "branchK" (default branch0) or an explicit span I:J of its blocks
+                    if (!(c instanceof org.deltadit.weights.UNetConfig u)) throw new InvalidParameter("cache", "deepcache caches a U-Net's deep branch; " + c.archName() + " is not a U-Net");
+                    String r = range == null ? "branch0" : range;
+                    int[] span = r.matches("branch\\d+") ? UNetMacs.deepCacheBlocks(u, Integer.parseInt(r.substring(6))) : parseRange(r, depth);
+                    yield new CachePolicy.DeepCache(span[0], span[1], n);
                 }
                 case "faster-diffusion" -> new CachePolicy.FasterDiffusion(cachedBlocks != null ? cachedBlocks : CachePolicy.DeltaDit.defaultCachedBlocks(depth), n);
                 case "tgate" -> {

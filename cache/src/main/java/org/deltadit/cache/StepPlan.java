@@ -13,7 +13,7 @@ import java.util.List;
  */
 public record StepPlan(int step, Mode mode, int from, int to, int depth, List<Range> records) {
 
-    public enum Mode { FULL, DELTA, REUSE, SKIP, GATED, FORECAST }
+    public enum Mode { FULL, DELTA, REUSE, SKIP, GATED, FORECAST, DEEP }
 
     /** A block range [from, to); for REUSE only {@code to} matters (h_to is kept); GATED keeps blocks [from, to)'s cross-attention. */
     public record Range(Mode mode, int from, int to) {}
@@ -35,7 +35,7 @@ public record StepPlan(int step, Mode mode, int from, int to, int depth, List<Ra
     public int blocksRun() { return full() || mode == Mode.GATED ? depth : depth - (to - from); }
 
     /** The range this cached step takes from the cache (null for full and skip steps). */
-    public Range uses() { return mode == Mode.DELTA || mode == Mode.REUSE || mode == Mode.GATED || mode == Mode.FORECAST ? new Range(mode, from, to) : null; }
+    public Range uses() { return mode == Mode.DELTA || mode == Mode.REUSE || mode == Mode.GATED || mode == Mode.FORECAST || mode == Mode.DEEP ? new Range(mode, from, to) : null; }
 
     /** "full", "Δ[21,28)", "reuse h14", "skip [3,9)", "gated" — for plan tables. */
     public String label() {
@@ -46,6 +46,7 @@ public record StepPlan(int step, Mode mode, int from, int to, int depth, List<Ra
             case SKIP -> "skip [" + from + "," + to + ")";
             case GATED -> "gated";
             case FORECAST -> "Δ̂[" + from + "," + to + ")";
+            case DEEP -> "deep h" + to + " after [0," + from + ")";
         };
     }
 }

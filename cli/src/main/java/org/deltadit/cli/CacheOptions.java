@@ -23,11 +23,16 @@ final class CacheOptions {
     boolean reverse;
     @Option(names = "--cache-bf16", description = "store the deltas in BF16 (half the memory)")
     boolean bf16;
+    @Option(names = "--branch", description = "deepcache (SD 1.x U-Net): the skip of the first level whose deep side is cached (default 0)")
+    Integer branch;
     @Option(names = "--cache-config", description = "a policy file (JSON: kind, b, interval, cached_blocks, range, speedup, reverse, gate_step) instead of the options above")
     java.nio.file.Path config;
 
     CacheSpec spec() {
-        boolean flags = !cache.equals("none") || b != null || interval != null || cachedBlocks != null || range != null || speedup != null || reverse || gateStep != null;
-        return org.deltadit.pipeline.PolicyFile.fileOrFlags(config, flags, () -> new CacheSpec.Named(cache, b, interval, cachedBlocks, range, speedup, reverse, gateStep));
+        boolean flags = !cache.equals("none") || b != null || interval != null || cachedBlocks != null || range != null || speedup != null || reverse || gateStep != null || branch != null;
+        if (branch != null && !cache.trim().equalsIgnoreCase("deepcache")) throw new IllegalArgumentException("--branch: applies to --cache deepcache");
+        if (branch != null && range != null) throw new IllegalArgumentException("--branch and --range: give one (the branch names DeepCache's span)");
+        String r = branch != null ? "branch" + branch : range;
+        return org.deltadit.pipeline.PolicyFile.fileOrFlags(config, flags, () -> new CacheSpec.Named(cache, b, interval, cachedBlocks, r, speedup, reverse, gateStep));
     }
 }

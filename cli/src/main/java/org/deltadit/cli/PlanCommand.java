@@ -41,8 +41,6 @@ final class PlanCommand implements Callable<Integer> {
     double cfg;
     @Option(names = "--json", description = "one JSON line instead of the table")
     boolean json;
-    @Option(names = "--branch", description = "SD1.5 DeepCache: the skip of the first level whose deep side is cached (default 0)")
-    Integer branch;
     @Option(names = "--unet-span", description = "SD1.5 Δ-Cache: I:J over the U-Net's blocks in execution order (one shape in and out, skips balanced)")
     String unetSpan;
     @Mixin
@@ -58,8 +56,8 @@ final class PlanCommand implements Callable<Integer> {
         switch (cache.cache.trim().toLowerCase(Locale.ROOT)) {
             case "none" -> { span = new int[] {0, 0}; n = 1; what = "none"; }
             case "deepcache" -> {
-                span = org.deltadit.cache.UNetMacs.deepCacheBlocks(c, branch != null ? branch : 0);
-                what = "DeepCache N=" + n + " branch " + (branch != null ? branch : 0);
+                span = org.deltadit.cache.UNetMacs.deepCacheBlocks(c, cache.branch != null ? cache.branch : 0);
+                what = "DeepCache N=" + n + " branch " + (cache.branch != null ? cache.branch : 0);
             }
             case "delta-cache" -> {
                 if (unetSpan == null || !unetSpan.matches("\\d+:\\d+")) throw new IllegalArgumentException("--unet-span: give I:J (blocks in execution order; see the table)");
@@ -99,7 +97,7 @@ final class PlanCommand implements Callable<Integer> {
         if (!(cfg >= 0 && cfg <= 100)) throw new IllegalArgumentException("--cfg: " + cfg + " (0..100)");
         if ((arch == null) == (model == null)) throw new IllegalArgumentException("dit plan: give --arch or --model (one of them)");
         if (arch != null && arch.trim().equalsIgnoreCase("SD1.5")) return unet();
-        if (branch != null || unetSpan != null) throw new IllegalArgumentException((branch != null ? "--branch" : "--unet-span") + ": applies to --arch SD1.5 (a U-Net)");
+        if (unetSpan != null) throw new IllegalArgumentException("--unet-span: applies to --arch SD1.5 (a U-Net)");
         ModelSpec spec = model != null ? ModelSpec.builder().model(model).heads(heads).imageSize(imageSize).build()
                 : ModelSpec.builder().randomWeights(true).arch(arch).imageSize(imageSize).build();
         ModelConfig c = Pipeline.config(spec);

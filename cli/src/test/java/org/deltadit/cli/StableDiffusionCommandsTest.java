@@ -71,9 +71,9 @@ class StableDiffusionCommandsTest {
         MainTest.Run bad = run("plan", "--arch", "SD1.5", "--cache", "delta-cache", "--unet-span", "1:4");
         assertEquals(2, bad.status());
         assertEquals("dit: --unet-span: 1:4 leaves 3 skips for the layers after it", bad.err().strip());
-        MainTest.Run notUnet = run("plan", "--arch", "DiT-XL/2", "--branch", "1");
+        MainTest.Run notUnet = run("plan", "--arch", "DiT-XL/2", "--cache", "deepcache", "--branch", "1");
         assertEquals(2, notUnet.status());
-        assertEquals("dit: --branch: applies to --arch SD1.5 (a U-Net)", notUnet.err().strip());
+        assertEquals("dit: --cache: deepcache caches a U-Net's deep branch; DiT-XL/2 is not a U-Net", notUnet.err().strip());
     }
 
     @Test
@@ -87,6 +87,10 @@ class StableDiffusionCommandsTest {
                 "--threads", "2", "--out", out.toString(), "--json");
         assertEquals(0, r.status(), r.err());
         assertTrue(Files.size(out) > 0 && r.out().contains("\"sampler\":\"ddim\"") && r.out().contains("\"cfg\":7.5"), r.out());
+        MainTest.Run deep = run("generate", "--model", repo.toString(), "--prompt", "a photo of a cat", "--steps", "4", "--cache", "deepcache", "--branch", "0",
+                "--threads", "2", "--out", dir.resolve("deep.png").toString(), "--json");
+        assertEquals(0, deep.status(), deep.err());
+        assertTrue(deep.out().contains("deepcache [1,7) N=2"), deep.out());
         MainTest.Run bad = run("generate", "--model", repo.toString(), "--prompt", "a cat", "--cache", "delta-cache", "--range", "0:2", "--out", dir.resolve("b.png").toString());
         assertEquals(2, bad.status());
         assertEquals("dit: --range: 0:2 leaves 2 skips for the layers after it", bad.err().strip());

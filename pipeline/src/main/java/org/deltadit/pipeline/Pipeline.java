@@ -467,7 +467,8 @@ public final class Pipeline implements AutoCloseable {
             case CachePolicy.None n -> { }
             case CachePolicy.DeltaCache d -> u.checkSpan(d.from(), d.to());
             case CachePolicy.Forecast f -> u.checkSpan(f.from(), f.to());
-            default -> throw new InvalidParameter("cache", p.describe() + " is for transformer block stacks; the U-Net takes delta-cache (or forecast) --range I:J over a span with balanced skips (dit plan --arch SD1.5 lists its blocks)");
+            case CachePolicy.DeepCache d -> u.checkSpan(d.from(), d.to());
+            default -> throw new InvalidParameter("cache", p.describe() + " is for transformer block stacks; the U-Net takes deepcache (--branch K) or delta-cache (or forecast) --range I:J over a span with balanced skips (dit plan --arch SD1.5 lists its blocks)");
         }
     }
 

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
  * SD 1.x end to end on a tiny diffusers repository assembled from the fixtures, against
  * tools/reference/sd15_pipeline_reference.py: CLIP-L's final states for two prompts and the empty negative
  * prompt, DDIM with SD 1.5's scheduler config (scaled_linear, leading + offset 1, ᾱ_0 at the end), guidance
- * 7.5, the VAE; uncached and with Δ-Cache over the U-Net's blocks [1, 7).
+ * 7.5, the VAE; uncached, with Δ-Cache over the U-Net's blocks [1, 7) and with DeepCache over them.
  */
 public class Sd15PipelineTest {
     static final String FIX = "../dit-model/src/test/resources/fixtures/";
@@ -46,7 +46,7 @@ public class Sd15PipelineTest {
     }
 
     @Test
-    void promptsToImagesAsThePyTorchPipelineWithAndWithoutDeltaCache() throws IOException {
+    void promptsToImagesAsThePyTorchPipelineUncachedWithDeltaCacheAndDeepCache() throws IOException {
         Path repo = tinyRepository(dir);
         try (Pipeline p = Pipeline.open(ModelSpec.builder().model(repo).threads(2).build()); StateDict sd = Safetensors.open(Path.of(FIX + "tiny_sd15_pipeline.safetensors"))) {
             assertEquals("ddim", p.defaultSampler());
@@ -72,6 +72,12 @@ public class Sd15PipelineTest {
             GenerationResult cached = p.generate(r.cache(new CacheSpec.Named("delta-cache", null, 2, null, "1:7", null, false, null)).build(), null);
             Sd3PipelineTest.close(sd.tensor("latents_delta_cache"), cached.latents(), 1e-4, "latents with Δ-Cache [1, 7)");
             assertTrue(cached.speedup() > 1.1, "speedup " + cached.speedup());
+            GenerationResult deep = p.generate(r.cache(new CacheSpec.Named("deepcache", null, 2, null, "branch0", null, false, null)).build(), null);
+            assertEquals("deepcache [1,7) N=2", deep.plan().policy().describe(), "branch 0 of the tiny U-Net");
+            Sd3PipelineTest.close(sd.tensor("latents_deepcache"), deep.latents(), 1e-4, "latents with DeepCache, branch 0");
+            assertEquals(cached.macs(), deep.macs(), "the same span skipped");
+            assertTrue(Compare.relativeMaxError(g.latents().toFloatArray(), deep.latents().toFloatArray()) > 1e-3, "DeepCache changes the images");
+            assertTrue(Compare.relativeMaxError(cached.latents().toFloatArray(), deep.latents().toFloatArray()) > 1e-3, "and differently from Δ-Cache");
             InvalidParameter unbalanced = assertThrows(InvalidParameter.class, () -> p.validate(GenerationRequest.builder().prompts("x")
                     .cache(new CacheSpec.Named("delta-cache", null, null, null, "0:2", null, false, null)).build()));
             assertEquals("range", unbalanced.parameter());

@@ -26,11 +26,16 @@ final class CacheFlags {
     Double speedup;
     @Option(names = "--reverse", description = "Δ-DiT reversed")
     boolean reverse;
+    @Option(names = "--branch", description = "deepcache (SD 1.x U-Net): the skip of the first level whose deep side is cached (default 0)")
+    Integer branch;
     @Option(names = "--cache-config", description = "a policy file (dit generate --cache-config) instead of the flags above")
     Path config;
 
     CacheSpec spec() {
-        boolean flags = !cache.equals("none") || b != null || interval != null || cachedBlocks != null || range != null || speedup != null || reverse || gateStep != null;
-        return org.deltadit.pipeline.PolicyFile.fileOrFlags(config, flags, () -> new CacheSpec.Named(cache, b, interval, cachedBlocks, range, speedup, reverse, gateStep));
+        boolean flags = !cache.equals("none") || b != null || interval != null || cachedBlocks != null || range != null || speedup != null || reverse || gateStep != null || branch != null;
+        if (branch != null && !cache.trim().equalsIgnoreCase("deepcache")) throw new IllegalArgumentException("--branch: applies to --cache deepcache");
+        if (branch != null && range != null) throw new IllegalArgumentException("--branch and --range: give one (the branch names DeepCache's span)");
+        String r = branch != null ? "branch" + branch : range;
+        return org.deltadit.pipeline.PolicyFile.fileOrFlags(config, flags, () -> new CacheSpec.Named(cache, b, interval, cachedBlocks, r, speedup, reverse, gateStep));
     }
 }
