@@ -5,6 +5,7 @@ from StableDiffusionPipeline's description, over tiny random parts in the diffus
 - text_encoder / tokenizer: CLIP-L's text model (the "l." encoder of sd3_pipeline_reference.py), 77 tokens,
   its final-LayerNorm states (no projection); the negative prompt "" encoded the same way;
 - unet: the tiny U-Net of unet_reference.py (cross-attention width 16); guidance 7.5 on ε;
+- PNDM as diffusers' PNDMScheduler with skip_prk_steps (latents_pndm);
 - DDIM as diffusers' DDIMScheduler with SD 1.5's scheduler config: scaled_linear β (√0.00085 … √0.012 squared,
   float32), leading spacing with steps_offset 1, set_alpha_to_one false (the last step ends at ᾱ_0), η 0;
 - vae: z / 0.18215, the tiny decoder of vae_reference.py.
@@ -13,7 +14,8 @@ and DeepCache over the same span (branch 0: cached steps run down0.l0 and contin
 
 Run:  /usr/bin/python3 tools/reference/sd15_pipeline_reference.py   (after sd3_pipeline_reference.py)
 Writes dit-model/src/test/resources/fixtures/tiny_sd15_pipeline.safetensors: noise [2,4,8,8], text [4,77,16],
-latents [2,4,8,8] (4 steps), latents_delta_cache, latents_deepcache, image [2,3,16,16], timesteps [4].
+latents [2,4,8,8] (4 steps), latents_delta_cache, latents_deepcache, latents_pndm (4 steps: 5 evaluations),
+timesteps_pndm [5], image [2,3,16,16], timesteps [4].
 """
 import json
 import os
@@ -112,6 +114,49 @@ def sample(net, noise, text, span=None, deep=False):
     return x, torch.tensor([float(t) for t in ts])
 
 
+def pndm(net, noise, text):
+    """PNDM with skip_prk_steps, as diffusers' PNDMScheduler: N + 1 evaluations, the second timestep twice,
+    a Heun-like start, then PLMS of orders 2-4; formula (9) of the PNDM paper for every update."""
+    ac = alphas_cumprod()
+    ratio = 1000 // STEPS
+    base = [k * ratio + 1 for k in range(STEPS)]
+    ts = (base[:-1] + base[-2:-1] + base[-1:])[::-1]
+    x, ets, cur, counter = noise.clone(), [], None, 0
+    for t0 in ts:
+        xx, tt = torch.cat([x, x]), torch.full((2 * x.shape[0],), float(t0))
+        embed, blocks, final = unet_states(net, xx, tt, text)
+        with torch.no_grad():
+            h = embed(xx)
+            for blk in blocks:
+                h = blk(h)
+            e = final(h)
+        c, u = e[: x.shape[0]], e[x.shape[0]:]
+        e = u + GUIDANCE * (c - u)
+        t, prev = t0, t0 - ratio
+        if counter != 1:
+            ets.append(e)
+        else:
+            prev, t = t, t + ratio
+        sample = x
+        if len(ets) == 1 and counter == 0:
+            cur = x
+        elif len(ets) == 1 and counter == 1:
+            e = (e + ets[-1]) / 2
+            sample, cur = cur, None
+        elif len(ets) == 2:
+            e = (3 * ets[-1] - ets[-2]) / 2
+        elif len(ets) == 3:
+            e = (23 * ets[-1] - 16 * ets[-2] + 5 * ets[-3]) / 12
+        else:
+            e = (1 / 24) * (55 * ets[-1] - 59 * ets[-2] + 37 * ets[-3] - 9 * ets[-4])
+        a, ap = ac[t], (ac[prev] if prev >= 0 else ac[0])
+        coeff = (ap / a) ** 0.5
+        denom = a * (1 - ap) ** 0.5 + (a * (1 - a) * ap) ** 0.5
+        x = coeff * sample - (ap - a) * e / denom
+        counter += 1
+    return x, torch.tensor([float(t) for t in ts])
+
+
 def main():
     vocab = json.load(open(os.path.join(FIX, "tiny_clip", "vocab.json"), encoding="utf-8"))
     merges = [tuple(l.split()) for l in open(os.path.join(FIX, "tiny_clip", "merges.txt"), encoding="utf-8").read().splitlines()[1:] if l]
@@ -127,9 +172,10 @@ def main():
         latents, ts = sample(net, noise, last)
         cached, _ = sample(net, noise, last, span=(1, 7))
         deep, _ = sample(net, noise, last, span=(1, 7), deep=True)
+        plms, plms_ts = pndm(net, noise, last)
         image = vr.decode(read(os.path.join(FIX, "tiny_vae.safetensors"), "w."), latents, (16, 32), 1)
     write_safetensors(os.path.join(FIX, "tiny_sd15_pipeline.safetensors"), {
-        "noise": noise, "text": last, "latents": latents, "latents_delta_cache": cached, "latents_deepcache": deep, "image": image, "timesteps": ts})
+        "noise": noise, "text": last, "latents": latents, "latents_delta_cache": cached, "latents_deepcache": deep, "latents_pndm": plms, "timesteps_pndm": plms_ts, "image": image, "timesteps": ts})
     print("latents", float(latents.abs().max()), "cache moves", float((cached - latents).abs().max()), "timesteps", ts.tolist())
 
 

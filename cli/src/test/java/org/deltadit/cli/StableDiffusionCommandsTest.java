@@ -86,7 +86,7 @@ class StableDiffusionCommandsTest {
         MainTest.Run r = run("generate", "--model", repo.toString(), "--prompt", "a photo of a cat", "--steps", "4", "--cache", "delta-cache", "--range", "1:7",
                 "--threads", "2", "--out", out.toString(), "--json");
         assertEquals(0, r.status(), r.err());
-        assertTrue(Files.size(out) > 0 && r.out().contains("\"sampler\":\"ddim\"") && r.out().contains("\"cfg\":7.5"), r.out());
+        assertTrue(Files.size(out) > 0 && r.out().contains("\"sampler\":\"pndm\"") && r.out().contains("\"cfg\":7.5"), r.out());
         MainTest.Run deep = run("generate", "--model", repo.toString(), "--prompt", "a photo of a cat", "--steps", "4", "--cache", "deepcache", "--branch", "0",
                 "--threads", "2", "--out", dir.resolve("deep.png").toString(), "--json");
         assertEquals(0, deep.status(), deep.err());

@@ -47,7 +47,7 @@ public record GenerationRequest(List<Integer> classes, List<String> prompts, Str
                                 Double cfg, Integer guideChannels, Double eta, String finalSigma, String lcmTimesteps,
                                 CacheSpec cache, boolean cacheBf16, Tensor noise, boolean decode, boolean keepLatents) {
 
-    private static final Set<String> SAMPLERS = Set.of("ddpm", "ddim", "dpm-solver++", "dpmsolver++", "dpm++", "euler", "deis", "lcm", "flow-euler");
+    private static final Set<String> SAMPLERS = Set.of("ddpm", "ddim", "dpm-solver++", "dpmsolver++", "dpm++", "euler", "deis", "lcm", "flow-euler", "pndm");
 
     public GenerationRequest {
         if (classes != null) {
@@ -70,7 +70,7 @@ public record GenerationRequest(List<Integer> classes, List<String> prompts, Str
         require(steps == null || steps >= 1, "steps", steps + " (must be at least 1)");
         if (sampler != null) {
             sampler = sampler.trim().toLowerCase(Locale.ROOT);
-            require(SAMPLERS.contains(sampler), "sampler", "unknown sampler '" + sampler + "' (" + Samplers.NAMES + ", flow-euler for SD3)");
+            require(SAMPLERS.contains(sampler), "sampler", "unknown sampler '" + sampler + "' (" + Samplers.NAMES + ", flow-euler for SD3, pndm for SD 1.x)");
         }
         if (spacing != null) Spacing.parse(spacing);
         require(cfg == null || (cfg >= 0 && cfg <= 100), "cfg", cfg + " (0..100)");

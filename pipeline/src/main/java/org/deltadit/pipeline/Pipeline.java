@@ -255,7 +255,7 @@ public final class Pipeline implements AutoCloseable {
 
     /** The sampler a request without one gets: lcm for an LCM repository, else dpm-solver++. */
     public String defaultSampler() {
-        return model instanceof PixArt p && p.lcm() ? "lcm" : model instanceof Sd3 ? "flow-euler" : model instanceof Sd15 ? "ddim" : "dpm-solver++";
+        return model instanceof PixArt p && p.lcm() ? "lcm" : model instanceof Sd3 ? "flow-euler" : model instanceof Sd15 ? "pndm" : "dpm-solver++";
     }
 
     /** The guidance a request without one gets for {@code sampler}: none for lcm, 4.5 for PixArt, 4.0 for DiT. */
@@ -309,7 +309,7 @@ public final class Pipeline implements AutoCloseable {
                 require(r.guideChannels() == null, "guideChannels", "applies to DiT; SD 1.x guides every channel");
                 require(r.textEmbeddings() == null, "textEmbeddings", "SD 1.x encodes its prompts with its CLIP encoder (text embeddings are PixArt's)");
                 require(r.prompts() != null, "prompts", "a text-to-image model needs prompts");
-                require(samplerName.equals("ddim"), "sampler", "SD 1.x runs with ddim here (its scheduler config's schedule, spacing and offset); " + samplerName + " is not wired for it yet");
+                require(samplerName.equals("ddim") || samplerName.equals("pndm"), "sampler", "SD 1.x runs with pndm or ddim here (its scheduler config's schedule and offset); " + samplerName + " is not wired for it yet");
             }
             case Sd3 x -> {
                 require(r.classes() == null, "classes", "a text-to-image model takes prompts, not class labels");
@@ -330,10 +330,12 @@ public final class Pipeline implements AutoCloseable {
         require(r.lcmTimesteps() == null || lcm, "lcmTimesteps", "applies to lcm, not " + samplerName);
         require(!r.decode() || canDecode(), "vae", "this model makes " + c.inChannels() + "-channel latents: give a VAE to decode them (or keep the latents only)");
         require(!samplerName.equals("flow-euler") || model instanceof Sd3, "sampler", "flow-euler is for flow-matching models (SD3); this model predicts noise");
+        require(!samplerName.equals("pndm") || model instanceof Sd15, "sampler", "pndm is wired for SD 1.x repositories (their scheduler config); use " + defaultSampler());
         Sampler sampler = model instanceof Sd3 x ? new FlowMatchEulerSampler(steps, x.shift())
-                : model instanceof Sd15 x ? x.scheduler().ddim(steps, r.spacing(), r.eta() == null ? 0 : r.eta())
+                : model instanceof Sd15 x ? x.scheduler().sampler(samplerName, steps, r.spacing(), r.eta() == null ? 0 : r.eta())
                 : Samplers.create(samplerName, steps, r.spacing() == null ? null : Spacing.parse(r.spacing()), c instanceof DitConfig, r.eta() == null ? 0 : r.eta(),
                 lcm ? "legacy".equals(r.lcmTimesteps()) : "min".equals(r.finalSigma()));
+        steps = sampler.steps(); // PNDM runs the model N + 1 times for N steps: the plan covers every evaluation
         CachePolicy policy = r.cache().resolve(steps, c, cfg > 1 ? 2 : 1);
         if (c instanceof UNetConfig u) unetPolicy(policy, u);
         Plan plan = Plan.of(policy, steps, c.depth());

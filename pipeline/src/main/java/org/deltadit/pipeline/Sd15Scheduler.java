@@ -32,8 +32,14 @@ record Sd15Scheduler(double betaStart, double betaEnd, String spacing, int steps
         return n.doubleValue();
     }
 
-    /** DDIM with this schedule; {@code spacing} (null: the config's) overrides the config's spacing. */
-    DdimSampler ddim(int steps, String spacing, double eta) {
-        return new DdimSampler(steps, Spacing.parse(spacing != null ? spacing : this.spacing), eta, NoiseSchedule.scaledLinear(betaStart, betaEnd), stepsOffset, setAlphaToOne);
+    /** PNDM (N steps: N + 1 evaluations) or DDIM with this schedule; {@code spacing} (null: the config's) overrides DDIM's spacing. */
+    org.deltadit.sampler.Sampler sampler(String name, int steps, String spacing, double eta) {
+        NoiseSchedule s = NoiseSchedule.scaledLinear(betaStart, betaEnd);
+        if (name.equals("pndm")) {
+            if (spacing != null) throw new InvalidParameter("spacing", "pndm spaces its timesteps itself (k·(1000 // N) + steps_offset)");
+            if (eta != 0) throw new InvalidParameter("eta", "applies to ddim, not pndm");
+            return new org.deltadit.sampler.PndmSampler(steps, s, stepsOffset, setAlphaToOne);
+        }
+        return new DdimSampler(steps, Spacing.parse(spacing != null ? spacing : this.spacing), eta, s, stepsOffset, setAlphaToOne);
     }
 }

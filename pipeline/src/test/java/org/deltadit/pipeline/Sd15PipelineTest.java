@@ -21,7 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * SD 1.x end to end on a tiny diffusers repository assembled from the fixtures, against
  * tools/reference/sd15_pipeline_reference.py: CLIP-L's final states for two prompts and the empty negative
- * prompt, DDIM with SD 1.5's scheduler config (scaled_linear, leading + offset 1, ᾱ_0 at the end), guidance
+ * prompt, PNDM (skip_prk_steps) and DDIM with SD 1.5's scheduler config (scaled_linear, leading + offset 1, ᾱ_0 at the end), guidance
  * 7.5, the VAE; uncached, with Δ-Cache over the U-Net's blocks [1, 7) and with DeepCache over them.
  */
 public class Sd15PipelineTest {
@@ -49,8 +49,13 @@ public class Sd15PipelineTest {
     void promptsToImagesAsThePyTorchPipelineUncachedWithDeltaCacheAndDeepCache() throws IOException {
         Path repo = tinyRepository(dir);
         try (Pipeline p = Pipeline.open(ModelSpec.builder().model(repo).threads(2).build()); StateDict sd = Safetensors.open(Path.of(FIX + "tiny_sd15_pipeline.safetensors"))) {
-            assertEquals("ddim", p.defaultSampler());
-            GenerationRequest.Builder r = GenerationRequest.builder().prompts("a photo of a cat", "the sea at night").noise(sd.tensor("noise")).steps(4).keepLatents(true);
+            assertEquals("pndm", p.defaultSampler());
+            GenerationResult plms = p.generate(GenerationRequest.builder().prompts("a photo of a cat", "the sea at night").noise(sd.tensor("noise")).steps(4)
+                    .decode(false).keepLatents(true).build(), null);
+            assertArrayEquals(sd.tensor("timesteps_pndm").toFloatArray(), plms.timesteps(), "PNDM: 4 steps are 5 evaluations, the second timestep twice");
+            assertEquals(5, plms.steps());
+            Sd3PipelineTest.close(sd.tensor("latents_pndm"), plms.latents(), 1e-4, "PNDM latents");
+            GenerationRequest.Builder r = GenerationRequest.builder().prompts("a photo of a cat", "the sea at night").noise(sd.tensor("noise")).steps(4).sampler("ddim").keepLatents(true);
             GenerationResult g = p.generate(r.build(), null);
             assertEquals(7.5, g.cfg());
             assertArrayEquals(sd.tensor("timesteps").toFloatArray(), g.timesteps(), "leading spacing with steps_offset 1");
@@ -83,6 +88,7 @@ public class Sd15PipelineTest {
             assertEquals("range", unbalanced.parameter());
             assertEquals("cache", assertThrows(InvalidParameter.class, () -> p.validate(GenerationRequest.builder().prompts("x").cache(CacheSpec.Named.of("delta-dit")).build())).parameter());
             assertEquals("sampler", assertThrows(InvalidParameter.class, () -> p.validate(GenerationRequest.builder().prompts("x").sampler("euler").build())).parameter());
+            assertEquals("spacing", assertThrows(InvalidParameter.class, () -> p.validate(GenerationRequest.builder().prompts("x").spacing("trailing").build())).parameter(), "pndm spaces itself");
         }
     }
 }
