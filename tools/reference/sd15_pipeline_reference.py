@@ -5,7 +5,8 @@ from StableDiffusionPipeline's description, over tiny random parts in the diffus
 - text_encoder / tokenizer: CLIP-L's text model (the "l." encoder of sd3_pipeline_reference.py), 77 tokens,
   its final-LayerNorm states (no projection); the negative prompt "" encoded the same way;
 - unet: the tiny U-Net of unet_reference.py (cross-attention width 16); guidance 7.5 on ε;
-- PNDM as diffusers' PNDMScheduler with skip_prk_steps (latents_pndm);
+- PNDM as diffusers' PNDMScheduler with skip_prk_steps (latents_pndm); DPM-Solver++(2M) as
+  DPMSolverMultistepScheduler.from_config (linspace, latents_dpmpp);
 - DDIM as diffusers' DDIMScheduler with SD 1.5's scheduler config: scaled_linear β (√0.00085 … √0.012 squared,
   float32), leading spacing with steps_offset 1, set_alpha_to_one false (the last step ends at ᾱ_0), η 0;
 - vae: z / 0.18215, the tiny decoder of vae_reference.py.
@@ -157,6 +158,45 @@ def pndm(net, noise, text):
     return x, torch.tensor([float(t) for t in ts])
 
 
+def dpmpp(net, noise, text):
+    """DPM-Solver++(2M) as diffusers' DPMSolverMultistepScheduler from SD 1.5's config: linspace timesteps
+    (N + 1 points, the last dropped), σ from the scaled_linear ᾱ, first order first and last, final σ 0."""
+    import math
+    ac = alphas_cumprod()
+    ts = [int(v) for v in torch.linspace(0, 999, STEPS + 1, dtype=torch.float64).round().flip(0)[:-1]]
+    sig = [math.sqrt((1 - float(ac[t])) / float(ac[t])) for t in ts] + [0.0]
+    alpha = lambda s: 1 / math.sqrt(1 + s * s)  # noqa: E731
+    lam = lambda s: math.log(alpha(s)) - math.log(s * alpha(s))  # noqa: E731
+    x, prev_x0 = noise.double(), None
+    for i, t in enumerate(ts):
+        xx, tt = torch.cat([x, x]).float(), torch.full((2 * x.shape[0],), float(t))
+        embed, blocks, final = unet_states(net, xx, tt, text)
+        with torch.no_grad():
+            h = embed(xx)
+            for blk in blocks:
+                h = blk(h)
+            e = final(h)
+        c, u = e[: x.shape[0]], e[x.shape[0]:]
+        eps = (u + GUIDANCE * (c - u)).double()
+        s0, st = sig[i], sig[i + 1]
+        x0 = (x - s0 * alpha(s0) * eps) / alpha(s0)
+        if st == 0:
+            x = x0
+        else:
+            hh = lam(st) - lam(s0)
+            phi = math.expm1(-hh)
+            at, vt, v0 = alpha(st), st * alpha(st), s0 * alpha(s0)
+            last = i == STEPS - 1
+            if prev_x0 is None or last:
+                x = vt / v0 * x - at * phi * x0
+            else:
+                r0 = (lam(s0) - lam(sig[i - 1])) / hh
+                x = vt / v0 * x - at * phi * x0 - 0.5 * at * phi * (x0 - prev_x0) / r0
+        prev_x0 = x0.float().double()
+        x = x.float().double()
+    return x.float(), torch.tensor([float(t) for t in ts])
+
+
 def main():
     vocab = json.load(open(os.path.join(FIX, "tiny_clip", "vocab.json"), encoding="utf-8"))
     merges = [tuple(l.split()) for l in open(os.path.join(FIX, "tiny_clip", "merges.txt"), encoding="utf-8").read().splitlines()[1:] if l]
@@ -173,9 +213,10 @@ def main():
         cached, _ = sample(net, noise, last, span=(1, 7))
         deep, _ = sample(net, noise, last, span=(1, 7), deep=True)
         plms, plms_ts = pndm(net, noise, last)
+        dpm, dpm_ts = dpmpp(net, noise, last)
         image = vr.decode(read(os.path.join(FIX, "tiny_vae.safetensors"), "w."), latents, (16, 32), 1)
     write_safetensors(os.path.join(FIX, "tiny_sd15_pipeline.safetensors"), {
-        "noise": noise, "text": last, "latents": latents, "latents_delta_cache": cached, "latents_deepcache": deep, "latents_pndm": plms, "timesteps_pndm": plms_ts, "image": image, "timesteps": ts})
+        "noise": noise, "text": last, "latents": latents, "latents_delta_cache": cached, "latents_deepcache": deep, "latents_pndm": plms, "timesteps_pndm": plms_ts, "latents_dpmpp": dpm, "timesteps_dpmpp": dpm_ts, "image": image, "timesteps": ts})
     print("latents", float(latents.abs().max()), "cache moves", float((cached - latents).abs().max()), "timesteps", ts.tolist())
 
 

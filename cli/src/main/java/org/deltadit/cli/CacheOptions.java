@@ -15,7 +15,7 @@ final class CacheOptions {
     Integer interval;
     @Option(names = "--cached-blocks", description = "Δ-DiT: N_c blocks cached (default ⌈0.75·depth⌉, 21 of 28); faster-diffusion: I, the first block run")
     Integer cachedBlocks;
-    @Option(names = "--range", description = "I:J (0-based, half-open) or shallow, middle, deep (the paper's 1–21, 4–24, 8–28 of 28)")
+    @Option(names = {"--range", "--unet-span"}, description = "I:J (0-based, half-open) or shallow, middle, deep (the paper's 1–21, 4–24, 8–28 of 28); for a U-Net, blocks in execution order (dit plan --arch SD1.5)")
     String range;
     @Option(names = "--speedup", description = "Δ-DiT: target MAC speedup; N and N_c are solved (paper eq. 6–7)")
     Double speedup;

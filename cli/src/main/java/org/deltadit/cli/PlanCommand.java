@@ -41,8 +41,6 @@ final class PlanCommand implements Callable<Integer> {
     double cfg;
     @Option(names = "--json", description = "one JSON line instead of the table")
     boolean json;
-    @Option(names = "--unet-span", description = "SD1.5 Δ-Cache: I:J over the U-Net's blocks in execution order (one shape in and out, skips balanced)")
-    String unetSpan;
     @Mixin
     CacheOptions cache;
 
@@ -60,14 +58,14 @@ final class PlanCommand implements Callable<Integer> {
                 what = "DeepCache N=" + n + " branch " + (cache.branch != null ? cache.branch : 0);
             }
             case "delta-cache" -> {
-                if (unetSpan == null || !unetSpan.matches("\\d+:\\d+")) throw new IllegalArgumentException("--unet-span: give I:J (blocks in execution order; see the table)");
-                span = new int[] {Integer.parseInt(unetSpan.split(":")[0]), Integer.parseInt(unetSpan.split(":")[1])};
+                if (cache.range == null || !cache.range.matches("\\d+:\\d+")) throw new IllegalArgumentException("--unet-span: give I:J (blocks in execution order; see the table)");
+                span = new int[] {Integer.parseInt(cache.range.split(":")[0]), Integer.parseInt(cache.range.split(":")[1])};
                 try {
                     c.checkSpan(span[0], span[1]);
                 } catch (org.deltadit.engine.InvalidParameter e) {
                     throw new IllegalArgumentException("--unet-span: " + e.problem());
                 }
-                what = "Δ-Cache N=" + n + " span " + unetSpan;
+                what = "Δ-Cache N=" + n + " span " + cache.range;
             }
             default -> throw new IllegalArgumentException("--cache: " + cache.cache + " (SD1.5 takes none, deepcache or delta-cache)");
         }
@@ -97,7 +95,6 @@ final class PlanCommand implements Callable<Integer> {
         if (!(cfg >= 0 && cfg <= 100)) throw new IllegalArgumentException("--cfg: " + cfg + " (0..100)");
         if ((arch == null) == (model == null)) throw new IllegalArgumentException("dit plan: give --arch or --model (one of them)");
         if (arch != null && arch.trim().equalsIgnoreCase("SD1.5")) return unet();
-        if (unetSpan != null) throw new IllegalArgumentException("--unet-span: applies to --arch SD1.5 (a U-Net)");
         ModelSpec spec = model != null ? ModelSpec.builder().model(model).heads(heads).imageSize(imageSize).build()
                 : ModelSpec.builder().randomWeights(true).arch(arch).imageSize(imageSize).build();
         ModelConfig c = Pipeline.config(spec);

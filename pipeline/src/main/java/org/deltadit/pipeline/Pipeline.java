@@ -309,7 +309,8 @@ public final class Pipeline implements AutoCloseable {
                 require(r.guideChannels() == null, "guideChannels", "applies to DiT; SD 1.x guides every channel");
                 require(r.textEmbeddings() == null, "textEmbeddings", "SD 1.x encodes its prompts with its CLIP encoder (text embeddings are PixArt's)");
                 require(r.prompts() != null, "prompts", "a text-to-image model needs prompts");
-                require(samplerName.equals("ddim") || samplerName.equals("pndm"), "sampler", "SD 1.x runs with pndm or ddim here (its scheduler config's schedule and offset); " + samplerName + " is not wired for it yet");
+                require(samplerName.equals("ddim") || samplerName.equals("pndm") || Samplers.isDpmSolver(samplerName), "sampler",
+                        "SD 1.x runs with pndm, ddim or dpm-solver++ here (its scheduler config's schedule); " + samplerName + " is not wired for it yet");
             }
             case Sd3 x -> {
                 require(r.classes() == null, "classes", "a text-to-image model takes prompts, not class labels");

@@ -41,7 +41,7 @@ public class Sd15PipelineTest {
         SafetensorsWriter.copy(Path.of(FIX + "tiny_vae.safetensors"), repo.resolve("vae/diffusion_pytorch_model.safetensors"), k -> k.startsWith("w."), "w.");
         Files.writeString(repo.resolve("vae/config.json"), "{\"block_out_channels\": [16, 32], \"layers_per_block\": 1, \"norm_num_groups\": 8, \"latent_channels\": 4, \"out_channels\": 3}");
         Files.writeString(repo.resolve("scheduler/scheduler_config.json"), "{\"_class_name\": \"PNDMScheduler\", \"beta_schedule\": \"scaled_linear\", \"beta_start\": 0.00085, "
-                + "\"beta_end\": 0.012, \"steps_offset\": 1, \"set_alpha_to_one\": false, \"timestep_spacing\": \"leading\"}");
+                + "\"beta_end\": 0.012, \"steps_offset\": 1, \"set_alpha_to_one\": false, \"skip_prk_steps\": true}");
         return repo;
     }
 
@@ -55,6 +55,10 @@ public class Sd15PipelineTest {
             assertArrayEquals(sd.tensor("timesteps_pndm").toFloatArray(), plms.timesteps(), "PNDM: 4 steps are 5 evaluations, the second timestep twice");
             assertEquals(5, plms.steps());
             Sd3PipelineTest.close(sd.tensor("latents_pndm"), plms.latents(), 1e-4, "PNDM latents");
+            GenerationResult dpm = p.generate(GenerationRequest.builder().prompts("a photo of a cat", "the sea at night").noise(sd.tensor("noise")).steps(4)
+                    .sampler("dpm-solver++").decode(false).keepLatents(true).build(), null);
+            assertArrayEquals(sd.tensor("timesteps_dpmpp").toFloatArray(), dpm.timesteps());
+            Sd3PipelineTest.close(sd.tensor("latents_dpmpp"), dpm.latents(), 1e-4, "DPM-Solver++ latents");
             GenerationRequest.Builder r = GenerationRequest.builder().prompts("a photo of a cat", "the sea at night").noise(sd.tensor("noise")).steps(4).sampler("ddim").keepLatents(true);
             GenerationResult g = p.generate(r.build(), null);
             assertEquals(7.5, g.cfg());
@@ -89,6 +93,19 @@ public class Sd15PipelineTest {
             assertEquals("cache", assertThrows(InvalidParameter.class, () -> p.validate(GenerationRequest.builder().prompts("x").cache(CacheSpec.Named.of("delta-dit")).build())).parameter());
             assertEquals("sampler", assertThrows(InvalidParameter.class, () -> p.validate(GenerationRequest.builder().prompts("x").sampler("euler").build())).parameter());
             assertEquals("spacing", assertThrows(InvalidParameter.class, () -> p.validate(GenerationRequest.builder().prompts("x").spacing("trailing").build())).parameter(), "pndm spaces itself");
+        }
+    }
+
+    @Test
+    void aTokenizerOfAnotherVocabularyIsOneClearError() throws IOException {
+        Path repo = tinyRepository(dir);
+        Path vocab = repo.resolve("tokenizer/vocab.json");
+        String v = Files.readString(vocab);
+        Files.writeString(vocab, v.substring(0, v.lastIndexOf('}')) + ", \"zzz</w>\": 49407}");
+        try (Pipeline p = Pipeline.open(ModelSpec.builder().model(repo).threads(2).build())) {
+            InvalidParameter e = assertThrows(InvalidParameter.class, () -> p.generate(GenerationRequest.builder().prompts("a cat").steps(1).build(), null));
+            assertEquals("model", e.parameter());
+            assertTrue(e.getMessage().contains("49408 token ids for an encoder of 570 (they do not belong together)"), e.getMessage());
         }
     }
 }

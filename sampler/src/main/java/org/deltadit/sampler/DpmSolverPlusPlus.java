@@ -16,6 +16,13 @@ public final class DpmSolverPlusPlus extends Sampler {
         this.ss = SigmaSteps.of(schedule, steps, spacing, legacyFinal ? schedule.sigma(0) : 0);
     }
 
+    /** With another β schedule (Stable Diffusion 1.x's scaled_linear), final σ 0. */
+    public DpmSolverPlusPlus(int steps, Spacing spacing, NoiseSchedule schedule) {
+        super(steps, schedule);
+        this.legacyFinal = false;
+        this.ss = SigmaSteps.of(schedule, steps, spacing, 0);
+    }
+
     @Override public String name() { return "dpm-solver++"; }
 
     @Override protected void reset() { previousX0 = null; }
