@@ -115,6 +115,19 @@ def sample(net, noise, text, span=None, deep=False):
     return x, torch.tensor([float(t) for t in ts])
 
 
+def guided_eps(net, x, t, text):
+    """ε of the U-Net run uncached on [x; x] at timestep t, mixed with guidance 7.5."""
+    xx, tt = torch.cat([x, x]).float(), torch.full((2 * x.shape[0],), float(t))
+    embed, blocks, final = unet_states(net, xx, tt, text)
+    with torch.no_grad():
+        h = embed(xx)
+        for blk in blocks:
+            h = blk(h)
+        e = final(h)
+    c, u = e[: x.shape[0]], e[x.shape[0]:]
+    return u + GUIDANCE * (c - u)
+
+
 def pndm(net, noise, text):
     """PNDM with skip_prk_steps, as diffusers' PNDMScheduler: N + 1 evaluations, the second timestep twice,
     a Heun-like start, then PLMS of orders 2-4; formula (9) of the PNDM paper for every update."""
@@ -124,15 +137,7 @@ def pndm(net, noise, text):
     ts = (base[:-1] + base[-2:-1] + base[-1:])[::-1]
     x, ets, cur, counter = noise.clone(), [], None, 0
     for t0 in ts:
-        xx, tt = torch.cat([x, x]), torch.full((2 * x.shape[0],), float(t0))
-        embed, blocks, final = unet_states(net, xx, tt, text)
-        with torch.no_grad():
-            h = embed(xx)
-            for blk in blocks:
-                h = blk(h)
-            e = final(h)
-        c, u = e[: x.shape[0]], e[x.shape[0]:]
-        e = u + GUIDANCE * (c - u)
+        e = guided_eps(net, x, t0, text)
         t, prev = t0, t0 - ratio
         if counter != 1:
             ets.append(e)
@@ -169,15 +174,7 @@ def dpmpp(net, noise, text):
     lam = lambda s: math.log(alpha(s)) - math.log(s * alpha(s))  # noqa: E731
     x, prev_x0 = noise.double(), None
     for i, t in enumerate(ts):
-        xx, tt = torch.cat([x, x]).float(), torch.full((2 * x.shape[0],), float(t))
-        embed, blocks, final = unet_states(net, xx, tt, text)
-        with torch.no_grad():
-            h = embed(xx)
-            for blk in blocks:
-                h = blk(h)
-            e = final(h)
-        c, u = e[: x.shape[0]], e[x.shape[0]:]
-        eps = (u + GUIDANCE * (c - u)).double()
+        eps = guided_eps(net, x, t, text).double()
         s0, st = sig[i], sig[i + 1]
         x0 = (x - s0 * alpha(s0) * eps) / alpha(s0)
         if st == 0:

@@ -29,10 +29,6 @@ final class CacheOptions {
     java.nio.file.Path config;
 
     CacheSpec spec() {
-        boolean flags = !cache.equals("none") || b != null || interval != null || cachedBlocks != null || range != null || speedup != null || reverse || gateStep != null || branch != null;
-        if (branch != null && !cache.trim().equalsIgnoreCase("deepcache")) throw new IllegalArgumentException("--branch: applies to --cache deepcache");
-        if (branch != null && range != null) throw new IllegalArgumentException("--branch and --range: give one (the branch names DeepCache's span)");
-        String r = branch != null ? "branch" + branch : range;
-        return org.deltadit.pipeline.PolicyFile.fileOrFlags(config, flags, () -> new CacheSpec.Named(cache, b, interval, cachedBlocks, r, speedup, reverse, gateStep));
+        return org.deltadit.pipeline.PolicyFile.fromFlags(config, cache, b, interval, cachedBlocks, range, speedup, reverse, gateStep, branch);
     }
 }

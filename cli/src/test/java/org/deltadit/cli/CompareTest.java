@@ -18,13 +18,15 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** dit bench compare on a tiny random 1×32×32 DiT with the shipped digit classifier. */
-class CompareTest {
+public class CompareTest {
     @TempDir Path dir;
     Path model;
 
     @BeforeEach
-    void tinyDigitModel() throws IOException {
-        model = Files.createDirectories(dir.resolve("m"));
+    void tinyDigitModel() throws IOException { model = tinyDigitModel(Files.createDirectories(dir.resolve("m"))); }
+
+    /** A tiny random 1×32×32 class-conditional DiT (4 blocks, 2 heads) written into {@code model}. */
+    public static Path tinyDigitModel(Path model) throws IOException {
         DitConfig c = new DitConfig(32, 4, 1, 16, 4, 2, 10, true, 64, CheckpointFormat.DIT_OFFICIAL, Map.of());
         Map<String, Tensor> w = new LinkedHashMap<>();
         java.util.SplittableRandom r = new java.util.SplittableRandom(5);
@@ -35,6 +37,7 @@ class CompareTest {
         }
         SafetensorsWriter.write(model.resolve("dit.safetensors"), w, null);
         Files.writeString(model.resolve("config.json"), "{\"input_size\": 32, \"num_heads\": 2}");
+        return model;
     }
 
     @Test

@@ -15,6 +15,7 @@ import org.deltadit.cache.Plan;
 import org.deltadit.dit.DitModel;
 import org.deltadit.dit.ModelLoader;
 import org.deltadit.dit.PixArtModel;
+import org.deltadit.dit.BlockStack;
 import org.deltadit.dit.Sd3Model;
 import org.deltadit.dit.UNetModel;
 import org.deltadit.weights.UNetConfig;
@@ -75,35 +76,32 @@ public final class Pipeline implements AutoCloseable {
         public Sd3Config config() { return net.config(); }
     }
 
-    /** The SD3 pipeline of a repository: transformer/, the three encoders and their tokenizers, vae/, scheduler/. */
-    private static Pipeline sd3(ModelSpec spec, Backend backend, Checkpoint ck) {
+    /** A Stable Diffusion repository's pipeline: the denoiser {@code net} makes, the VAE (--vae or vae/), the model the repository's parts complete. */
+    private static Pipeline stableDiffusion(ModelSpec spec, Backend backend, Checkpoint ck, String family, String parts,
+                                            java.util.function.IntFunction<BlockStack<?>> net, java.util.function.BiFunction<BlockStack<?>, Path, Model> model) {
         Path repo = repository(spec);
-        require(repo != null, "model", spec.model() + ": an SD3 transformer alone cannot encode prompts; give the diffusers repository (model_index.json, text_encoder*/, tokenizer*/, vae/)");
-        require(spec.textEncoder() == null && spec.tokenizer() == null, "textEncoder", "SD3 reads its three encoders from the repository");
+        require(repo != null, "model", spec.model() + ": " + family + "'s denoiser alone cannot encode prompts; give the diffusers repository (model_index.json, " + parts + ")");
+        require(spec.textEncoder() == null && spec.tokenizer() == null, "textEncoder", family + " reads its text encoders from the repository");
         VaeDecoder vae = spec.vae() != null ? ModelLoader.vae(spec.vae(), backend) : Files.isDirectory(repo.resolve("vae")) ? ModelLoader.vae(repo, backend) : null;
         int f = vae == null ? 8 : vae.config().factor();
-        Integer input = latentSize(spec, f);
-        Sd3Model net = ModelLoader.sd3(ck, spec.heads(), input, backend);
-        MemoryEstimate.check(MemoryEstimate.activations(net.config(), 2), "imageSize", net.config().inputSize() * f + " px");
-        if (vae != null && vae.config().latentChannels() != net.config().inChannels()) {
-            throw new InvalidParameter("vae", "the decoder takes " + vae.config().latentChannels() + " latent channels, the model makes " + net.config().inChannels());
+        Model m = model.apply(net.apply(f), repo);
+        MemoryEstimate.check(MemoryEstimate.activations(m.config(), 2), "imageSize", m.config().inputSize() * f + " px");
+        if (vae != null && vae.config().latentChannels() != m.config().inChannels()) {
+            throw new InvalidParameter("vae", "the decoder takes " + vae.config().latentChannels() + " latent channels, the model makes " + m.config().inChannels());
         }
-        return new Pipeline(spec, backend, ck, new Sd3(net, repo, schedulerShift(repo)), vae, f);
+        return new Pipeline(spec, backend, ck, m, vae, f);
     }
 
-    /** The SD 1.x pipeline of a repository: unet/, text_encoder/, tokenizer/, vae/, scheduler/. */
+    /** SD3: transformer/, the three encoders and their tokenizers, vae/, scheduler/. */
+    private static Pipeline sd3(ModelSpec spec, Backend backend, Checkpoint ck) {
+        return stableDiffusion(spec, backend, ck, "SD3", "transformer/, text_encoder*/, tokenizer*/, vae/",
+                f -> ModelLoader.sd3(ck, spec.heads(), latentSize(spec, f), backend), (net, repo) -> new Sd3((Sd3Model) net, repo, schedulerShift(repo)));
+    }
+
+    /** SD 1.x: unet/, text_encoder/, tokenizer/, vae/, scheduler/. */
     private static Pipeline sd15(ModelSpec spec, Backend backend, Checkpoint ck) {
-        Path repo = repository(spec);
-        require(repo != null, "model", spec.model() + ": a U-Net alone cannot encode prompts; give the diffusers repository (model_index.json, unet/, text_encoder/, tokenizer/, vae/)");
-        require(spec.textEncoder() == null && spec.tokenizer() == null, "textEncoder", "SD 1.x reads its CLIP encoder from the repository");
-        VaeDecoder vae = spec.vae() != null ? ModelLoader.vae(spec.vae(), backend) : Files.isDirectory(repo.resolve("vae")) ? ModelLoader.vae(repo, backend) : null;
-        int f = vae == null ? 8 : vae.config().factor();
-        UNetModel net = ModelLoader.unet(ck, latentSize(spec, f), backend);
-        MemoryEstimate.check(MemoryEstimate.activations(net.config(), 2), "imageSize", net.config().inputSize() * f + " px");
-        if (vae != null && vae.config().latentChannels() != net.config().inChannels()) {
-            throw new InvalidParameter("vae", "the decoder takes " + vae.config().latentChannels() + " latent channels, the model makes " + net.config().inChannels());
-        }
-        return new Pipeline(spec, backend, ck, new Sd15(net, repo, Sd15Scheduler.read(repo)), vae, f);
+        return stableDiffusion(spec, backend, ck, "SD 1.x", "unet/, text_encoder/, tokenizer/, vae/",
+                f -> ModelLoader.unet(ck, latentSize(spec, f), backend), (net, repo) -> new Sd15((UNetModel) net, repo, Sd15Scheduler.read(repo)));
     }
 
     /** scheduler/scheduler_config.json's shift (SD3: 3.0), else 3.0. */

@@ -32,6 +32,20 @@ public final class PolicyFile {
         return read(config);
     }
 
+    /**
+     * The policy of the cache flags every front end shares (--cache, --b, --interval, --cached-blocks,
+     * --range/--unet-span, --speedup, --reverse, --gate-step, --branch), or of a --cache-config file
+     * instead; the flags' meaning is {@link CacheSpec.Named}'s. {@code branch} names DeepCache's span.
+     */
+    public static CacheSpec fromFlags(Path config, String cache, Integer b, Integer interval, Integer cachedBlocks, String range, Double speedup,
+                                      boolean reverse, Integer gateStep, Integer branch) {
+        boolean flags = !cache.equals("none") || b != null || interval != null || cachedBlocks != null || range != null || speedup != null || reverse || gateStep != null || branch != null;
+        if (branch != null && !cache.trim().equalsIgnoreCase("deepcache")) throw new IllegalArgumentException("--branch: applies to --cache deepcache");
+        if (branch != null && range != null) throw new IllegalArgumentException("--branch and --range: give one (the branch names DeepCache's span)");
+        String r = branch != null ? "branch" + branch : range;
+        return fileOrFlags(config, flags, () -> new CacheSpec.Named(cache, b, interval, cachedBlocks, r, speedup, reverse, gateStep));
+    }
+
     /** The policy in {@code file}. */
     public static CacheSpec read(Path file) {
         return parse(Json.readObject(file), file + ": ");

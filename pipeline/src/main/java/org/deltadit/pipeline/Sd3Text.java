@@ -4,7 +4,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.deltadit.dit.ClipModel;
-import org.deltadit.dit.ClipTokenizer;
 import org.deltadit.dit.ModelLoader;
 import org.deltadit.dit.T5Encoder;
 import org.deltadit.dit.T5Tokenizer;
@@ -43,16 +42,8 @@ final class Sd3Text {
     }
 
     private static ClipModel.TextOutput clip(Path repo, String encoder, String tokenizer, List<String> texts, Backend be) {
-        Path enc = repo.resolve(encoder), tok = repo.resolve(tokenizer);
-        if (!Files.isDirectory(enc) || !Files.isDirectory(tok)) throw new InvalidParameter("model", repo + ": an SD3 repository needs " + encoder + "/ and " + tokenizer + "/");
-        ClipTokenizer t = ClipTokenizer.open(tok, 77);
-        ClipModel m = ClipModel.open(enc, be);
-        if (!m.hasText()) throw new InvalidParameter("model", enc + ": no CLIP text model");
-        if (t.vocabSize() > m.vocabSize()) throw new InvalidParameter("model", tok + ": " + t.vocabSize() + " token ids for an encoder of " + m.vocabSize() + " (they do not belong together)");
-        int[][] ids = new int[texts.size()][];
-        for (int i = 0; i < ids.length; i++) ids[i] = t.encode(texts.get(i));
-        ClipModel.TextOutput out = m.encodeText(ids, t.eosId());
-        if (out.embeds() == null) throw new InvalidParameter("model", enc + ": no text_projection (SD3 uses CLIPTextModelWithProjection)");
+        ClipModel.TextOutput out = ClipText.encode(repo, encoder, tokenizer, texts, be);
+        if (out.embeds() == null) throw new InvalidParameter("model", repo.resolve(encoder) + ": no text_projection (SD3 uses CLIPTextModelWithProjection)");
         return out;
     }
 

@@ -120,7 +120,7 @@ public class Sd3PipelineTest {
             delete(repo.resolve("tokenizer_2"));
             try (Pipeline p = Pipeline.open(ModelSpec.builder().model(repo).threads(2).build())) {
                 InvalidParameter e = assertThrows(InvalidParameter.class, () -> p.generate(r, null));
-                assertTrue(e.getMessage().contains("an SD3 repository needs text_encoder_2/ and tokenizer_2/"), e.getMessage());
+                assertTrue(e.getMessage().contains("the repository needs text_encoder_2/ and tokenizer_2/"), e.getMessage());
             }
         }
     }
