@@ -124,6 +124,25 @@ public sealed interface CachePolicy extends java.io.Serializable { // serialisab
     }
 
     /**
+     * First-Block Cache (ParaAttention's FBCache, cache-dit's DBCache with one front block): decided at run time
+     * for each row of the batch — each image in each guidance branch — from the relative L1 change of block 0's
+     * residual against the one of the row's last computed step; under {@code threshold}, the row skips the other
+     * blocks and adds the residual they made then. The first and the last step always compute. Its static plan
+     * is full at every step; {@link GuidedDenoiser} makes the decisions and counts the MACs of what ran.
+     */
+    record FirstBlock(double threshold) implements CachePolicy {
+        public FirstBlock {
+            require(threshold >= 0 && threshold < 10, "threshold", threshold + " (0 ≤ threshold < 10; 0 computes every step)");
+        }
+
+        public StepPlan step(int s, int steps, int depth) { return StepPlan.full(s, depth); }
+
+        public void check(int steps, int depth) {}
+
+        public String describe() { return "fbcache threshold=" + threshold; }
+    }
+
+    /**
      * DeepCache (Ma et al. 2024) on a U-Net: full steps keep the state entering block {@code to}; cached steps
      * run the shallow blocks [0, from) — whose skips the blocks after the span need — and continue from the
      * kept state, so the deep blocks [from, to) run only on full steps.

@@ -208,6 +208,7 @@ final class GenerateCommand implements Callable<Integer> {
                 .append(",\"macs_uncached\":").append(r.macsUncached()).append(String.format(Locale.ROOT, ",\"speedup\":%.4f", r.speedup()))
                 .append(",\"plan\":").append(PlanJson.planArray(r.plan(), r.timesteps()))
                 .append(",\"cache_hits\":").append(r.cacheHits()).append(",\"cache_bytes\":").append(r.cacheBytes())
+                .append(r.reusedRows().length == 0 ? "" : ",\"reused_rows\":" + java.util.Arrays.toString(r.reusedRows()).replace(" ", ""))
                 .append(",\"out\":").append(org.deltadit.weights.Json.quote(out)).append('}');
         return b.toString();
     }

@@ -22,12 +22,15 @@ import org.deltadit.engine.Tensor;
  * @param stepSeconds       wall time of each step of each batch, in order
  * @param cacheHits         cached steps (or gated steps) served from the cache, all batches
  * @param cacheBytes        the most cached state held at once by one batch
+ * @param reusedRows        a run-time policy (fbcache): rows (image × guidance branch) that skipped the blocks at
+ *                          each step, all batches; empty for a static plan — its MACs then count what ran
  */
 public record GenerationResult(List<Image> images, Tensor latents, int[] labels, String sampler, int steps, double cfg, Plan plan,
                                float[] timesteps, long macs, long macsWithAttention, long macsUncached, double seconds, double[] stepSeconds,
-                               int cacheHits, long cacheBytes) {
+                               int cacheHits, long cacheBytes, int[] reusedRows) {
     public GenerationResult {
         images = List.copyOf(images);
+        reusedRows = reusedRows.clone();
     }
 
     /** The MAC saving: uncached / cached. */

@@ -368,12 +368,16 @@ public final class Pipeline implements AutoCloseable {
         List<Tensor> parts = new ArrayList<>();
         long cacheBytes = 0;
         int hits = 0;
-        boolean cached = !(policy instanceof CachePolicy.None);
+        CachePolicy.FirstBlock dynamic = policy instanceof CachePolicy.FirstBlock fb ? fb : null;
+        boolean cached = !(policy instanceof CachePolicy.None) && dynamic == null;
+        long[] dynamicMacs = {0, 0};
+        int[] reusedRows = dynamic == null ? new int[0] : new int[steps];
         for (int from = 0; from < n; from += bsz) {
             int to = Math.min(n, from + bsz), f0 = from, cnt = to - from;
             DeltaStore store = cached ? new DeltaStore(r.cacheBf16()) : null;
             GuidedDenoiser<?> den = batches.denoiser(from, to, cached ? plan : null, store);
             den.observe(l.blocks(from, to));
+            if (dynamic != null) den.dynamic(dynamic, c);
             parts.add(sampler.sample(noise.slice(0, from, to), den, k -> fresh.next(f0, cnt, k / cnt), (i, t) -> {
                 long now = System.nanoTime();
                 stepSeconds[done[0]++] = (now - last[0]) / 1e9;
@@ -384,6 +388,16 @@ public final class Pipeline implements AutoCloseable {
                 cacheBytes = Math.max(cacheBytes, store.peakBytes());
                 hits += store.hits();
             }
+            if (dynamic != null) {
+                long[] m = den.dynamicMacs();
+                dynamicMacs[0] += m[0];
+                dynamicMacs[1] += m[1];
+                List<Integer> reuse = den.dynamicReuse();
+                for (int s = 0; s < reuse.size(); s++) {
+                    reusedRows[s] += reuse.get(s);
+                    hits += reuse.get(s);
+                }
+            }
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         Tensor latents = Tensor.concat(0, parts.toArray(new Tensor[0]));
@@ -393,8 +407,8 @@ public final class Pipeline implements AutoCloseable {
             for (int i = 0; i < n; i++) images.add(Image.of(pixels, i));
         }
         return new GenerationResult(images, r.keepLatents() ? latents : null, pr.labels(), sampler.name(), steps, cfg, plan, sampler.timesteps(),
-                plan.macs(c, n, branches), plan.macsWithAttention(c, n, branches), Plan.uncachedMacs(c, steps, n, branches),
-                seconds, stepSeconds, hits, cacheBytes);
+                dynamic != null ? dynamicMacs[0] : plan.macs(c, n, branches), dynamic != null ? dynamicMacs[1] : plan.macsWithAttention(c, n, branches),
+                Plan.uncachedMacs(c, steps, n, branches), seconds, stepSeconds, hits, cacheBytes, reusedRows);
     }
 
     /** A request's conditioning, as denoisers for its batches. */

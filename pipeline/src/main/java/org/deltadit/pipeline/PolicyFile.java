@@ -17,7 +17,7 @@ import org.deltadit.weights.Json;
 public final class PolicyFile {
     private PolicyFile() {}
 
-    static final Set<String> FIELDS = Set.of("kind", "b", "interval", "cached_blocks", "range", "speedup", "reverse", "gate_step", "note");
+    static final Set<String> FIELDS = Set.of("kind", "b", "interval", "cached_blocks", "range", "speedup", "reverse", "gate_step", "threshold", "note");
 
     /**
      * The policy of a {@code --cache-config} file, else of the cache flags (built by {@code flags});
@@ -38,12 +38,24 @@ public final class PolicyFile {
      * instead; the flags' meaning is {@link CacheSpec.Named}'s. {@code branch} names DeepCache's span.
      */
     public static CacheSpec fromFlags(Path config, String cache, Integer b, Integer interval, Integer cachedBlocks, String range, Double speedup,
-                                      boolean reverse, Integer gateStep, Integer branch) {
-        boolean flags = !cache.equals("none") || b != null || interval != null || cachedBlocks != null || range != null || speedup != null || reverse || gateStep != null || branch != null;
+                                      boolean reverse, Integer gateStep, Integer branch, Double threshold) {
+        boolean flags = !cache.equals("none") || b != null || interval != null || cachedBlocks != null || range != null || speedup != null || reverse || gateStep != null || branch != null || threshold != null;
+        if (cache.trim().equalsIgnoreCase("fbcache") && config == null) {
+            if (b != null || interval != null || cachedBlocks != null || range != null || speedup != null || reverse || gateStep != null || branch != null) {
+                throw new IllegalArgumentException("--cache fbcache: decides at run time from --threshold; drop --b, --interval, --cached-blocks, --range, --speedup, --reverse, --gate-step and --branch");
+            }
+            return firstBlock(threshold);
+        }
+        if (threshold != null && config == null) throw new IllegalArgumentException("--threshold: applies to --cache fbcache");
         if (branch != null && !cache.trim().equalsIgnoreCase("deepcache")) throw new IllegalArgumentException("--branch: applies to --cache deepcache");
         if (branch != null && range != null) throw new IllegalArgumentException("--branch and --range: give one (the branch names DeepCache's span)");
         String r = branch != null ? "branch" + branch : range;
         return fileOrFlags(config, flags, () -> new CacheSpec.Named(cache, b, interval, cachedBlocks, r, speedup, reverse, gateStep));
+    }
+
+    /** First-Block Cache at {@code threshold} (default 0.1, the value its authors suggest for DiT-class models). */
+    private static CacheSpec firstBlock(Double threshold) {
+        return new CacheSpec.Fixed(new org.deltadit.cache.CachePolicy.FirstBlock(threshold != null ? threshold : 0.1));
     }
 
     /** The policy in {@code file}. */
@@ -56,6 +68,12 @@ public final class PolicyFile {
         for (String k : o.keySet()) if (!FIELDS.contains(k)) throw new InvalidParameter(where + k, "unknown field (" + String.join(", ", new TreeSet<>(FIELDS)) + ")");
         String s = JsonFields.string(o, where, "kind");
         if (s == null) throw new InvalidParameter(where + "kind", "missing (" + CacheSpec.KINDS + ")");
+        Double threshold = JsonFields.number(o, where, "threshold");
+        if (s.trim().equalsIgnoreCase("fbcache")) {
+            for (String k : o.keySet()) if (!k.equals("kind") && !k.equals("threshold") && !k.equals("note")) throw new InvalidParameter(where + k, "does not apply to fbcache (threshold)");
+            return firstBlock(threshold);
+        }
+        if (threshold != null) throw new InvalidParameter(where + "threshold", "applies to fbcache");
         return new CacheSpec.Named(s, JsonFields.integer(o, where, "b"), JsonFields.integer(o, where, "interval"), JsonFields.integer(o, where, "cached_blocks"),
                 JsonFields.string(o, where, "range"), JsonFields.number(o, where, "speedup"), JsonFields.flag(o, where, "reverse"), JsonFields.integer(o, where, "gate_step"));
     }

@@ -1,0 +1,57 @@
+package org.deltadit.pipeline;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.deltadit.cache.CachePolicy;
+import org.deltadit.cache.CacheSpec;
+import org.deltadit.cache.MacCount;
+import org.junit.jupiter.api.Test;
+
+/** First-Block Cache decided at run time, row by row, on the demo model: exactness at 0, per-row decisions, MACs of what ran. */
+class FirstBlockCacheTest {
+    static GenerationRequest.Builder request(double threshold) {
+        return GenerationRequest.builder().classes(1, 7).seed(3).steps(10).cfg(4.0).decode(false).keepLatents(true)
+                .cache(new CacheSpec.Fixed(new CachePolicy.FirstBlock(threshold)));
+    }
+
+    @Test
+    void thresholdZeroIsFullComputeAndRowsDecideApart() {
+        try (Pipeline p = Pipeline.open(ModelSpec.builder().model(Path.of("../models/demo")).threads(2).build())) {
+            GenerationResult full = p.generate(GenerationRequest.builder().classes(1, 7).seed(3).steps(10).cfg(4.0).decode(false).keepLatents(true).build(), null);
+            GenerationResult zero = p.generate(request(0).build(), null);
+            assertArrayEquals(full.latents().toFloatArray(), zero.latents().toFloatArray(), "threshold 0 computes every row at every step");
+            assertEquals(full.macs(), zero.macs(), "and counts the MACs of a full run");
+            assertEquals(0, Arrays.stream(zero.reusedRows()).sum());
+
+            var c = p.config();
+            long perRowFirst = MacCount.outside(c) + MacCount.blocks(c, 0, 1), others = MacCount.blocks(c, 1, c.depth());
+            boolean partial = false;
+            for (double t : new double[] {0.05, 0.1, 0.2, 0.4}) {
+                GenerationResult g = p.generate(request(t).build(), null);
+                int[] reused = g.reusedRows();
+                assertEquals(10, reused.length);
+                assertEquals(0, reused[0], "the first step computes");
+                assertEquals(0, reused[9], "the last step computes");
+                int rows = 4, reusedAll = Arrays.stream(reused).sum(); // 2 images × 2 guidance branches
+                assertEquals(10L * rows * perRowFirst + (10L * rows - reusedAll) * others, g.macs(), "MACs of what ran at " + t);
+                assertEquals(reusedAll, g.cacheHits());
+                for (int r : reused) partial |= r > 0 && r < rows; // some rows skipped while others of the same batch ran
+            }
+            assertTrue(partial, "rows of one batch decided apart at some threshold and step");
+        }
+    }
+
+    @Test
+    void flagsAndPolicyFiles() {
+        CacheSpec s = PolicyFile.fromFlags(null, "fbcache", null, null, null, null, null, false, null, null, 0.25);
+        assertEquals("fbcache threshold=0.25", ((CacheSpec.Fixed) s).policy().describe());
+        assertEquals("fbcache threshold=0.1", ((CacheSpec.Fixed) PolicyFile.fromFlags(null, "fbcache", null, null, null, null, null, false, null, null, null)).policy().describe());
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> PolicyFile.fromFlags(null, "delta-dit", null, null, null, null, null, false, null, null, 0.2));
+        var parsed = PolicyFile.parse(java.util.Map.of("kind", "fbcache", "threshold", 0.3), "f: ");
+        assertEquals("fbcache threshold=0.3", ((CacheSpec.Fixed) parsed).policy().describe());
+    }
+}
