@@ -143,6 +143,38 @@ public sealed interface CachePolicy extends java.io.Serializable { // serialisab
     }
 
     /**
+     * TeaCache (Liu et al. 2024), decided at run time per row like {@link FirstBlock}: the relative L1 change of
+     * block 0's modulated input between consecutive steps, rescaled by the polynomial {@code coefficients}
+     * (highest power first; calibrated per model — the default [1, 0] leaves it as measured), is summed over the
+     * steps a row skips; the row skips every block while the sum stays under {@code threshold}, adding the
+     * residual of its last computed step. The first and the last step compute. Its static plan is full.
+     */
+    record TeaCache(double threshold, double[] coefficients) implements CachePolicy {
+        public TeaCache {
+            require(threshold >= 0 && threshold < 10, "threshold", threshold + " (0 ≤ threshold < 10; 0 computes every step)");
+            require(coefficients != null && coefficients.length >= 1, "coefficients", "a polynomial needs at least one coefficient");
+            coefficients = coefficients.clone();
+        }
+
+        /** The polynomial at x (Horner). */
+        public double rescale(double x) {
+            double v = 0;
+            for (double c : coefficients) v = v * x + c;
+            return v;
+        }
+
+        public StepPlan step(int s, int steps, int depth) { return StepPlan.full(s, depth); }
+
+        public void check(int steps, int depth) {}
+
+        public String describe() { return "teacache threshold=" + threshold + (coefficients.length == 2 && coefficients[0] == 1 && coefficients[1] == 0 ? "" : " poly=" + java.util.Arrays.toString(coefficients)); }
+
+        @Override public boolean equals(Object o) { return o instanceof TeaCache t && t.threshold == threshold && java.util.Arrays.equals(t.coefficients, coefficients); }
+
+        @Override public int hashCode() { return Double.hashCode(threshold) * 31 + java.util.Arrays.hashCode(coefficients); }
+    }
+
+    /**
      * DeepCache (Ma et al. 2024) on a U-Net: full steps keep the state entering block {@code to}; cached steps
      * run the shallow blocks [0, from) — whose skips the blocks after the span need — and continue from the
      * kept state, so the deep blocks [from, to) run only on full steps.

@@ -20,7 +20,7 @@ public final class GuidedDenoiser<C> implements Denoiser {
     private final double cfg;
     private final int guidedChannels;
     private final BlockRunner<C> blocks;
-    private FirstBlockRunner<C> firstBlock;
+    private RowCacheRunner<C> rowCache;
 
     /** {@code plan} null runs every block at every step; {@code store} null with a plan: a fresh F32 store. */
     public GuidedDenoiser(BlockStack<C> model, Conditioner<C> conditioner, int images, double cfg, int guidedChannels, Plan plan, DeltaStore store) {
@@ -37,16 +37,16 @@ public final class GuidedDenoiser<C> implements Denoiser {
      * is the model's architecture, for counting the MACs of what ran. Not for models whose blocks keep state
      * across rows (the U-Net's skips).
      */
-    public GuidedDenoiser<C> dynamic(CachePolicy.FirstBlock policy, org.deltadit.weights.ModelConfig cfg) {
-        if (cfg instanceof org.deltadit.weights.UNetConfig) throw new org.deltadit.engine.InvalidParameter("cache", "fbcache runs rows apart; the U-Net's skip connections keep one state for the batch (use deepcache or delta-cache)");
-        this.firstBlock = new FirstBlockRunner<>(model, policy, guided() ? 2 * images : images, cfg);
+    public GuidedDenoiser<C> dynamic(CachePolicy policy, org.deltadit.weights.ModelConfig cfg) {
+        if (cfg instanceof org.deltadit.weights.UNetConfig) throw new org.deltadit.engine.InvalidParameter("cache", policy.describe() + " runs rows apart; the U-Net's skip connections keep one state for the batch (use deepcache or delta-cache)");
+        this.rowCache = new RowCacheRunner<>(model, policy, guided() ? 2 * images : images, cfg);
         return this;
     }
 
     /** With a dynamic policy: the MACs of what ran, the same with the attention products, and the rows that reused per step; else null. */
-    public long[] dynamicMacs() { return firstBlock == null ? null : new long[] {firstBlock.macs(), firstBlock.macsWithAttention()}; }
+    public long[] dynamicMacs() { return rowCache == null ? null : new long[] {rowCache.macs(), rowCache.macsWithAttention()}; }
 
-    public java.util.List<Integer> dynamicReuse() { return firstBlock == null ? java.util.List.of() : firstBlock.reusedPerStep(); }
+    public java.util.List<Integer> dynamicReuse() { return rowCache == null ? java.util.List.of() : rowCache.reusedPerStep(); }
 
     /** Installs an observer of the blocks of uncached steps (null removes it). */
     public GuidedDenoiser<C> observe(BlockRunner.BlockObserver o) {
@@ -68,7 +68,7 @@ public final class GuidedDenoiser<C> implements Denoiser {
         Tensor in = both ? Tensor.concat(0, x, x) : x;
         // a single-branch step of a guided run feeds the unconditional rows, as T-GATE's reference does
         C c = conditioner.condition(ctx.timestep(), single ? b : 0, both || single ? 2 * b : b);
-        Tensor h = firstBlock != null ? firstBlock.run(in, c, conditioner, ctx.timestep(), ctx.step(), ctx.steps()) : blocks.run(in, c, ctx.step(), both ? 2 : 1);
+        Tensor h = rowCache != null ? rowCache.run(in, c, conditioner, ctx.timestep(), ctx.step(), ctx.steps()) : blocks.run(in, c, ctx.step(), both ? 2 : 1);
         Tensor out = model.finalLayer(h, c);
         return both ? Guidance.combine(out, cfg, guidedChannels) : out;
     }

@@ -22,6 +22,12 @@ public interface BlockStack<C> {
 
     Tensor block(int i, Tensor h, C cond);
 
+    /**
+     * What block i's first sub-layer sees of h: the timestep-modulated, normalised input for adaLN models
+     * (DiT, PixArt-α) — TeaCache's signal; by default h itself.
+     */
+    default Tensor modulatedInput(int i, Tensor h, C cond) { return h; }
+
     /** Tokens [B, N, D] → model output [B, outC, H, W]. */
     Tensor finalLayer(Tensor h, C cond);
 }

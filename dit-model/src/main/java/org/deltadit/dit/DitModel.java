@@ -67,6 +67,12 @@ public final class DitModel implements BlockStack<DitModel.Conditioning> {
         return new Conditioning(be.silu(be.add(c, y)));
     }
 
+    @Override
+    public Tensor modulatedInput(int i, Tensor h, Conditioning cond) {
+        Tensor[] m = Layers.linear(be, w, "blocks." + i + ".adaLN_modulation.1", cond.siluC()).unsqueeze(1).chunk(2, 6);
+        return Layers.modulate(be, be.layerNorm(h, null, null, 1e-6f), m[0], m[1]);
+    }
+
     /** One adaLN-Zero block: h + gate·Attn(modulate(LN(h))), then h + gate·MLP(modulate(LN(h))). */
     @Override
     public Tensor block(int i, Tensor h, Conditioning cond) {

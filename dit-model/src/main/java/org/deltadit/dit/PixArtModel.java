@@ -95,6 +95,12 @@ public final class PixArtModel implements CrossAttentionStack<PixArtModel.Condit
         return mlp(i, be.add(h, crossAttention(i, h, c)), c);
     }
 
+    @Override
+    public Tensor modulatedInput(int i, Tensor h, Conditioning c) {
+        Tensor[] m = modulation(i, c);
+        return Layers.modulate(be, be.layerNorm(h, null, null, 1e-6f), m[0], m[1]);
+    }
+
     /** The first part of block i: h + gate_msa·SelfAttn(modulate(LN h)). (T-GATE runs the parts apart.) */
     @Override
     public Tensor selfAttention(int i, Tensor h, Conditioning c) {

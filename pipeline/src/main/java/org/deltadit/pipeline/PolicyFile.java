@@ -17,7 +17,7 @@ import org.deltadit.weights.Json;
 public final class PolicyFile {
     private PolicyFile() {}
 
-    static final Set<String> FIELDS = Set.of("kind", "b", "interval", "cached_blocks", "range", "speedup", "reverse", "gate_step", "threshold", "note");
+    static final Set<String> FIELDS = Set.of("kind", "b", "interval", "cached_blocks", "range", "speedup", "reverse", "gate_step", "threshold", "coefficients", "note");
 
     /**
      * The policy of a {@code --cache-config} file, else of the cache flags (built by {@code flags});
@@ -40,22 +40,25 @@ public final class PolicyFile {
     public static CacheSpec fromFlags(Path config, String cache, Integer b, Integer interval, Integer cachedBlocks, String range, Double speedup,
                                       boolean reverse, Integer gateStep, Integer branch, Double threshold) {
         boolean flags = !cache.equals("none") || b != null || interval != null || cachedBlocks != null || range != null || speedup != null || reverse || gateStep != null || branch != null || threshold != null;
-        if (cache.trim().equalsIgnoreCase("fbcache") && config == null) {
+        String kind = cache.trim().toLowerCase(java.util.Locale.ROOT);
+        if ((kind.equals("fbcache") || kind.equals("teacache")) && config == null) {
             if (b != null || interval != null || cachedBlocks != null || range != null || speedup != null || reverse || gateStep != null || branch != null) {
-                throw new IllegalArgumentException("--cache fbcache: decides at run time from --threshold; drop --b, --interval, --cached-blocks, --range, --speedup, --reverse, --gate-step and --branch");
+                throw new IllegalArgumentException("--cache " + kind + ": decides at run time from --threshold; drop --b, --interval, --cached-blocks, --range, --speedup, --reverse, --gate-step and --branch");
             }
-            return firstBlock(threshold);
+            return rowPolicy(kind, threshold, null);
         }
-        if (threshold != null && config == null) throw new IllegalArgumentException("--threshold: applies to --cache fbcache");
+        if (threshold != null && config == null) throw new IllegalArgumentException("--threshold: applies to --cache fbcache and teacache");
         if (branch != null && !cache.trim().equalsIgnoreCase("deepcache")) throw new IllegalArgumentException("--branch: applies to --cache deepcache");
         if (branch != null && range != null) throw new IllegalArgumentException("--branch and --range: give one (the branch names DeepCache's span)");
         String r = branch != null ? "branch" + branch : range;
         return fileOrFlags(config, flags, () -> new CacheSpec.Named(cache, b, interval, cachedBlocks, r, speedup, reverse, gateStep));
     }
 
-    /** First-Block Cache at {@code threshold} (default 0.1, the value its authors suggest for DiT-class models). */
-    private static CacheSpec firstBlock(Double threshold) {
-        return new CacheSpec.Fixed(new org.deltadit.cache.CachePolicy.FirstBlock(threshold != null ? threshold : 0.1));
+    /** First-Block Cache or TeaCache at {@code threshold} (default 0.1); TeaCache's polynomial defaults to [1, 0] (uncalibrated). */
+    private static CacheSpec rowPolicy(String kind, Double threshold, double[] coefficients) {
+        double t = threshold != null ? threshold : 0.1;
+        return new CacheSpec.Fixed(kind.equals("fbcache") ? new org.deltadit.cache.CachePolicy.FirstBlock(t)
+                : new org.deltadit.cache.CachePolicy.TeaCache(t, coefficients != null ? coefficients : new double[] {1, 0}));
     }
 
     /** The policy in {@code file}. */
@@ -69,11 +72,24 @@ public final class PolicyFile {
         String s = JsonFields.string(o, where, "kind");
         if (s == null) throw new InvalidParameter(where + "kind", "missing (" + CacheSpec.KINDS + ")");
         Double threshold = JsonFields.number(o, where, "threshold");
-        if (s.trim().equalsIgnoreCase("fbcache")) {
-            for (String k : o.keySet()) if (!k.equals("kind") && !k.equals("threshold") && !k.equals("note")) throw new InvalidParameter(where + k, "does not apply to fbcache (threshold)");
-            return firstBlock(threshold);
+        String kind = s.trim().toLowerCase(java.util.Locale.ROOT);
+        if (kind.equals("fbcache") || kind.equals("teacache")) {
+            for (String k : o.keySet()) {
+                if (!k.equals("kind") && !k.equals("threshold") && !k.equals("note") && !(kind.equals("teacache") && k.equals("coefficients"))) {
+                    throw new InvalidParameter(where + k, "does not apply to " + kind + " (threshold" + (kind.equals("teacache") ? ", coefficients" : "") + ")");
+                }
+            }
+            double[] coefficients = null;
+            if (o.get("coefficients") instanceof java.util.List<?> l) {
+                coefficients = new double[l.size()];
+                for (int i = 0; i < l.size(); i++) {
+                    if (!(l.get(i) instanceof Number n)) throw new InvalidParameter(where + "coefficients", "holds " + l.get(i) + ", not a number");
+                    coefficients[i] = n.doubleValue();
+                }
+            } else if (o.containsKey("coefficients")) throw new InvalidParameter(where + "coefficients", "is not a list of numbers");
+            return rowPolicy(kind, threshold, coefficients);
         }
-        if (threshold != null) throw new InvalidParameter(where + "threshold", "applies to fbcache");
+        if (threshold != null) throw new InvalidParameter(where + "threshold", "applies to fbcache and teacache");
         return new CacheSpec.Named(s, JsonFields.integer(o, where, "b"), JsonFields.integer(o, where, "interval"), JsonFields.integer(o, where, "cached_blocks"),
                 JsonFields.string(o, where, "range"), JsonFields.number(o, where, "speedup"), JsonFields.flag(o, where, "reverse"), JsonFields.integer(o, where, "gate_step"));
     }

@@ -11,27 +11,28 @@ import org.deltadit.cache.CacheSpec;
 import org.deltadit.cache.MacCount;
 import org.junit.jupiter.api.Test;
 
-/** First-Block Cache decided at run time, row by row, on the demo model: exactness at 0, per-row decisions, MACs of what ran. */
-class FirstBlockCacheTest {
-    static GenerationRequest.Builder request(double threshold) {
-        return GenerationRequest.builder().classes(1, 7).seed(3).steps(10).cfg(4.0).decode(false).keepLatents(true)
-                .cache(new CacheSpec.Fixed(new CachePolicy.FirstBlock(threshold)));
+/** First-Block Cache and TeaCache decided at run time, row by row, on the demo model: exactness at 0, per-row decisions, MACs of what ran. */
+class RowCachePoliciesTest {
+    static GenerationRequest.Builder request(CachePolicy policy) {
+        return GenerationRequest.builder().classes(1, 7).seed(3).steps(10).cfg(4.0).decode(false).keepLatents(true).cache(new CacheSpec.Fixed(policy));
     }
 
     @Test
     void thresholdZeroIsFullComputeAndRowsDecideApart() {
         try (Pipeline p = Pipeline.open(ModelSpec.builder().model(Path.of("../models/demo")).threads(2).build())) {
             GenerationResult full = p.generate(GenerationRequest.builder().classes(1, 7).seed(3).steps(10).cfg(4.0).decode(false).keepLatents(true).build(), null);
-            GenerationResult zero = p.generate(request(0).build(), null);
-            assertArrayEquals(full.latents().toFloatArray(), zero.latents().toFloatArray(), "threshold 0 computes every row at every step");
-            assertEquals(full.macs(), zero.macs(), "and counts the MACs of a full run");
-            assertEquals(0, Arrays.stream(zero.reusedRows()).sum());
+            for (CachePolicy zeroPolicy : new CachePolicy[] {new CachePolicy.FirstBlock(0), new CachePolicy.TeaCache(0, new double[] {1, 0})}) {
+                GenerationResult zero = p.generate(request(zeroPolicy).build(), null);
+                assertArrayEquals(full.latents().toFloatArray(), zero.latents().toFloatArray(), zeroPolicy.describe() + ": threshold 0 computes every row at every step");
+                assertEquals(full.macs(), zero.macs(), "and counts the MACs of a full run");
+                assertEquals(0, Arrays.stream(zero.reusedRows()).sum());
+            }
 
             var c = p.config();
             long perRowFirst = MacCount.outside(c) + MacCount.blocks(c, 0, 1), others = MacCount.blocks(c, 1, c.depth());
             boolean partial = false;
             for (double t : new double[] {0.05, 0.1, 0.2, 0.4}) {
-                GenerationResult g = p.generate(request(t).build(), null);
+                GenerationResult g = p.generate(request(new CachePolicy.FirstBlock(t)).build(), null);
                 int[] reused = g.reusedRows();
                 assertEquals(10, reused.length);
                 assertEquals(0, reused[0], "the first step computes");
@@ -42,6 +43,12 @@ class FirstBlockCacheTest {
                 for (int r : reused) partial |= r > 0 && r < rows; // some rows skipped while others of the same batch ran
             }
             assertTrue(partial, "rows of one batch decided apart at some threshold and step");
+            // TeaCache skips every block of a reused row: its MACs are the embedding and final layer only
+            long outside = MacCount.outside(c), all = MacCount.blocks(c, 0, c.depth());
+            GenerationResult tea = p.generate(request(new CachePolicy.TeaCache(0.3, new double[] {1, 0})).build(), null);
+            int teaReused = Arrays.stream(tea.reusedRows()).sum();
+            assertTrue(teaReused > 0, "TeaCache at 0.3 skips some rows: " + Arrays.toString(tea.reusedRows()));
+            assertEquals(10L * 4 * outside + (10L * 4 - teaReused) * all, tea.macs());
         }
     }
 
@@ -53,5 +60,10 @@ class FirstBlockCacheTest {
         org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> PolicyFile.fromFlags(null, "delta-dit", null, null, null, null, null, false, null, null, 0.2));
         var parsed = PolicyFile.parse(java.util.Map.of("kind", "fbcache", "threshold", 0.3), "f: ");
         assertEquals("fbcache threshold=0.3", ((CacheSpec.Fixed) parsed).policy().describe());
+        var tea = PolicyFile.parse(java.util.Map.of("kind", "teacache", "threshold", 0.2, "coefficients", java.util.List.of(2.0, 0.5)), "f: ");
+        CachePolicy.TeaCache tc = (CachePolicy.TeaCache) ((CacheSpec.Fixed) tea).policy();
+        assertEquals(2 * 0.1 + 0.5, tc.rescale(0.1), 1e-12, "the polynomial, highest power first");
+        org.junit.jupiter.api.Assertions.assertThrows(org.deltadit.engine.InvalidParameter.class,
+                () -> PolicyFile.parse(java.util.Map.of("kind", "fbcache", "coefficients", java.util.List.of(1.0)), "f: "));
     }
 }
