@@ -1,0 +1,204 @@
+package org.deltadit.cli;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.stream.IntStream;
+import org.deltadit.cache.BudgetSolver;
+import org.deltadit.cache.CachePolicy;
+import org.deltadit.cache.CacheSpec;
+import org.deltadit.cache.Plan;
+import org.deltadit.engine.InvalidParameter;
+import org.deltadit.engine.Tensor;
+import org.deltadit.eval.ImageMetrics;
+import org.deltadit.pipeline.Captions;
+import org.deltadit.pipeline.GenerationRequest;
+import org.deltadit.pipeline.GenerationResult;
+import org.deltadit.pipeline.ModelSpec;
+import org.deltadit.pipeline.Pipeline;
+import org.deltadit.pipeline.PolicyWriter;
+import org.deltadit.weights.AtomicFiles;
+import org.deltadit.weights.ModelConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code dit tune} (paper App. F, as a search): for one model, sampler, step count and guidance, runs every
+ * candidate policy on the same calibration images and scores it by its distance to full compute — the mean
+ * PSNR of its final latents against the uncached ones (and their MSE) — at the MACs it spent. Candidates:
+ * Δ-DiT with b at 20/40/60/80 % of the steps, either order, N and N_c solved for the budget; Δ-Cache and its
+ * forecast on the front, middle and rear blocks with the fewest cached blocks that fit; First-Block Cache
+ * and TeaCache at several thresholds (their MACs measured). Prints every candidate with the Pareto front,
+ * writes the best one within the budget as a policy file.
+ */
+@Command(name = "tune", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Search cache policies at a MAC budget on calibration images; print the Pareto front; write the best as a policy file.")
+final class TuneCommand implements Callable<Integer> {
+    @Option(names = "--model", description = "weights file, folder or diffusers repository (default: the demo model, models/demo)")
+    Path model;
+    @Option(names = "--heads", description = "attention heads when the checkpoint does not say")
+    Integer heads;
+    @Option(names = "--speedup", description = "the budget as a MAC speedup over full compute (e.g. 1.6)")
+    Double speedup;
+    @Option(names = "--macs", description = "the budget as MACs per image (paper convention)")
+    Double macs;
+    @Option(names = "--calibration", defaultValue = "8", description = "calibration images (classes in turn, or the first of --prompts) (default: ${DEFAULT-VALUE})")
+    int calibration;
+    @Option(names = "--prompts", description = "text-to-image models: a file of calibration prompts, one per line")
+    Path prompts;
+    @Option(names = "--steps", defaultValue = "20", description = "(default: ${DEFAULT-VALUE})")
+    int steps;
+    @Option(names = "--sampler", description = "(default: the model's)")
+    String sampler;
+    @Option(names = "--cfg", description = "guidance scale (default: the model's)")
+    Double cfg;
+    @Option(names = "--seed", defaultValue = "0")
+    long seed;
+    @Option(names = "--out", description = "the policy file to write (dit generate --cache-config reads it)")
+    Path out;
+    @Option(names = "--json", description = "one JSON line per candidate instead of the table")
+    boolean json;
+    @Mixin
+    EngineOptions engine;
+
+    record Candidate(String label, CachePolicy policy, long macs, double psnr, double mse) {}
+
+    @Override
+    public Integer call() {
+        if ((speedup == null) == (macs == null)) throw new IllegalArgumentException("dit tune: give the budget as --speedup X or --macs M (one of them)");
+        if (speedup != null && !(speedup >= 1 && speedup <= 100)) throw new IllegalArgumentException("--speedup: " + speedup + " (1..100)");
+        if (macs != null && !(macs > 0)) throw new IllegalArgumentException("--macs: " + macs + " (must be positive)");
+        if (calibration < 1 || calibration > 1000) throw new IllegalArgumentException("--calibration: " + calibration + " (1..1000)");
+        if (steps < 2) throw new IllegalArgumentException("--steps: " + steps + " (at least 2)");
+        if (out != null) AtomicFiles.checkWritable(out, "--out");
+        long start = System.nanoTime();
+        try (Pipeline p = Pipeline.open(ModelSpec.builder().model(model != null ? model : DemoModel.path()).heads(heads).device(engine.device).threads(engine.threads).build())) {
+            ModelConfig c = p.config();
+            if (c instanceof org.deltadit.weights.UNetConfig) throw new IllegalArgumentException("--model: dit tune searches transformer block stacks; for a U-Net compare deepcache/delta-cache spans with dit bench compare");
+            List<String> texts = null;
+            if (p.textConditioned()) {
+                if (prompts == null) throw new IllegalArgumentException("--prompts: " + c.archName() + " is a text-to-image model: give calibration prompts (a file, one per line)");
+                texts = Captions.readPromptFile(prompts);
+            } else if (prompts != null) throw new IllegalArgumentException("--prompts: " + c.archName() + " is class-conditional (classes in turn)");
+            List<String> calibrationTexts = texts;
+            GenerationResult full = p.generate(request(p, calibrationTexts, CacheSpec.NONE), null);
+            long fullMacs = full.macs() / calibration;
+            double budget = speedup != null ? fullMacs / speedup : macs;
+            int branches = full.cfg() > 1 ? 2 : 1;
+            List<Candidate> results = new ArrayList<>();
+            List<String[]> skipped = new ArrayList<>();
+            for (Object[] cand : candidates(c, budget, branches, skipped)) {
+                CachePolicy policy = (CachePolicy) cand[1];
+                GenerationResult g = p.generate(request(p, calibrationTexts, new CacheSpec.Fixed(policy)), null);
+                results.add(score((String) cand[0], policy, g, full));
+                System.err.printf(Locale.ROOT, "tune: %-40s %.2f×%n", cand[0], fullMacs / (double) (g.macs() / calibration));
+            }
+            // the reference a cache must beat: fewer steps at the budget (not a policy file; never chosen)
+            int fewer = (int) Math.floor(steps * budget / fullMacs);
+            if (fewer >= 1 && fewer < steps) {
+                GenerationResult g = p.generate(request(p, calibrationTexts, CacheSpec.NONE, fewer), null);
+                results.add(score("fewer steps: T = " + fewer + " (reference)", null, g, full));
+            }
+            results.sort(Comparator.comparingLong(Candidate::macs));
+            Candidate best = results.stream().filter(r -> r.policy() != null && r.macs() <= budget * 1.0001).max(Comparator.comparingDouble(Candidate::psnr)).orElse(null);
+            double seconds = (System.nanoTime() - start) / 1e9;
+            print(results, best, fullMacs, budget, c, full, seconds);
+            for (String[] s : skipped) System.err.println("tune: left out " + s[0] + " (" + s[1] + ")");
+            if (best == null) {
+                System.err.printf(Locale.ROOT, "tune: no candidate fits %s MACs per image%n", org.deltadit.pipeline.PlanJson.macs((long) budget, ""));
+                return 1;
+            }
+            if (out != null) {
+                PolicyWriter.write(out, best.policy(), String.format(Locale.ROOT, "dit tune: %s on %s, %s %d steps, guidance %.1f: %.2f× MACs, PSNR %.2f dB against full compute on %d calibration images",
+                        best.label(), c.archName(), full.sampler(), full.steps(), full.cfg(), fullMacs / (double) best.macs(), best.psnr(), calibration));
+                System.err.println("tune: wrote " + out + " (dit generate --cache-config " + out + ")");
+            }
+        }
+        return 0;
+    }
+
+    private GenerationRequest request(Pipeline p, List<String> texts, CacheSpec cache) { return request(p, texts, cache, steps); }
+
+    private GenerationRequest request(Pipeline p, List<String> texts, CacheSpec cache, int runSteps) {
+        GenerationRequest.Builder b = GenerationRequest.builder().count(calibration).seed(seed).steps(runSteps).sampler(sampler).cfg(cfg).cache(cache).decode(false).keepLatents(true);
+        if (texts != null) b.prompts(IntStream.range(0, calibration).mapToObj(i -> texts.get(i % texts.size())).toList());
+        else b.classes(IntStream.range(0, calibration).map(i -> i % Math.max(1, p.numClasses())).boxed().toList());
+        return b.build();
+    }
+
+    /** The candidates: {label, policy}; the ones that cannot reach the budget are said in {@code skipped}. */
+    private List<Object[]> candidates(ModelConfig c, double budget, int branches, List<String[]> skipped) {
+        List<Object[]> out = new ArrayList<>();
+        int depth = c.depth();
+        for (double frac : new double[] {0.2, 0.4, 0.6, 0.8}) {
+            int b = Math.max(0, (int) Math.round(frac * steps));
+            for (boolean reverse : new boolean[] {false, true}) {
+                try {
+                    long full = Plan.uncachedMacs(c, steps, 1, branches);
+                    CachePolicy.DeltaDit d = BudgetSolver.solve(full / budget, steps, b, reverse, c, branches);
+                    out.add(new Object[] {"Δ-DiT" + (reverse ? " reversed" : "") + " b=" + b + " N=" + d.interval() + " Nc=" + d.cachedBlocks(), d});
+                } catch (InvalidParameter e) {
+                    skipped.add(new String[] {"Δ-DiT b=" + b + (reverse ? " reversed" : ""), e.problem()});
+                }
+            }
+        }
+        int nc = 1;
+        while (nc < depth && Plan.of(new CachePolicy.DeltaCache(0, nc, 2), steps, depth).macs(c, 1, branches) > budget) nc++;
+        if (Plan.of(new CachePolicy.DeltaCache(0, nc, 2), steps, depth).macs(c, 1, branches) <= budget) {
+            int mid = (depth - nc) / 2;
+            int[][] ranges = {{0, nc}, {mid, mid + nc}, {depth - nc, depth}};
+            String[] names = {"front", "middle", "rear"};
+            for (int k = 0; k < 3; k++) {
+                out.add(new Object[] {"Δ-Cache " + names[k] + " [" + ranges[k][0] + "," + ranges[k][1] + ")", new CachePolicy.DeltaCache(ranges[k][0], ranges[k][1], 2)});
+                out.add(new Object[] {"forecast " + names[k] + " [" + ranges[k][0] + "," + ranges[k][1] + ")", new CachePolicy.Forecast(ranges[k][0], ranges[k][1], 2)});
+            }
+        } else {
+            skipped.add(new String[] {"Δ-Cache", "N = 2 cannot reach the budget"});
+        }
+        for (double t : new double[] {0.05, 0.1, 0.15, 0.2, 0.3}) out.add(new Object[] {"fbcache " + t, new CachePolicy.FirstBlock(t)});
+        for (double t : new double[] {0.1, 0.2, 0.3, 0.5}) out.add(new Object[] {"teacache " + t, new CachePolicy.TeaCache(t, new double[] {1, 0})});
+        return out;
+    }
+
+    /** MACs per image, and the mean PSNR (capped at 100 dB) and MSE of the final latents against full compute. */
+    private Candidate score(String label, CachePolicy policy, GenerationResult g, GenerationResult full) {
+        double psnr = 0, mse = 0;
+        int n = calibration;
+        for (int i = 0; i < n; i++) {
+            float[] a = full.latents().select(0, i).toFloatArray(), b = g.latents().select(0, i).toFloatArray();
+            psnr += Math.min(ImageMetrics.psnr(a, b), 100) / n;
+            double s = 0;
+            for (int k = 0; k < a.length; k++) s += (a[k] - b[k]) * (double) (a[k] - b[k]);
+            mse += s / a.length / n;
+        }
+        return new Candidate(label, policy, g.macs() / n, psnr, mse);
+    }
+
+    private void print(List<Candidate> results, Candidate best, long fullMacs, double budget, ModelConfig c, GenerationResult full, double seconds) {
+        // Pareto: no other candidate is at most as costly and at least as close, and better in one of the two
+        List<Candidate> front = new ArrayList<>();
+        for (Candidate r : results) {
+            boolean dominated = results.stream().anyMatch(o -> o != r && o.macs() <= r.macs() && o.psnr() >= r.psnr() && (o.macs() < r.macs() || o.psnr() > r.psnr()));
+            if (!dominated) front.add(r);
+        }
+        if (json) {
+            for (Candidate r : results) {
+                System.out.printf(Locale.ROOT, "{\"candidate\":%s,\"macs\":%d,\"speedup\":%.4f,\"psnr\":%.3f,\"mse\":%.6g,\"within_budget\":%b,\"pareto\":%b,\"chosen\":%b}%n",
+                        org.deltadit.weights.Json.quote(r.label()), r.macs(), fullMacs / (double) r.macs(), r.psnr(), r.mse(), r.macs() <= budget * 1.0001, front.contains(r), r == best);
+            }
+            return;
+        }
+        System.out.printf(Locale.ROOT, "%s, %s %d steps, guidance %.1f, %d calibration images; budget %s MACs per image (full %s); search %.1f s%n%n", c.archName(), full.sampler(),
+                full.steps(), full.cfg(), calibration, org.deltadit.pipeline.PlanJson.macs((long) budget, ""), org.deltadit.pipeline.PlanJson.macs(fullMacs, ""), seconds);
+        System.out.println("| Candidate | MACs | Speedup | PSNR vs full (dB) | latent MSE | |");
+        System.out.println("|---|---|---|---|---|---|");
+        for (Candidate r : results) {
+            String mark = (r == best ? "chosen" : "") + (front.contains(r) ? (r == best ? ", " : "") + "Pareto" : "") + (r.macs() > budget * 1.0001 ? " (over budget)" : "");
+            System.out.printf(Locale.ROOT, "| %s | %s | %.2f× | %.2f | %.3g | %s |%n", r.label(), org.deltadit.pipeline.PlanJson.macs(r.macs(), ""), fullMacs / (double) r.macs(), r.psnr(), r.mse(), mark);
+        }
+    }
+}

@@ -1,0 +1,48 @@
+package org.deltadit.cli;
+
+import static org.deltadit.cli.MainTest.run;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.deltadit.cache.CachePolicy;
+import org.deltadit.pipeline.PolicyFile;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** dit tune on the tiny digit DiT: a search within the budget, a Pareto front, a policy file that dit generate takes. */
+class TuneTest {
+    @TempDir Path dir;
+
+    @Test
+    void searchesWritesAPolicyFileAndGenerateUsesIt() throws IOException {
+        Path model = CompareTest.tinyDigitModel(Files.createDirectories(dir.resolve("m")));
+        Path out = dir.resolve("tuned.json");
+        MainTest.Run r = run("tune", "--model", model.toString(), "--speedup", "1.5", "--calibration", "2", "--steps", "6", "--threads", "2", "--out", out.toString(), "--json");
+        assertEquals(0, r.status(), r.err());
+        long chosen = r.out().lines().filter(l -> l.contains("\"chosen\":true")).count();
+        assertEquals(1, chosen, r.out());
+        assertTrue(r.out().lines().anyMatch(l -> l.contains("\"pareto\":true")), r.out());
+        assertTrue(r.out().lines().filter(l -> l.contains("\"chosen\":true")).allMatch(l -> l.contains("\"within_budget\":true")), r.out());
+        assertTrue(r.out().contains("fewer steps: T = 4 (reference)"), "the fewer-steps reference row: " + r.out());
+        assertTrue(r.out().lines().count() >= 20, "Δ-DiT, Δ-Cache, forecast, fbcache and teacache candidates: " + r.out());
+        CachePolicy p = PolicyFile.read(out).resolve(6, org.deltadit.pipeline.Pipeline.config(org.deltadit.pipeline.ModelSpec.builder().model(model).build()), 2);
+        assertTrue(!(p instanceof CachePolicy.None), p.describe());
+        MainTest.Run g = run("generate", "--model", model.toString(), "--class", "1", "--steps", "6", "--cache-config", out.toString(), "--out", dir.resolve("x.png").toString());
+        assertEquals(0, g.status(), g.err());
+    }
+
+    @Test
+    void badBudgetsAreOneLine() throws IOException {
+        String demo = "../models/demo";
+        Path aFile = Files.writeString(dir.resolve("a-file"), "x");
+        for (String[] args : new String[][] {{"tune", "--model", demo}, {"tune", "--model", demo, "--speedup", "2", "--macs", "1e9"}, {"tune", "--model", demo, "--speedup", "0.5"},
+                {"tune", "--model", demo, "--speedup", "1.5", "--calibration", "0"}, {"tune", "--model", demo, "--speedup", "1.5", "--out", aFile.resolve("x.json").toString()}}) {
+            MainTest.Run r = run(args);
+            assertEquals(2, r.status(), String.join(" ", args) + ": " + r.err());
+            assertEquals(1, r.err().lines().count(), r.err());
+        }
+    }
+}
