@@ -175,6 +175,56 @@ public sealed interface CachePolicy extends java.io.Serializable { // serialisab
     }
 
     /**
+     * MagCache (Ma et al. 2025): per-step magnitude ratios γ_s of the whole stack's residual, measured once
+     * on a calibration run ({@code dit tune}), decide which steps skip every block and add the residual of the
+     * last computed step: after the first ⌈0.2·T⌉ steps, a step skips while the accumulated error
+     * Σ|1 − Πγ| over the skipped run stays under {@code threshold} and at most {@code maxSkips} steps in a row
+     * are skipped; otherwise it computes and the accumulation restarts. The plan is fixed before sampling
+     * (Δ over all blocks on skipped steps), so its MACs are exact.
+     */
+    record MagCache(double threshold, int maxSkips, double[] ratios) implements CachePolicy {
+        public MagCache {
+            require(threshold >= 0 && threshold < 100, "threshold", threshold + " (0 ≤ threshold < 100)");
+            require(maxSkips >= 1, "maxSkips", maxSkips + " (at least 1)");
+            require(ratios != null && ratios.length >= 1, "ratios", "MagCache needs the calibrated ratio of every step (dit tune measures them)");
+            for (double r : ratios) require(r > 0 && Double.isFinite(r), "ratios", r + " (ratios are positive)");
+            ratios = ratios.clone();
+        }
+
+        public StepPlan step(int s, int steps, int depth) { return skips(steps)[s - 1] ? StepPlan.cached(s, StepPlan.Mode.DELTA, 0, depth, depth) : StepPlan.full(s, depth); }
+
+        /** Which steps skip, in order. */
+        boolean[] skips(int steps) {
+            boolean[] out = new boolean[steps];
+            double ratio = 1, err = 0;
+            int run = 0, retain = (int) Math.ceil(0.2 * steps);
+            for (int s = 1; s <= steps; s++) {
+                if (s <= retain || s == steps) continue;
+                ratio *= ratios[s - 1];
+                err += Math.abs(1 - ratio);
+                run++;
+                if (err < threshold && run <= maxSkips) out[s - 1] = true;
+                else {
+                    ratio = 1;
+                    err = 0;
+                    run = 0;
+                }
+            }
+            return out;
+        }
+
+        public void check(int steps, int depth) {
+            require(ratios.length == steps, "ratios", "calibrated for " + ratios.length + " steps, the run has " + steps + " (tune it for this step count)");
+        }
+
+        public String describe() { return "magcache threshold=" + threshold + " K=" + maxSkips; }
+
+        @Override public boolean equals(Object o) { return o instanceof MagCache m && m.threshold == threshold && m.maxSkips == maxSkips && java.util.Arrays.equals(m.ratios, ratios); }
+
+        @Override public int hashCode() { return java.util.Objects.hash(threshold, maxSkips, java.util.Arrays.hashCode(ratios)); }
+    }
+
+    /**
      * DeepCache (Ma et al. 2024) on a U-Net: full steps keep the state entering block {@code to}; cached steps
      * run the shallow blocks [0, from) — whose skips the blocks after the span need — and continue from the
      * kept state, so the deep blocks [from, to) run only on full steps.

@@ -32,8 +32,9 @@ import picocli.CommandLine.Option;
  * PSNR of its final latents against the uncached ones (and their MSE) — at the MACs it spent. Candidates:
  * Δ-DiT with b at 20/40/60/80 % of the steps, either order, N and N_c solved for the budget; Δ-Cache and its
  * forecast on the front, middle and rear blocks with the fewest cached blocks that fit; First-Block Cache
- * and TeaCache at several thresholds (their MACs measured). Prints every candidate with the Pareto front,
- * writes the best one within the budget as a policy file.
+ * and TeaCache at several thresholds (their MACs measured); MagCache with the magnitude ratios of the
+ * stack's residual measured on the full calibration run. Prints every candidate with the Pareto front,
+ * writes the best one within the budget as a policy file (a MagCache file carries its ratios).
  */
 @Command(name = "tune", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Search cache policies at a MAC budget on calibration images; print the Pareto front; write the best as a policy file.")
@@ -85,13 +86,28 @@ final class TuneCommand implements Callable<Integer> {
                 texts = Captions.readPromptFile(prompts);
             } else if (prompts != null) throw new IllegalArgumentException("--prompts: " + c.archName() + " is class-conditional (classes in turn)");
             List<String> calibrationTexts = texts;
-            GenerationResult full = p.generate(request(p, calibrationTexts, CacheSpec.NONE), null);
+            double[] magnitude = new double[steps + 1]; // per step: mean |stack output − stack input|, MagCache's calibration
+            Tensor[] entering = new Tensor[1];
+            int depth = c.depth();
+            GenerationResult full = p.generate(request(p, calibrationTexts, CacheSpec.NONE), new org.deltadit.pipeline.ProgressListener() {
+                @Override
+                public org.deltadit.cache.BlockRunner.BlockObserver blocks(int from, int to) {
+                    return (step, block, in, outState) -> {
+                        if (block == 0) entering[0] = in;
+                        if (block == depth - 1) magnitude[step] += meanAbsDiff(outState, entering[0]);
+                    };
+                }
+            });
+            double[] ratios = new double[steps];
+            for (int s = 0; s < steps; s++) ratios[s] = s == 0 || magnitude[s] == 0 ? 1 : magnitude[s + 1] / magnitude[s];
             long fullMacs = full.macs() / calibration;
             double budget = speedup != null ? fullMacs / speedup : macs;
             int branches = full.cfg() > 1 ? 2 : 1;
             List<Candidate> results = new ArrayList<>();
             List<String[]> skipped = new ArrayList<>();
-            for (Object[] cand : candidates(c, budget, branches, skipped)) {
+            List<Object[]> all = candidates(c, budget, branches, skipped);
+            for (double t : new double[] {0.03, 0.06, 0.12, 0.24}) for (int k : new int[] {2, 4}) all.add(new Object[] {"magcache " + t + " K=" + k, new CachePolicy.MagCache(t, k, ratios)});
+            for (Object[] cand : all) {
                 CachePolicy policy = (CachePolicy) cand[1];
                 GenerationResult g = p.generate(request(p, calibrationTexts, new CacheSpec.Fixed(policy)), null);
                 results.add(score((String) cand[0], policy, g, full));
@@ -162,6 +178,13 @@ final class TuneCommand implements Callable<Integer> {
         for (double t : new double[] {0.05, 0.1, 0.15, 0.2, 0.3}) out.add(new Object[] {"fbcache " + t, new CachePolicy.FirstBlock(t)});
         for (double t : new double[] {0.1, 0.2, 0.3, 0.5}) out.add(new Object[] {"teacache " + t, new CachePolicy.TeaCache(t, new double[] {1, 0})});
         return out;
+    }
+
+    private static double meanAbsDiff(Tensor a, Tensor b) {
+        float[] x = a.toFloatArray(), y = b.toFloatArray();
+        double s = 0;
+        for (int k = 0; k < x.length; k++) s += Math.abs(x[k] - y[k]);
+        return s / x.length;
     }
 
     /** MACs per image, and the mean PSNR (capped at 100 dB) and MSE of the final latents against full compute. */

@@ -17,7 +17,7 @@ import org.deltadit.weights.Json;
 public final class PolicyFile {
     private PolicyFile() {}
 
-    static final Set<String> FIELDS = Set.of("kind", "b", "interval", "cached_blocks", "range", "speedup", "reverse", "gate_step", "threshold", "coefficients", "note");
+    static final Set<String> FIELDS = Set.of("kind", "b", "interval", "cached_blocks", "range", "speedup", "reverse", "gate_step", "threshold", "coefficients", "max_skips", "ratios", "note");
 
     /**
      * The policy of a {@code --cache-config} file, else of the cache flags (built by {@code flags});
@@ -54,6 +54,18 @@ public final class PolicyFile {
         return fileOrFlags(config, flags, () -> new CacheSpec.Named(cache, b, interval, cachedBlocks, r, speedup, reverse, gateStep));
     }
 
+    /** A list of numbers field (null when absent). */
+    private static double[] numbers(Map<String, Object> o, String where, String key) {
+        if (!o.containsKey(key)) return null;
+        if (!(o.get(key) instanceof java.util.List<?> l)) throw new InvalidParameter(where + key, "is not a list of numbers");
+        double[] out = new double[l.size()];
+        for (int i = 0; i < l.size(); i++) {
+            if (!(l.get(i) instanceof Number n)) throw new InvalidParameter(where + key, "holds " + l.get(i) + ", not a number");
+            out[i] = n.doubleValue();
+        }
+        return out;
+    }
+
     /** First-Block Cache or TeaCache at {@code threshold} (default 0.1); TeaCache's polynomial defaults to [1, 0] (uncalibrated). */
     private static CacheSpec rowPolicy(String kind, Double threshold, double[] coefficients) {
         double t = threshold != null ? threshold : 0.1;
@@ -73,21 +85,18 @@ public final class PolicyFile {
         if (s == null) throw new InvalidParameter(where + "kind", "missing (" + CacheSpec.KINDS + ")");
         Double threshold = JsonFields.number(o, where, "threshold");
         String kind = s.trim().toLowerCase(java.util.Locale.ROOT);
+        if (kind.equals("magcache")) {
+            for (String k : o.keySet()) if (!java.util.Set.of("kind", "threshold", "max_skips", "ratios", "note").contains(k)) throw new InvalidParameter(where + k, "does not apply to magcache (threshold, max_skips, ratios)");
+            Integer k = JsonFields.integer(o, where, "max_skips");
+            return new CacheSpec.Fixed(new org.deltadit.cache.CachePolicy.MagCache(threshold != null ? threshold : 0.1, k != null ? k : 2, numbers(o, where, "ratios")));
+        }
         if (kind.equals("fbcache") || kind.equals("teacache")) {
             for (String k : o.keySet()) {
                 if (!k.equals("kind") && !k.equals("threshold") && !k.equals("note") && !(kind.equals("teacache") && k.equals("coefficients"))) {
                     throw new InvalidParameter(where + k, "does not apply to " + kind + " (threshold" + (kind.equals("teacache") ? ", coefficients" : "") + ")");
                 }
             }
-            double[] coefficients = null;
-            if (o.get("coefficients") instanceof java.util.List<?> l) {
-                coefficients = new double[l.size()];
-                for (int i = 0; i < l.size(); i++) {
-                    if (!(l.get(i) instanceof Number n)) throw new InvalidParameter(where + "coefficients", "holds " + l.get(i) + ", not a number");
-                    coefficients[i] = n.doubleValue();
-                }
-            } else if (o.containsKey("coefficients")) throw new InvalidParameter(where + "coefficients", "is not a list of numbers");
-            return rowPolicy(kind, threshold, coefficients);
+            return rowPolicy(kind, threshold, o.containsKey("coefficients") ? numbers(o, where, "coefficients") : null);
         }
         if (threshold != null) throw new InvalidParameter(where + "threshold", "applies to fbcache and teacache");
         return new CacheSpec.Named(s, JsonFields.integer(o, where, "b"), JsonFields.integer(o, where, "interval"), JsonFields.integer(o, where, "cached_blocks"),

@@ -65,5 +65,12 @@ class RowCachePoliciesTest {
         assertEquals(2 * 0.1 + 0.5, tc.rescale(0.1), 1e-12, "the polynomial, highest power first");
         org.junit.jupiter.api.Assertions.assertThrows(org.deltadit.engine.InvalidParameter.class,
                 () -> PolicyFile.parse(java.util.Map.of("kind", "fbcache", "coefficients", java.util.List.of(1.0)), "f: "));
+        // what dit tune writes, read back: MagCache with its ratios, TeaCache with its polynomial
+        for (CachePolicy p : new CachePolicy[] {new CachePolicy.MagCache(0.12, 3, new double[] {1, 0.9, 1.1}), new CachePolicy.TeaCache(0.2, new double[] {3, 2, 1}),
+                new CachePolicy.DeltaDit(4, 2, 9, true), new CachePolicy.Forecast(0, 9, 2)}) {
+            var back = PolicyFile.parse(org.deltadit.weights.Json.parseObject("test", PolicyWriter.json(p, "n").getBytes(java.nio.charset.StandardCharsets.UTF_8)), "f: ");
+            CachePolicy q = back instanceof CacheSpec.Fixed f ? f.policy() : back.resolve(20, Pipeline.config(ModelSpec.builder().randomWeights(true).arch("DiT-S/2").build()), 2);
+            assertEquals(p, q, p.describe());
+        }
     }
 }
