@@ -24,6 +24,9 @@ final class JobOptions {
     static final java.util.regex.Pattern MASTER = java.util.regex.Pattern.compile(
             "local|local\\[(\\d+|\\*)(,\\d+)?]|local-cluster\\[\\d+,\\d+,\\d+]|spark://[^/\\s]+(:\\d+)?(,[^/\\s]+(:\\d+)?)*|yarn|k8s://\\S+");
 
+    /** What every engine JVM passes (pom.xml's jit.inline): C2 inlines the vector exp/erf into the kernels. */
+    static final String JIT_INLINE = "-XX:CompileCommand=quiet -XX:CompileCommand=inline,org.deltadit.engine.cpu.VectorMath::* -XX:CompileCommand=inline,org.deltadit.engine.cpu.CpuBackend::erf";
+
     /** A session, stopped at the end only when this job started it. */
     record Session(SparkSession spark, boolean own) implements AutoCloseable {
         @Override
@@ -52,6 +55,9 @@ final class JobOptions {
         }
         b.master(m);
         if (m.startsWith("local")) b.config("spark.ui.enabled", "false");
+        else if (System.getProperty("spark.executor.extraJavaOptions") == null && (conf == null || !conf.containsKey("spark.executor.extraJavaOptions"))) {
+            b.config("spark.executor.extraJavaOptions", JIT_INLINE); // the engine's vector kernels, as the launchers run them
+        }
         else if (System.getProperty("spark.jars") == null && (conf == null || !conf.containsKey("spark.jars")) && ownJar() != null) {
             b.config("spark.jars", ownJar()); // run by ./dit-spark, not spark-submit: ship the job jar to the executors as spark-submit would
         }
