@@ -5,20 +5,27 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.util.function.ToIntFunction;
 import org.junit.jupiter.api.Test;
 
 /** Exit statuses and messages of the command line: 0 when all is well, 2 and one line for bad input. */
-class MainTest {
+public class MainTest {
 
-    record Run(int status, String out, String err) {}
+    /** What one command-line run printed, and its exit status. */
+    public record Run(int status, String out, String err) {}
 
     static Run run(String... args) {
+        return capture(Main::execute, args);
+    }
+
+    /** Runs a command line's entry point with System.out and System.err captured; the Spark module's tests share it. */
+    public static Run capture(ToIntFunction<String[]> execute, String... args) {
         PrintStream oldOut = System.out, oldErr = System.err;
         ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
         System.setOut(new PrintStream(out, true));
         System.setErr(new PrintStream(err, true));
         try {
-            int status = Main.execute(args);
+            int status = execute.applyAsInt(args);
             return new Run(status, out.toString(), err.toString());
         } finally {
             System.setOut(oldOut);

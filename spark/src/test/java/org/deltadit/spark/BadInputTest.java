@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.deltadit.cli.MainTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -41,7 +42,7 @@ class BadInputTest {
             List<String> args = new java.util.ArrayList<>(c.getKey());
             if (!args.contains("--model")) args.addAll(List.of("--model", demo));
             if (args.get(0).equals("generate") && !args.contains("--out")) args.addAll(List.of("--out", out.toString()));
-            SparkTests.Run r = SparkTests.run(args.toArray(new String[0]));
+            MainTest.Run r = SparkTests.run(args.toArray(new String[0]));
             assertEquals(2, r.status(), c.getKey() + ": " + r.err());
             assertEquals(1, r.err().lines().count(), c.getKey() + ": one line: " + r.err());
             assertTrue(r.err().startsWith("dit-spark: "), r.err());

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
+import org.deltadit.cli.MainTest;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -43,14 +44,14 @@ class CompareJobTest {
         String[] common = {"--model", model.toString(), "--count", "6", "--steps", "4", "--seed", "3", "--batch", "2", "--rows", "full,t3,forecast-deep,delta-dit",
             "--metrics", "fid,is", "--fid-weights", FIX + "tiny_pt_inception.pth", "--fid-stats", FIX + "tiny_fid_stats.npz"};
         String single = cli(concat(new String[] {"bench", "compare", "--threads", "2"}, common));
-        SparkTests.Run r = SparkTests.run(concat(new String[] {"compare", "--master", SparkTests.MASTER, "--partitions", "3", "--threads", "1"}, common));
+        MainTest.Run r = SparkTests.run(concat(new String[] {"compare", "--master", SparkTests.MASTER, "--partitions", "3", "--threads", "1"}, common));
         assertEquals(0, r.status(), r.err());
         assertEquals(withoutLatency(single), withoutLatency(r.out()));
         assertEquals(4, r.out().lines().filter(l -> l.startsWith("| ") && !l.startsWith("| Method")).count(), r.out());
         assertTrue(r.out().contains("| FID (Inception) | IS |"), "the Inception columns: " + r.out());
         assertEquals(3, r.err().lines().filter(l -> l.matches("dit-spark: part \\d done .*")).count(), r.err());
         // --json: one object per row, the same figures
-        SparkTests.Run j = SparkTests.run(concat(new String[] {"compare", "--master", SparkTests.MASTER, "--partitions", "2", "--threads", "1", "--json"}, common));
+        MainTest.Run j = SparkTests.run(concat(new String[] {"compare", "--master", SparkTests.MASTER, "--partitions", "2", "--threads", "1", "--json"}, common));
         String singleJson = cli(concat(new String[] {"bench", "compare", "--threads", "2", "--json"}, common));
         assertEquals(singleJson.replaceAll("\"seconds_per_image\":[0-9.]+", ""), j.out().replaceAll("\"seconds_per_image\":[0-9.]+", ""));
     }
@@ -63,7 +64,7 @@ class CompareJobTest {
             "--rows", "full,delta-dit", "--metrics", "clip,is", "--clip-model", "../dit-model/src/test/resources/fixtures/tiny_clip",
             "--fid-weights", FIX + "tiny_pt_inception.pth"};
         String single = cli(concat(new String[] {"bench", "compare", "--threads", "2"}, common));
-        SparkTests.Run r = SparkTests.run(concat(new String[] {"compare", "--master", SparkTests.MASTER, "--partitions", "2", "--threads", "1"}, common));
+        MainTest.Run r = SparkTests.run(concat(new String[] {"compare", "--master", SparkTests.MASTER, "--partitions", "2", "--threads", "1"}, common));
         assertEquals(0, r.status(), r.err());
         assertTrue(r.out().contains("| IS | CLIP |"), r.out());
         assertEquals(withoutLatency(single), withoutLatency(r.out()));

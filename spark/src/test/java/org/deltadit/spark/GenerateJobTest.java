@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
 import org.apache.spark.sql.Row;
+import org.deltadit.cli.MainTest;
 import org.deltadit.pipeline.GenerationRequest;
 import org.deltadit.pipeline.GenerationResult;
 import org.deltadit.pipeline.Image;
@@ -43,7 +44,7 @@ class GenerateJobTest {
     @Test
     void writesTheSingleMachineImagesOncePerRowAndAParquetTable() throws IOException {
         Path out = dir.resolve("png"), table = dir.resolve("table");
-        SparkTests.Run r = SparkTests.run("generate", "--model", SparkTests.DEMO.toString(), "--master", SparkTests.MASTER, "--class", "0-4", "--seed", "7", "--steps", "2",
+        MainTest.Run r = SparkTests.run("generate", "--model", SparkTests.DEMO.toString(), "--master", SparkTests.MASTER, "--class", "0-4", "--seed", "7", "--steps", "2",
                 "--partitions", "3", "--threads", "1", "--out", out.toString(), "--parquet", table.toString(), "--json");
         assertEquals(0, r.status(), r.out() + "|" + r.err());
         List<byte[]> want = singleMachine(5);
@@ -66,7 +67,7 @@ class GenerateJobTest {
     @Test
     void aFailedAttemptIsRetriedAndLeavesNoPartialOrDuplicateFile() throws IOException {
         Path out = dir.resolve("retry");
-        SparkTests.Run r = SparkTests.run("generate", "--model", SparkTests.DEMO.toString(), "--master", SparkTests.MASTER, "--class", "0-3", "--seed", "7", "--steps", "2",
+        MainTest.Run r = SparkTests.run("generate", "--model", SparkTests.DEMO.toString(), "--master", SparkTests.MASTER, "--class", "0-3", "--seed", "7", "--steps", "2",
                 "--partitions", "2", "--threads", "1", "--out", out.toString(), "--fail-once");
         assertEquals(0, r.status(), r.out() + "|" + r.err());
         assertEquals(List.of("00000.png", "00001.png", "00002.png", "00003.png"), files(out), "every image once, no temporary file");
@@ -81,7 +82,7 @@ class GenerateJobTest {
         Path repo = org.deltadit.cli.PixArtGenerateTest.tinyRepository(dir);
         Path prompts = Files.writeString(dir.resolve("prompts.txt"), "a small cat\nblue sky\nthe sea at night\n");
         Path out = dir.resolve("prompt-pngs");
-        SparkTests.Run r = SparkTests.run("generate", "--model", repo.toString(), "--master", SparkTests.MASTER, "--prompts", prompts.toString(), "--seed", "4",
+        MainTest.Run r = SparkTests.run("generate", "--model", repo.toString(), "--master", SparkTests.MASTER, "--prompts", prompts.toString(), "--seed", "4",
                 "--steps", "2", "--partitions", "2", "--threads", "1", "--out", out.toString());
         assertEquals(0, r.status(), r.err());
         assertEquals(List.of("00000.png", "00001.png", "00002.png"), files(out));

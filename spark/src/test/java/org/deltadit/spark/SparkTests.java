@@ -1,11 +1,10 @@
 package org.deltadit.spark;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.apache.spark.sql.SparkSession;
+import org.deltadit.cli.MainTest;
 
 /** What the Spark tests share: one local session for the whole test JVM (starting one takes seconds), and runs of the command line. */
 final class SparkTests {
@@ -27,20 +26,8 @@ final class SparkTests {
         return session;
     }
 
-    record Run(int status, String out, String err) {}
-
-    static Run run(String... args) {
-        PrintStream oldOut = System.out, oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true));
-        System.setErr(new PrintStream(err, true));
-        try {
-            int status = DitSpark.execute(args);
-            return new Run(status, out.toString(), err.toString());
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+    static MainTest.Run run(String... args) {
+        return MainTest.capture(DitSpark::execute, args);
     }
 
     /** The cli tests' tiny random 1×32×32 DiT, with the demo model's digit classifier beside it. */
