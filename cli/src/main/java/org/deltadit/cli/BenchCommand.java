@@ -82,6 +82,7 @@ final class BenchCommand implements Callable<Integer> {
                             + "\"blocks_seconds_median\":%.4f,\"blocks_seconds_min\":%.4f,\"runs\":%d,\"forward_seconds_median\":%.4f,\"peak_rss_bytes\":%d}%n",
                     arch, imageSize, tokens, batch, dt, be.threads(),
                     median(blockTimes), blockTimes[0], blockTimes.length, median(fullTimes), peakRss());
+            if (be instanceof org.deltadit.engine.device.DeviceBackend d) System.err.println("bench: " + d.stats());
             return 0;
         }
 

@@ -47,12 +47,12 @@ public final class ModelLoader {
         return new PixArtModel(cfg, randomWeights(shapes, seed, dtype), be);
     }
 
-    /** Uniform in ±0.035 (standard deviation 0.02), so activations stay finite through all blocks. */
+    /** Uniform in ±0.035 (standard deviation 0.02), so activations stay finite through all blocks; native memory, read-only. */
     static Map<String, Tensor> randomWeights(Map<String, int[]> shapes, long seed, DType dtype) {
         SplittableRandom r = new SplittableRandom(seed);
         Map<String, Tensor> w = new LinkedHashMap<>();
         for (Map.Entry<String, int[]> e : shapes.entrySet()) {
-            Tensor t = Tensor.zeros(dtype, e.getValue());
+            Tensor t = Tensor.zeros(java.lang.foreign.Arena.ofAuto(), dtype, e.getValue());
             long n = t.numel();
             float[] chunk = new float[1 << 16];
             for (long at = 0; at < n; at += chunk.length) {
@@ -64,7 +64,8 @@ public final class ModelLoader {
                 }
                 dtype.write(t.segment(), at, chunk, 0, len);
             }
-            w.put(e.getKey(), t);
+            // sealed read-only, as a mapped checkpoint is: nothing may write weights, and device backends keep them resident
+            w.put(e.getKey(), Tensor.wrap(t.segment().asReadOnly(), dtype, e.getValue()));
         }
         return w;
     }

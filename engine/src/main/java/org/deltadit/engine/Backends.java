@@ -15,7 +15,7 @@ public final class Backends {
     private Backends() {}
 
     /** The device names {@link #select} accepts. */
-    public static final String DEVICES = "cpu, reference, opencl[:N]";
+    public static final String DEVICES = "cpu, reference, opencl[:N], cuda[:N]";
 
     /** A backend for {@code device} and {@code threads} (null: from the properties, else the defaults). */
     public static Backend select(String device, Integer threads) {
@@ -55,6 +55,19 @@ public final class Backends {
             }
             try {
                 return new org.deltadit.engine.opencl.OpenClBackend(index);
+            } catch (InvalidParameter e) {
+                throw new InvalidParameter(param, e.problem());
+            }
+        }
+        if (n.equals("cuda") || n.startsWith("cuda:")) {
+            int index;
+            try {
+                index = n.equals("cuda") ? 0 : Integer.parseInt(n.substring(5));
+            } catch (NumberFormatException e) {
+                throw new InvalidParameter(param, "'" + name + "': cuda:N takes a GPU number (dit devices lists them)");
+            }
+            try {
+                return new org.deltadit.engine.cuda.CudaBackend(index, org.deltadit.engine.cuda.CudaBackend.Gemm.fromProperty());
             } catch (InvalidParameter e) {
                 throw new InvalidParameter(param, e.problem());
             }

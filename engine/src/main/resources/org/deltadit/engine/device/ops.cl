@@ -1,8 +1,8 @@
 /*
- * The device kernels, written once in a C subset: OpenCL C 1.2 as it stands; the CUDA backend (issue 14,
- * to come) compiles the same text with KERNEL/GLOBAL/GID defined for CUDA. Every buffer is contiguous
- * F32; the host lays tensors out so. Each kernel is the direct form of its scalar reference in
- * engine/reference: correctness first, tiling later.
+ * The device kernels, written once in a C subset: OpenCL C 1.2 as it stands; the CUDA backend compiles
+ * the same text through NVRTC with the macros below defined for CUDA (Kernels.CUDA_PRELUDE). Every
+ * buffer is contiguous F32 unless a kernel says otherwise; the host lays tensors out so. Each kernel is
+ * the direct form of its scalar reference in engine/reference: correctness first, tiling later.
  */
 #ifndef KERNEL
 #define KERNEL __kernel
@@ -12,6 +12,7 @@
 #define LID(d) ((int) get_local_id(d))
 #define GROUP(d) ((int) get_group_id(d))
 #define BARRIER() barrier(CLK_LOCAL_MEM_FENCE)
+#define FLOAT_BITS(v) as_uint(v)
 #endif
 
 #define TILE 16
@@ -35,6 +36,13 @@ KERNEL void gemm(GLOBAL const float* a, GLOBAL const float* b, GLOBAL const floa
         BARRIER();
     }
     if (row < m && col < n) c[(long) row * n + col] = hasBias ? acc + bias[col] : acc;
+}
+
+/* c [m, n] += bias[n] on every row, after a library GEMM */
+KERNEL void bias_rows(GLOBAL float* c, GLOBAL const float* bias, int m, int n) {
+    int i = GID(0);
+    if (i >= m * n) return;
+    c[i] += bias[i % n];
 }
 
 /* one row of [rows, n]: (x − mean)/sqrt(var + eps)·gamma + beta (each optional); two passes over the row */
@@ -121,6 +129,29 @@ KERNEL void softmax_rows(GLOBAL const float* x, GLOBAL float* out, int rows, int
 }
 
 /*
+ * scores [rows = BH·Lq, lk] in place: s·scale (+ mask row, [rows, lk]), then softmax; for backends that
+ * form q·kᵀ with a library GEMM (CUDA's cuBLAS) and finish attention with another.
+ */
+KERNEL void scale_mask_softmax(GLOBAL float* s, GLOBAL const float* mask, int rows, int lk, float scale, int hasMask) {
+    int r = GID(0);
+    if (r >= rows) return;
+    GLOBAL float* sr = s + (long) r * lk;
+    GLOBAL const float* mr = mask + (long) r * lk;
+    float mx = -INFINITY, sum = 0.0f;
+    for (int j = 0; j < lk; j++) {
+        float v = sr[j] * scale + (hasMask ? mr[j] : 0.0f);
+        sr[j] = v;
+        mx = fmax(mx, v);
+    }
+    for (int j = 0; j < lk; j++) {
+        float e = exp(sr[j] - mx);
+        sr[j] = e;
+        sum += e;
+    }
+    for (int j = 0; j < lk; j++) sr[j] /= sum;
+}
+
+/*
  * One query row per work-item: q [BH, Lq, D], k [BH, Lk, D], v [BH, Lk, Dv], mask (if any) [BH, Lq, Lk]
  * added to the scaled scores; out [BH, Lq, Dv]. A row whose keys are all −∞ gives NaN, as PyTorch does.
  */
@@ -180,4 +211,13 @@ KERNEL void upsample_nearest(GLOBAL const float* x, GLOBAL float* out, int plane
     if (id >= planes * oh * ow) return;
     int ox = id % ow, oy = (id / ow) % oh, p = id / (ow * oh);
     out[id] = x[((long) p * h + oy / f) * w + ox / f];
+}
+
+/* F32 to BF16 bits, rounded to nearest even (NaN kept quiet), for tensor-core GEMMs on BF16 */
+KERNEL void to_bf16(GLOBAL const float* x, GLOBAL ushort* out, int n) {
+    int i = GID(0);
+    if (i >= n) return;
+    uint b = FLOAT_BITS(x[i]);
+    if ((b & 0x7fffffffu) > 0x7f800000u) out[i] = (ushort) ((b >> 16) | 0x40u);
+    else out[i] = (ushort) ((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
 }

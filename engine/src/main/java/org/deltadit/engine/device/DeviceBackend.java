@@ -1,0 +1,454 @@
+package org.deltadit.engine.device;
+
+import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
+import static java.lang.foreign.ValueLayout.JAVA_SHORT;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.deltadit.engine.Backend;
+import org.deltadit.engine.DType;
+import org.deltadit.engine.Mat;
+import org.deltadit.engine.Tensor;
+
+/**
+ * The op SPI on a device with its own memory (OpenCL, CUDA): every kernel of {@code ops.cl} launched the
+ * same way, so a device backend only says how to allocate, copy and launch. Weights that cannot change
+ * (read-only native memory: a checkpoint as the loaders map it, or random weights sealed after filling)
+ * are uploaded once and kept; activations travel with each op (their inputs up, the output down). Calls
+ * are serialised: one queue or stream, and kernel arguments are per-kernel state.
+ */
+public abstract class DeviceBackend extends Backend implements AutoCloseable {
+
+    /** Device memory: a handle (a cl_mem's address, a CUdeviceptr) and its size in bytes. */
+    public record Buf(long handle, long bytes) {}
+
+    /** How a resident weight is kept: F32 row-major, or BF16 row-major for tensor-core GEMMs. */
+    protected enum Form { F32, BF16 }
+
+    /**
+     * Where a read-only matrix lives, how it is viewed and kept. The mapping's scope is part of the key: an
+     * address can come back in a later mapping of another file once the first is closed.
+     */
+    private record WeightKey(MemorySegment.Scope scope, long address, long offset, long rowStride, long colStride, int rows, int cols, DType dtype, Form form) {}
+
+    private final Map<WeightKey, Buf> weights = new HashMap<>();
+    /**
+     * Buffers of finished ops, by size, for the next op of the same shapes (a model repeats its shapes every
+     * block): allocating and freeing device memory per op costs more than many kernels. Every op has
+     * finished on the device when it returns, so a pooled buffer is never still in use.
+     */
+    private final Map<Long, java.util.ArrayDeque<Buf>> pool = new HashMap<>();
+    private long pooledBytes;
+    /** At most this much device memory is held idle in the pool. */
+    private static final long POOL_LIMIT = 1L << 31;
+    private boolean closed;
+
+    /** Where an op's time goes (nanoseconds, bytes), for {@link #stats()}: the host's share is what residency would save. */
+    private long ops, opNanos, upNanos, upBytes, downNanos, downBytes, launchNanos, launches, allocNanos, allocs, weightNanos, weightBytes;
+
+    // ---- what a device provides -------------------------------------------------------------
+
+    /** {@code bytes} (at least 1) of uninitialised device memory. */
+    protected abstract Buf allocate(long bytes) throws Throwable;
+
+    protected abstract void write(Buf dst, MemorySegment src, long bytes) throws Throwable;
+
+    protected abstract void read(Buf src, MemorySegment dst, long bytes) throws Throwable;
+
+    protected abstract void free(Buf b) throws Throwable;
+
+    /**
+     * Runs {@code kernel} over {@code global} work-items (1 or 2 dimensions) in work-groups of {@code local}
+     * (null: the backend chooses) with the arguments (Buf, Integer, Float), and waits for it.
+     */
+    protected abstract void launch(String kernel, long[] global, long[] local, Object... args) throws Throwable;
+
+    /** Called at the start of every op, on the calling thread (CUDA makes its context current there). */
+    protected void enter() throws Throwable {}
+
+    /** What the backend's device calls failed with, as one message. */
+    protected abstract String prefix();
+
+    /** Releases the device's own handles (context, queue, module…); resident weights are already freed. */
+    protected abstract void release() throws Throwable;
+
+    /** Frees the resident weights and the device's handles; later ops fail with a clear message, not a crash. */
+    @Override
+    public final synchronized void close() {
+        if (closed) return;
+        closed = true;
+        try {
+            enter();
+        } catch (Throwable ignored) {
+            // freeing still goes ahead
+        }
+        for (Buf b : weights.values()) {
+            try {
+                free(b);
+            } catch (Throwable ignored) {
+                // closing: nothing left to report to
+            }
+        }
+        weights.clear();
+        for (var q : pool.values()) {
+            for (Buf b : q) {
+                try {
+                    free(b);
+                } catch (Throwable ignored) {
+                    // closing: nothing left to report to
+                }
+            }
+        }
+        pool.clear();
+        pooledBytes = 0;
+        try {
+            release();
+        } catch (Throwable ignored) {
+            // closing: nothing left to report to
+        }
+    }
+
+    // ---- ops --------------------------------------------------------------------------------
+
+    /** One op's body: buffers it makes through {@link #in}/{@link #out} are freed when it ends. */
+    @FunctionalInterface
+    protected interface Body {
+        void run(Arena a, List<Buf> made) throws Throwable;
+    }
+
+    protected final synchronized void op(Body body) {
+        if (closed) throw new IllegalStateException(prefix() + ": this backend was closed");
+        List<Buf> made = new ArrayList<>();
+        long t0 = System.nanoTime();
+        ops++;
+        try (Arena a = Arena.ofConfined()) {
+            enter();
+            body.run(a, made);
+        } catch (RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(prefix() + ": " + t, t);
+        } finally {
+            for (Buf b : made) recycle(b);
+            opNanos += System.nanoTime() - t0;
+        }
+    }
+
+    /** A buffer of this op holding {@code data} (at least one float, so no argument is ever null). */
+    protected final Buf in(Arena a, List<Buf> made, float[] data) throws Throwable {
+        float[] d = data == null || data.length == 0 ? new float[1] : data;
+        Buf b = out(made, d.length);
+        MemorySegment host = a.allocateFrom(JAVA_FLOAT, d);
+        long t0 = System.nanoTime();
+        write(b, host, 4L * d.length);
+        upNanos += System.nanoTime() - t0;
+        upBytes += 4L * d.length;
+        return b;
+    }
+
+    /** An uninitialised F32 buffer of this op. */
+    protected final Buf out(List<Buf> made, long floats) throws Throwable {
+        Buf b = obtain(4L * Math.max(1, floats));
+        made.add(b);
+        return b;
+    }
+
+    /** A buffer of exactly {@code bytes} bytes: a pooled one, else a new allocation. */
+    protected final Buf obtain(long bytes) throws Throwable {
+        var q = pool.get(bytes);
+        if (q != null && !q.isEmpty()) {
+            pooledBytes -= bytes;
+            return q.pop();
+        }
+        long t0 = System.nanoTime();
+        Buf b = allocate(bytes);
+        allocNanos += System.nanoTime() - t0;
+        allocs++;
+        return b;
+    }
+
+    /** Back to the pool, or freed where the pool is full. */
+    private void recycle(Buf b) {
+        if (!closed && pooledBytes + b.bytes() <= POOL_LIMIT) {
+            pool.computeIfAbsent(b.bytes(), k -> new java.util.ArrayDeque<>()).push(b);
+            pooledBytes += b.bytes();
+            return;
+        }
+        try {
+            free(b);
+        } catch (Throwable ignored) {
+            // the op's own failure, if any, is the one to report
+        }
+    }
+
+    protected final float[] download(Arena a, Buf b, long floats) throws Throwable {
+        MemorySegment host = a.allocate(JAVA_FLOAT, Math.max(1, floats));
+        timedRead(b, host, 4L * floats);
+        return Arrays.copyOf(host.toArray(JAVA_FLOAT), (int) floats);
+    }
+
+    private void timedRead(Buf b, MemorySegment host, long bytes) throws Throwable {
+        long t0 = System.nanoTime();
+        read(b, host, bytes);
+        downNanos += System.nanoTime() - t0;
+        downBytes += bytes;
+    }
+
+    /** {@link #launch} timed (kernel and the wait for it) for {@link #stats()}. */
+    protected final void run(String kernel, long[] global, long[] local, Object... args) throws Throwable {
+        long t0 = System.nanoTime();
+        launch(kernel, global, local, args);
+        launchNanos += System.nanoTime() - t0;
+        launches++;
+    }
+
+    /** A library call (a cuBLAS GEMM) and the wait for it, timed with the kernels for {@link #stats()}. */
+    protected final void library(Body call, Arena a, List<Buf> made) throws Throwable {
+        long t0 = System.nanoTime();
+        call.run(a, made);
+        synchronize();
+        launchNanos += System.nanoTime() - t0;
+        launches++;
+    }
+
+    /** Waits for everything queued on the device. */
+    protected abstract void synchronize() throws Throwable;
+
+    /** A line on where the ops' time went since the backend was made. */
+    public synchronized String stats() {
+        long other = opNanos - upNanos - downNanos - launchNanos - allocNanos - weightNanos;
+        return String.format(java.util.Locale.ROOT,
+                "%s: %d ops in %.2f s: uploads %.2f s (%.2f GB), downloads %.2f s (%.2f GB), kernels and library calls %.2f s (%d launches), "
+                        + "allocations %.2f s (%d), resident weights %.2f s (%.2f GB), host work %.2f s",
+                prefix(), ops, opNanos / 1e9, upNanos / 1e9, upBytes / 1e9, downNanos / 1e9, downBytes / 1e9, launchNanos / 1e9, launches,
+                allocNanos / 1e9, allocs, weightNanos / 1e9, weightBytes / 1e9, other / 1e9);
+    }
+
+    private static void store(float[] values, Tensor out) { out.copyFrom(Tensor.of(values, out.shape())); }
+
+    private static long[] g(long n) { return new long[] {Math.max(1, n)}; }
+
+    /** The GEMM's work-group edge (TILE in ops.cl). */
+    private static final int TILE = 16;
+
+    private static long roundUp(long v, int t) { return Math.max(t, (v + t - 1) / t * t); }
+
+    // ---- resident weights -------------------------------------------------------------------
+
+    /** Device copies of read-only weights now held (for the tests and logs). */
+    public synchronized int residentWeights() { return weights.size(); }
+
+    /** {@code m} as a row-major F32 device buffer: a resident one for read-only weights, else a buffer of this op. */
+    protected final Buf matrix(Arena a, List<Buf> made, Mat m) throws Throwable { return matrix(a, made, m, Form.F32); }
+
+    /** As {@link #matrix(Arena, List, Mat)} in {@code form}. */
+    protected final Buf matrix(Arena a, List<Buf> made, Mat m, Form form) throws Throwable {
+        boolean fixed = m.seg().isNative() && m.seg().isReadOnly();
+        WeightKey key = fixed ? new WeightKey(m.seg().scope(), m.seg().address(), m.offset(), m.rowStride(), m.colStride(), m.rows(), m.cols(), m.dtype(), form) : null;
+        if (fixed) dropUnmapped();
+        Buf b = fixed ? weights.get(key) : null;
+        if (b != null) return b;
+        long n = (long) m.rows() * m.cols(), t0 = System.nanoTime();
+        MemorySegment host = form == Form.F32 ? a.allocate(JAVA_FLOAT, Math.max(1, n)) : a.allocate(JAVA_SHORT, Math.max(1, n));
+        if (m.rowStride() == 1 && m.colStride() != 1) {
+            // a PyTorch [out, in] weight seen as [in, out]: its columns are the stored rows
+            float[] col = new float[m.rows()];
+            for (int j = 0; j < m.cols(); j++) {
+                m.dtype().read(m.seg(), m.offset() + j * m.colStride(), col, 0, col.length);
+                for (int i = 0; i < col.length; i++) put(host, form, (long) i * m.cols() + j, col[i]);
+            }
+        } else {
+            float[] row = new float[m.cols()];
+            for (int i = 0; i < m.rows(); i++) {
+                if (m.colStride() == 1) m.dtype().read(m.seg(), m.offset() + i * m.rowStride(), row, 0, row.length);
+                else for (int j = 0; j < row.length; j++) row[j] = m.get(i, j);
+                if (form == Form.F32) MemorySegment.copy(row, 0, host, JAVA_FLOAT, 4L * i * row.length, row.length);
+                else for (int j = 0; j < row.length; j++) put(host, form, (long) i * row.length + j, row[j]);
+            }
+        }
+        long bytes = (form == Form.F32 ? 4 : 2) * Math.max(1, n);
+        b = allocate(bytes);
+        try {
+            write(b, host, bytes);
+        } catch (Throwable t) {
+            free(b);
+            throw t;
+        }
+        if (fixed) {
+            weights.put(key, b);
+            weightNanos += System.nanoTime() - t0;
+            weightBytes += bytes;
+        } else {
+            made.add(b);
+        }
+        return b;
+    }
+
+    private static void put(MemorySegment host, Form form, long index, float v) {
+        if (form == Form.F32) host.setAtIndex(JAVA_FLOAT, index, v);
+        else host.setAtIndex(JAVA_SHORT, index, DType.floatToBf16(v));
+    }
+
+    /** Frees the device copies of weights whose mapping has been closed. */
+    private void dropUnmapped() throws Throwable {
+        var it = weights.entrySet().iterator();
+        while (it.hasNext()) {
+            var e = it.next();
+            if (!e.getKey().scope().isAlive()) {
+                free(e.getValue());
+                it.remove();
+            }
+        }
+    }
+
+    // ---- the SPI kernels ----------------------------------------------------------------------
+
+    @Override
+    protected final void gemm(Mat a, Mat b, float[] bias, Mat c) {
+        int m = a.rows(), k = a.cols(), n = b.cols();
+        op((ar, made) -> {
+            Buf o = out(made, (long) m * n);
+            gemmOnDevice(ar, made, a, b, bias, o, m, k, n);
+            MemorySegment host = ar.allocate(JAVA_FLOAT, Math.max(1, (long) m * n));
+            timedRead(o, host, 4L * m * n);
+            // C is F32 with column stride 1 (the SPI's promise): a row at a time
+            for (int i = 0; i < m; i++) MemorySegment.copy(host, 4L * i * n, c.seg(), 4L * (c.offset() + i * c.rowStride()), 4L * n);
+        });
+    }
+
+    /** c [m, n] = a·b (+ bias) on the device; the shared tiled kernel unless a backend has a library GEMM. */
+    protected void gemmOnDevice(Arena ar, List<Buf> made, Mat a, Mat b, float[] bias, Buf c, int m, int k, int n) throws Throwable {
+        run("gemm", new long[] {roundUp(n, TILE), roundUp(m, TILE)}, new long[] {TILE, TILE},
+                matrix(ar, made, a), matrix(ar, made, b), in(ar, made, bias), c, m, k, n, bias == null ? 0 : 1);
+    }
+
+    @Override
+    protected void layerNormRows(Tensor x, float[] gamma, float[] beta, float eps, Tensor out) {
+        int rows = x.dim(0), n = x.dim(1);
+        op((a, made) -> {
+            Buf o = out(made, (long) rows * n);
+            run("layer_norm", g(rows), null, in(a, made, x.toFloatArray()), in(a, made, gamma), in(a, made, beta), o, rows, n, eps, gamma == null ? 0 : 1, beta == null ? 0 : 1);
+            store(download(a, o, (long) rows * n), out);
+        });
+    }
+
+    @Override
+    protected void rmsNormRows(Tensor x, float[] gamma, float eps, Tensor out) {
+        int rows = x.dim(0), n = x.dim(1);
+        float[] gm = gamma;
+        if (gm == null) {
+            gm = new float[n];
+            Arrays.fill(gm, 1f);
+        }
+        float[] weight = gm;
+        op((a, made) -> {
+            Buf o = out(made, (long) rows * n);
+            run("rms_norm", g(rows), null, in(a, made, x.toFloatArray()), in(a, made, weight), o, rows, n, eps);
+            store(download(a, o, (long) rows * n), out);
+        });
+    }
+
+    @Override
+    protected void groupNorm3(Tensor x, int groups, float[] gamma, float[] beta, float eps, Tensor out) {
+        int batch = x.dim(0), c = x.dim(1), s = x.dim(2);
+        op((a, made) -> {
+            Buf o = out(made, x.numel());
+            run("group_norm", g((long) batch * groups), null, in(a, made, x.toFloatArray()), in(a, made, gamma), in(a, made, beta), o,
+                    batch, c, s, groups, eps, gamma == null ? 0 : 1, beta == null ? 0 : 1);
+            store(download(a, o, x.numel()), out);
+        });
+    }
+
+    private void unary(Tensor x, int code, float arg, Tensor out) {
+        long n = x.numel();
+        op((a, made) -> {
+            Buf o = out(made, n);
+            run("unary", g(n), null, in(a, made, x.toFloatArray()), o, (int) n, code, arg);
+            store(download(a, o, n), out);
+        });
+    }
+
+    @Override
+    protected void geluKernel(Tensor x, boolean tanh, Tensor out) { unary(x, tanh ? 0 : 1, 0f, out); }
+
+    @Override
+    protected void siluKernel(Tensor x, Tensor out) { unary(x, 2, 0f, out); }
+
+    @Override
+    protected void scaleKernel(Tensor x, float s, Tensor out) { unary(x, 3, s, out); }
+
+    @Override
+    protected void binaryKernel(Binary op, Tensor a, long[] aStrides, Tensor b, long[] bStrides, Tensor out) {
+        int[] shape = out.shape();
+        float[] av = expand(a, aStrides, shape), bv = expand(b, bStrides, shape);
+        long n = out.numel();
+        int code = switch (op) {
+            case ADD -> 0;
+            case SUB -> 1;
+            case MUL -> 2;
+        };
+        op((ar, made) -> {
+            Buf o = out(made, n);
+            run("binary", g(n), null, in(ar, made, av), in(ar, made, bv), o, (int) n, code);
+            store(download(ar, o, n), out);
+        });
+    }
+
+    /** {@code t} read through {@code strides} (elements; 0 where broadcast) at every index of {@code shape}, row-major. */
+    protected static float[] expand(Tensor t, long[] strides, int[] shape) {
+        return Tensor.wrapStrided(t.segment(), t.dtype(), shape, strides, t.offset()).toFloatArray();
+    }
+
+    @Override
+    protected void softmaxRows(Tensor x, Tensor out) {
+        int rows = x.dim(0), n = x.dim(1);
+        op((a, made) -> {
+            Buf o = out(made, (long) rows * n);
+            run("softmax_rows", g(rows), null, in(a, made, x.toFloatArray()), o, rows, n);
+            store(download(a, o, (long) rows * n), out);
+        });
+    }
+
+    @Override
+    protected final void attentionKernel(Tensor q, Tensor k, Tensor v, Tensor mask, long[] maskStrides, float scale, Tensor out) {
+        int b = q.dim(0), h = q.dim(1), lq = q.dim(2), d = q.dim(3), lk = k.dim(2), dv = v.dim(3), bh = b * h;
+        float[] mv = mask == null ? null : expand(mask, maskStrides, new int[] {b, h, lq, lk});
+        op((a, made) -> {
+            Buf o = out(made, (long) bh * lq * dv);
+            attentionOnDevice(a, made, in(a, made, q.toFloatArray()), in(a, made, k.toFloatArray()), in(a, made, v.toFloatArray()), mv, o, bh, lq, lk, d, dv, scale);
+            store(download(a, o, (long) bh * lq * dv), out);
+        });
+    }
+
+    /** o [bh, lq, dv] = softmax(q·kᵀ·scale + mask)·v on the device; mask null or [bh, lq, lk]. One work-item per query row here. */
+    protected void attentionOnDevice(Arena a, List<Buf> made, Buf q, Buf k, Buf v, float[] mask, Buf o, int bh, int lq, int lk, int d, int dv, float scale) throws Throwable {
+        run("attention", new long[] {Math.max(1, lq), Math.max(1, bh)}, null, q, k, v, in(a, made, mask), o, bh, lq, lk, d, dv, scale, mask == null ? 0 : 1);
+    }
+
+    @Override
+    protected void conv2dKernel(Tensor x, Tensor w, float[] bias, int stride, int padding, Tensor out) {
+        int n = x.dim(0), cin = x.dim(1), h = x.dim(2), wd = x.dim(3), cout = w.dim(0), kh = w.dim(2), kw = w.dim(3), ho = out.dim(2), wo = out.dim(3);
+        op((a, made) -> {
+            Buf o = out(made, out.numel());
+            Buf wb = matrix(a, made, Mat.of(w.reshape(w.dim(0), -1)));
+            run("conv2d", g(out.numel()), null, in(a, made, x.toFloatArray()), wb, in(a, made, bias), o,
+                    n, cin, h, wd, cout, kh, kw, stride, padding, ho, wo, bias == null ? 0 : 1);
+            store(download(a, o, out.numel()), out);
+        });
+    }
+
+    @Override
+    protected void upsampleKernel(Tensor x, int factor, Tensor out) {
+        int planes = x.dim(0) * x.dim(1), h = x.dim(2), w = x.dim(3);
+        op((a, made) -> {
+            Buf o = out(made, out.numel());
+            run("upsample_nearest", g(out.numel()), null, in(a, made, x.toFloatArray()), o, planes, h, w, factor);
+            store(download(a, o, out.numel()), out);
+        });
+    }
+}
