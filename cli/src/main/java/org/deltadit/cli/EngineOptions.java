@@ -4,7 +4,7 @@ import picocli.CommandLine.Option;
 
 /** Where a command computes: --device and --threads (unset: -Ddit.device / -Ddit.threads, else cpu on every core). */
 final class EngineOptions {
-    @Option(names = "--device", description = "cpu, reference or opencl[:N] (default: -Ddit.device, else cpu; dit devices lists them)")
+    @Option(names = "--device", description = "cpu, reference, opencl[:N] or cuda[:N] (default: -Ddit.device, else cpu; dit devices lists them)")
     String device;
     @Option(names = "--threads", description = "worker threads (default: -Ddit.threads, else all cores)")
     Integer threads;

@@ -13,7 +13,7 @@ import picocli.CommandLine.Option;
         description = "Check every engine op against the scalar reference and measure GEMM throughput.")
 final class SelfCheckCommand implements Callable<Integer> {
 
-    @Option(names = {"--device", "--backend"}, description = "cpu, reference or opencl[:N] (default: -Ddit.device, else cpu)")
+    @Option(names = {"--device", "--backend"}, description = "cpu, reference, opencl[:N] or cuda[:N] (default: -Ddit.device, else cpu)")
     String device;
 
     @Option(names = "--threads", description = "worker threads (default: -Ddit.threads, else all cores)")

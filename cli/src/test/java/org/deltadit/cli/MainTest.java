@@ -51,13 +51,13 @@ public class MainTest {
         assertEquals(0, bad.status(), bad.err());
         Run flag = run(concat(tiny, "x.safetensors", "--device", "tpu"));
         assertEquals(2, flag.status());
-        assertEquals("dit: --device: unknown device 'tpu' (cpu, reference, opencl[:N])", flag.err().strip());
+        assertEquals("dit: --device: unknown device 'tpu' (cpu, reference, opencl[:N], cuda[:N])", flag.err().strip());
         String old = System.getProperty("dit.backend");
         System.setProperty("dit.backend", "bogus"); // was ignored by every command
         try {
             Run prop = run(concat(tiny, "y.safetensors"));
             assertEquals(2, prop.status());
-            assertEquals("dit: -Ddit.backend: unknown device 'bogus' (cpu, reference, opencl[:N])", prop.err().strip());
+            assertEquals("dit: -Ddit.backend: unknown device 'bogus' (cpu, reference, opencl[:N], cuda[:N])", prop.err().strip());
             Run ref = run(concat(tiny, "target/ref.safetensors", "--device", "reference")); // the flag wins over the property
             assertEquals(0, ref.status(), ref.err());
         } finally {

@@ -13,7 +13,7 @@ final class JobOptions {
     Map<String, String> conf;
     @Option(names = "--partitions", description = "parts the images are split into, a task each (default: the cluster's default parallelism)")
     Integer partitions;
-    @Option(names = "--device", description = "cpu, reference or opencl[:N] on each executor; opencl alone takes the GPU Spark assigned the task (default: cpu)")
+    @Option(names = "--device", description = "cpu, reference, opencl[:N] or cuda[:N] on each executor; opencl or cuda alone takes the GPU Spark assigned the task (default: cpu)")
     String device;
     @Option(names = "--threads", description = "engine threads per task (default: all cores of the executor; set it to spark.task.cpus)")
     Integer threads;
