@@ -21,6 +21,7 @@ public final class DitModel implements BlockStack<DitModel.Conditioning> {
     private final Tensor posEmbed;
     private final int freqShift;
     private final float mlpEps;
+    private final org.deltadit.engine.AdaLnBlock[] blocks;
 
     /** What every block needs besides the hidden state: SiLU(c) for the adaLN projections. */
     public record Conditioning(Tensor siluC) {}
@@ -37,6 +38,12 @@ public final class DitModel implements BlockStack<DitModel.Conditioning> {
         Tensor pe = canonical.get("pos_embed");
         // The official checkpoint stores its (fixed) table; diffusers recomputes it, and so do we.
         this.posEmbed = pe != null ? pe.to(DType.F32) : Embeddings.sincos2d(cfg.hiddenSize(), g, g, g, g, 1);
+        this.blocks = new org.deltadit.engine.AdaLnBlock[cfg.depth()];
+        for (int i = 0; i < blocks.length; i++) {
+            String p = "blocks." + i + ".";
+            blocks[i] = new org.deltadit.engine.AdaLnBlock(w.get(p + "attn.qkv.weight"), w.get(p + "attn.qkv.bias"), w.get(p + "attn.proj.weight"), w.get(p + "attn.proj.bias"),
+                    w.get(p + "mlp.fc1.weight"), w.get(p + "mlp.fc1.bias"), w.get(p + "mlp.fc2.weight"), w.get(p + "mlp.fc2.bias"));
+        }
     }
 
     public DitConfig config() { return cfg; }
@@ -76,12 +83,8 @@ public final class DitModel implements BlockStack<DitModel.Conditioning> {
     /** One adaLN-Zero block: h + gate·Attn(modulate(LN(h))), then h + gate·MLP(modulate(LN(h))). */
     @Override
     public Tensor block(int i, Tensor h, Conditioning cond) {
-        String p = "blocks." + i + ".";
-        Tensor[] m = Layers.linear(be, w, p + "adaLN_modulation.1", cond.siluC()).unsqueeze(1).chunk(2, 6);
-        Tensor att = Layers.selfAttention(be, w, p, Layers.modulate(be, be.layerNorm(h, null, null, 1e-6f), m[0], m[1]), cfg.numHeads());
-        h = be.add(h, be.mul(m[2], att));
-        Tensor mlp = Layers.mlp(be, w, p + "mlp", Layers.modulate(be, be.layerNorm(h, null, null, mlpEps), m[3], m[4]));
-        return be.add(h, be.mul(m[5], mlp));
+        Tensor mod = Layers.linear(be, w, "blocks." + i + ".adaLN_modulation.1", cond.siluC());
+        return be.adaLnBlock(h, mod, blocks[i], cfg.numHeads(), 1e-6f, mlpEps);
     }
 
     /** Final adaLN layer and unpatchify: tokens [B, N, D] → [B, outC, H, W]. */

@@ -9,12 +9,8 @@ import org.deltadit.engine.Tensor;
 final class Layers {
     private Layers() {}
 
-    private static final Tensor ONE = Tensor.of(new float[] {1f}, 1);
-
     /** x·(1 + scale) + shift with scale and shift broadcast over the tokens ([B, 1, D]). */
-    static Tensor modulate(Backend be, Tensor x, Tensor shift, Tensor scale) {
-        return be.binary(Binary.ADD, be.mul(x, be.add(scale, ONE)), shift, null);
-    }
+    static Tensor modulate(Backend be, Tensor x, Tensor shift, Tensor scale) { return be.modulate(x, shift, scale); }
 
     /**
      * x_embedder: x [B, C, H, W] of the model's size → patch tokens [B, N, D] plus the position table;
@@ -36,11 +32,7 @@ final class Layers {
 
     /** Multi-head self-attention with the fused qkv projection: {@code p}attn.qkv, {@code p}attn.proj. */
     static Tensor selfAttention(Backend be, Map<String, Tensor> w, String p, Tensor x, int heads) {
-        int b = x.dim(0), n = x.dim(1), d = x.dim(2), dh = d / heads;
-        Tensor qkv = linear(be, w, p + "attn.qkv", x).reshape(b, n, 3, heads, dh).permute(2, 0, 3, 1, 4);
-        Tensor att = Tensor.zeros(b, n, heads, dh);
-        be.attention(qkv.select(0, 0), qkv.select(0, 1), qkv.select(0, 2), null, (float) (1 / Math.sqrt(dh)), att.permute(0, 2, 1, 3));
-        return linear(be, w, p + "attn.proj", att.reshape(b, n, d));
+        return be.selfAttention(x, w.get(p + "attn.qkv.weight"), w.get(p + "attn.qkv.bias"), w.get(p + "attn.proj.weight"), w.get(p + "attn.proj.bias"), heads);
     }
 
     /**

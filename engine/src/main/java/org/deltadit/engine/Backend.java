@@ -253,6 +253,45 @@ public abstract class Backend {
         return out;
     }
 
+    // ---- fused blocks ---------------------------------------------------------------------------
+
+    private static final Tensor ONE = Tensor.of(new float[] {1f}, 1);
+
+    /** x·(1 + scale) + shift, scale and shift broadcast over the tokens ([B, 1, D] against [B, N, D]). */
+    public Tensor modulate(Tensor x, Tensor shift, Tensor scale) { return binary(Binary.ADD, mul(x, add(scale, ONE)), shift, null); }
+
+    /** Multi-head self-attention of x [B, N, D] with the fused projection qkv [3D, D] (q, k, v in that order, heads inside each) and proj [D, D]. */
+    public Tensor selfAttention(Tensor x, Tensor qkvWeight, Tensor qkvBias, Tensor projWeight, Tensor projBias, int heads) {
+        int b = x.dim(0), n = x.dim(1), d = x.dim(2), dh = d / heads;
+        Tensor qkv = linear(x, qkvWeight, qkvBias).reshape(b, n, 3, heads, dh).permute(2, 0, 3, 1, 4);
+        Tensor att = Tensor.zeros(b, n, heads, dh);
+        attention(qkv.select(0, 0), qkv.select(0, 1), qkv.select(0, 2), null, (float) (1 / Math.sqrt(dh)), att.permute(0, 2, 1, 3));
+        return linear(att.reshape(b, n, d), projWeight, projBias);
+    }
+
+    /**
+     * One adaLN-Zero block (DiT): h [B, N, D], mod [B, 6D] — the adaLN projection's shift, scale and gate
+     * for the attention, then for the MLP (tanh GELU). Composed here from the ops above; a device backend
+     * runs it as one program so that only h and mod travel.
+     */
+    public Tensor adaLnBlock(Tensor h, Tensor mod, AdaLnBlock w, int heads, float attentionEps, float mlpEps) {
+        checkBlock(h, mod, w, heads);
+        Tensor[] m = mod.unsqueeze(1).chunk(2, 6);
+        Tensor att = selfAttention(modulate(layerNorm(h, null, null, attentionEps), m[0], m[1]), w.qkvWeight(), w.qkvBias(), w.projWeight(), w.projBias(), heads);
+        Tensor x = add(h, mul(m[2], att));
+        Tensor y = linear(gelu(linear(modulate(layerNorm(x, null, null, mlpEps), m[3], m[4]), w.fc1Weight(), w.fc1Bias()), true), w.fc2Weight(), w.fc2Bias());
+        return add(x, mul(m[5], y));
+    }
+
+    /** The shape checks of {@link #adaLnBlock}, for every backend. */
+    protected static void checkBlock(Tensor h, Tensor mod, AdaLnBlock w, int heads) {
+        int d = w.hidden();
+        if (h.rank() != 3 || h.dim(2) != d || mod.rank() != 2 || mod.dim(0) != h.dim(0) || mod.dim(1) != 6 * d || heads <= 0 || d % heads != 0) {
+            throw new IllegalArgumentException("adaLnBlock: h " + h.shapeString() + ", mod " + mod.shapeString() + ", " + heads + " heads for hidden size " + d
+                    + " (needs [B, N, D], [B, 6D], heads dividing D)");
+        }
+    }
+
     // ---- helpers ----------------------------------------------------------------------------
 
     /** Contiguous F32: the tensor itself when it already is, else a converted copy. */

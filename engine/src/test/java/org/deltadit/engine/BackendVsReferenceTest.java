@@ -119,6 +119,29 @@ abstract class BackendVsReferenceTest {
         Check.close(expected, out.permute(0, 2, 1, 3), 2e-6, 1e-5, "attention into a strided view");
     }
 
+    /** An adaLN-Zero block (the fused op device backends run as one program) on odd sizes, BF16 weights in one case. */
+    @ParameterizedTest(name = "adaLnBlock B={0} N={1} D={2} heads={3} F={4} {5}")
+    @CsvSource({"1,1,8,1,8,F32", "2,7,12,3,20,F32", "2,17,24,2,96,BF16", "1,33,64,4,130,F32"})
+    void adaLnBlock(int b, int n, int d, int heads, int f, DType wt) {
+        AdaLnBlock w = new AdaLnBlock(Check.random(40, 3 * d, d).to(wt), Check.random(41, 3 * d), Check.random(42, d, d).to(wt), Check.random(43, d),
+                Check.random(44, f, d).to(wt), Check.random(45, f), Check.random(46, d, f).to(wt), null);
+        Tensor h = CPU.scale(Check.random(47, b, n, d), 2f), mod = Check.random(48, b, 6 * d);
+        Tensor want = REF.adaLnBlock(h, mod, w, heads, 1e-6f, 1e-5f);
+        Tensor got = CPU.adaLnBlock(h, mod, w, heads, 1e-6f, 1e-5f);
+        double max = 0;
+        for (float v : want.toFloatArray()) max = Math.max(max, Math.abs(v));
+        Check.close(want, got, 1e-4 * max, 0, "adaLnBlock");
+    }
+
+    @Test
+    void adaLnBlockRefusesShapesThatDoNotFit() {
+        AdaLnBlock w = new AdaLnBlock(Check.random(40, 24, 8), null, Check.random(42, 8, 8), null, Check.random(44, 16, 8), null, Check.random(46, 8, 16), null);
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> CPU.adaLnBlock(Check.random(1, 2, 3, 8), Check.random(2, 2, 47), w, 2, 1e-6f, 1e-6f));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> CPU.adaLnBlock(Check.random(1, 2, 3, 8), Check.random(2, 2, 48), w, 3, 1e-6f, 1e-6f));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> new AdaLnBlock(Check.random(40, 24, 8), null, Check.random(42, 8, 8), null, Check.random(44, 16, 8), null, Check.random(46, 8, 15), null));
+    }
+
     @ParameterizedTest(name = "conv2d Cin={0} Cout={1} {2}x{3} k={4} s={5} p={6}")
     @CsvSource({"3,5,7,9,3,1,1", "1,4,28,28,4,4,0", "4,7,17,17,3,2,1", "8,3,5,5,1,1,0", "2,2,1,1,3,1,1", "130,6,6,6,3,1,1"})
     void conv2d(int cin, int cout, int h, int w, int k, int s, int p) {

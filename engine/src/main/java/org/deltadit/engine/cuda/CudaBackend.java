@@ -163,9 +163,8 @@ public final class CudaBackend extends DeviceBackend {
     // ---- cuBLAS -------------------------------------------------------------------------------
 
     @Override
-    protected void gemmOnDevice(Arena ar, List<Buf> made, Mat a, Mat b, float[] bias, Buf c, int m, int k, int n) throws Throwable {
+    protected void gemmOnDevice(Arena ar, List<Buf> made, Buf a32, Mat b, float[] bias, Buf c, int m, int k, int n) throws Throwable {
         MemorySegment alpha = ar.allocateFrom(JAVA_FLOAT, 1f), beta = ar.allocateFrom(JAVA_FLOAT, 0f);
-        Buf a32 = matrix(ar, made, a);
         if (gemmMode == Gemm.BF16) {
             Buf w = matrix(ar, made, b, Form.BF16);
             Buf a16 = obtain(2L * Math.max(1, (long) m * k));

@@ -313,7 +313,7 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
         int m = a.rows(), k = a.cols(), n = b.cols();
         op((ar, made) -> {
             Buf o = out(made, (long) m * n);
-            gemmOnDevice(ar, made, a, b, bias, o, m, k, n);
+            gemmOnDevice(ar, made, matrix(ar, made, a), b, bias, o, m, k, n);
             MemorySegment host = ar.allocate(JAVA_FLOAT, Math.max(1, (long) m * n));
             timedRead(o, host, 4L * m * n);
             // C is F32 with column stride 1 (the SPI's promise): a row at a time
@@ -321,11 +321,50 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
         });
     }
 
-    /** c [m, n] = a·b (+ bias) on the device; the shared tiled kernel unless a backend has a library GEMM. */
-    protected void gemmOnDevice(Arena ar, List<Buf> made, Mat a, Mat b, float[] bias, Buf c, int m, int k, int n) throws Throwable {
+    /** c [m, n] = a [m, k] (on the device, row-major F32)·b (+ bias); the shared tiled kernel unless a backend has a library GEMM. */
+    protected void gemmOnDevice(Arena ar, List<Buf> made, Buf a, Mat b, float[] bias, Buf c, int m, int k, int n) throws Throwable {
         run("gemm", new long[] {roundUp(n, TILE), roundUp(m, TILE)}, new long[] {TILE, TILE},
-                matrix(ar, made, a), matrix(ar, made, b), in(ar, made, bias), c, m, k, n, bias == null ? 0 : 1);
+                a, matrix(ar, made, b), in(ar, made, bias), c, m, k, n, bias == null ? 0 : 1);
     }
+
+    /**
+     * The adaLN-Zero block as one device program: h and mod go up, the new h comes down; everything between
+     * (norms, modulation, the q/k/v, attention and MLP GEMMs, residuals) stays in device buffers.
+     */
+    @Override
+    public Tensor adaLnBlock(Tensor h, Tensor mod, org.deltadit.engine.AdaLnBlock w, int heads, float attentionEps, float mlpEps) {
+        checkBlock(h, mod, w, heads);
+        int b = h.dim(0), n = h.dim(1), d = w.hidden(), f = w.mlpHidden(), rows = b * n, dh = d / heads;
+        long size = (long) rows * d;
+        Tensor out = Tensor.zeros(h.shape());
+        op((a, made) -> {
+            Buf x = in(a, made, h.toFloatArray()), md = in(a, made, mod.toFloatArray()), none = in(a, made, null);
+            Buf t = out(made, size), y = out(made, size), x2 = out(made, size);
+            // attention half
+            run("layer_norm", g(rows), null, x, none, none, t, rows, d, attentionEps, 0, 0);
+            run("modulate", g(size), null, t, md, t, b, n, d, 0, 1);
+            Buf qkv = out(made, 3 * size);
+            gemmOnDevice(a, made, t, Mat.of(w.qkvWeight()).transpose(), floats(w.qkvBias()), qkv, rows, d, 3 * d);
+            Buf q = out(made, size), k = out(made, size), v = out(made, size);
+            run("split_heads", g(3 * size), null, qkv, q, k, v, b, n, heads, dh);
+            attentionOnDevice(a, made, q, k, v, null, t, b * heads, n, n, dh, dh, (float) (1 / Math.sqrt(dh)));
+            run("merge_heads", g(size), null, t, q, b, n, heads, dh);
+            gemmOnDevice(a, made, q, Mat.of(w.projWeight()).transpose(), floats(w.projBias()), y, rows, d, d);
+            run("gate_residual", g(size), null, x, md, y, x2, b, n, d, 2);
+            // MLP half
+            run("layer_norm", g(rows), null, x2, none, none, t, rows, d, mlpEps, 0, 0);
+            run("modulate", g(size), null, t, md, t, b, n, d, 3, 4);
+            Buf hidden = out(made, (long) rows * f);
+            gemmOnDevice(a, made, t, Mat.of(w.fc1Weight()).transpose(), floats(w.fc1Bias()), hidden, rows, d, f);
+            run("unary", g((long) rows * f), null, hidden, hidden, rows * f, 0, 0f);
+            gemmOnDevice(a, made, hidden, Mat.of(w.fc2Weight()).transpose(), floats(w.fc2Bias()), y, rows, f, d);
+            run("gate_residual", g(size), null, x2, md, y, x, b, n, d, 5);
+            store(download(a, x, size), out);
+        });
+        return out;
+    }
+
+    private static float[] floats(Tensor t) { return t == null ? null : t.toFloatArray(); }
 
     @Override
     protected void layerNormRows(Tensor x, float[] gamma, float[] beta, float eps, Tensor out) {

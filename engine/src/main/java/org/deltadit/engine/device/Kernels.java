@@ -14,7 +14,7 @@ public final class Kernels {
 
     /** Every kernel ops.cl defines (a build must export each; the CUDA compile test checks the PTX). */
     public static final List<String> NAMES = List.of("gemm", "bias_rows", "layer_norm", "rms_norm", "group_norm", "unary", "binary", "softmax_rows",
-            "scale_mask_softmax", "attention", "conv2d", "upsample_nearest", "to_bf16");
+            "scale_mask_softmax", "attention", "conv2d", "upsample_nearest", "to_bf16", "modulate", "gate_residual", "split_heads", "merge_heads");
 
     /**
      * The macros of ops.cl for CUDA C: unmangled global functions, shared memory, thread indices. NVRTC has no

@@ -221,3 +221,45 @@ KERNEL void to_bf16(GLOBAL const float* x, GLOBAL ushort* out, int n) {
     if ((b & 0x7fffffffu) > 0x7f800000u) out[i] = (ushort) ((b >> 16) | 0x40u);
     else out[i] = (ushort) ((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
 }
+
+/*
+ * The adaLN-Zero block's elementwise steps (DeviceBackend.adaLnBlock), with mod [B, 6·D] the adaLN
+ * projection's six chunks (shift, scale, gate for attention, then for the MLP) and x [B, N, D].
+ * modulate: out = x·(1 + scale) + shift, in that order of operations, as Backend.modulate composes it.
+ */
+KERNEL void modulate(GLOBAL const float* x, GLOBAL const float* mod, GLOBAL float* out, int b, int n, int d, int shiftChunk, int scaleChunk) {
+    int i = GID(0);
+    if (i >= b * n * d) return;
+    int c = i % d, bi = i / (n * d);
+    GLOBAL const float* m = mod + (long) bi * 6 * d;
+    out[i] = x[i] * (m[scaleChunk * d + c] + 1.0f) + m[shiftChunk * d + c];
+}
+
+/* out = x + gate·y (the block's residual) */
+KERNEL void gate_residual(GLOBAL const float* x, GLOBAL const float* mod, GLOBAL const float* y, GLOBAL float* out, int b, int n, int d, int gateChunk) {
+    int i = GID(0);
+    if (i >= b * n * d) return;
+    int c = i % d, bi = i / (n * d);
+    out[i] = x[i] + mod[(long) bi * 6 * d + gateChunk * d + c] * y[i];
+}
+
+/* qkv [B, N, 3, H, Dh] (the fused projection's rows) to q, k, v [B, H, N, Dh] */
+KERNEL void split_heads(GLOBAL const float* qkv, GLOBAL float* q, GLOBAL float* k, GLOBAL float* v, int b, int n, int heads, int dh) {
+    int i = GID(0);
+    int d = heads * dh;
+    if (i >= b * n * 3 * d) return;
+    int t = i % dh, h = (i / dh) % heads, which = (i / d) % 3, tok = (i / (3 * d)) % n, bi = i / (3 * d * n);
+    long at = (((long) bi * heads + h) * n + tok) * dh + t;
+    if (which == 0) q[at] = qkv[i];
+    else if (which == 1) k[at] = qkv[i];
+    else v[at] = qkv[i];
+}
+
+/* attention's output o [B, H, N, Dh] back to tokens [B, N, H·Dh] */
+KERNEL void merge_heads(GLOBAL const float* o, GLOBAL float* out, int b, int n, int heads, int dh) {
+    int i = GID(0);
+    int d = heads * dh;
+    if (i >= b * n * d) return;
+    int t = i % dh, h = (i / dh) % heads, tok = (i / d) % n, bi = i / (d * n);
+    out[i] = o[(((long) bi * heads + h) * n + tok) * dh + t];
+}

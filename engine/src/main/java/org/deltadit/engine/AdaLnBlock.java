@@ -1,0 +1,35 @@
+package org.deltadit.engine;
+
+/**
+ * The weights of one adaLN-Zero transformer block (DiT's): the fused q/k/v projection, the attention's
+ * output projection and the two MLP layers, as PyTorch stores them ([out, in]); biases may be null. The
+ * modulation (shift, scale, gate for attention, then for the MLP) comes per call, as it depends on the
+ * step's conditioning.
+ */
+public record AdaLnBlock(Tensor qkvWeight, Tensor qkvBias, Tensor projWeight, Tensor projBias,
+                         Tensor fc1Weight, Tensor fc1Bias, Tensor fc2Weight, Tensor fc2Bias) {
+    public AdaLnBlock {
+        if (qkvWeight == null || projWeight == null || fc1Weight == null || fc2Weight == null) throw new IllegalArgumentException("adaLN block: a weight is missing");
+        int d = projWeight.rank() == 2 ? projWeight.dim(0) : -1;
+        boolean ok = d > 0 && projWeight.dim(1) == d && qkvWeight.rank() == 2 && qkvWeight.dim(0) == 3 * d && qkvWeight.dim(1) == d
+                && fc1Weight.rank() == 2 && fc1Weight.dim(1) == d && fc2Weight.rank() == 2 && fc2Weight.dim(0) == d && fc2Weight.dim(1) == fc1Weight.dim(0);
+        if (!ok) {
+            throw new IllegalArgumentException("adaLN block: qkv " + qkvWeight.shapeString() + ", proj " + projWeight.shapeString() + ", fc1 " + fc1Weight.shapeString()
+                    + ", fc2 " + fc2Weight.shapeString() + " do not fit together ([3D, D], [D, D], [F, D], [D, F])");
+        }
+        bias("qkv", qkvBias, 3 * d);
+        bias("proj", projBias, d);
+        bias("fc1", fc1Bias, fc1Weight.dim(0));
+        bias("fc2", fc2Bias, d);
+    }
+
+    private static void bias(String what, Tensor b, int n) {
+        if (b != null && (b.rank() != 1 || b.dim(0) != n)) throw new IllegalArgumentException("adaLN block: " + what + " bias " + b.shapeString() + " (needs [" + n + "])");
+    }
+
+    /** The hidden size D. */
+    public int hidden() { return projWeight.dim(0); }
+
+    /** The MLP's inner size. */
+    public int mlpHidden() { return fc1Weight.dim(0); }
+}
