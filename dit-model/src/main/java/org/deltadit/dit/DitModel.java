@@ -39,11 +39,7 @@ public final class DitModel implements BlockStack<DitModel.Conditioning> {
         // The official checkpoint stores its (fixed) table; diffusers recomputes it, and so do we.
         this.posEmbed = pe != null ? pe.to(DType.F32) : Embeddings.sincos2d(cfg.hiddenSize(), g, g, g, g, 1);
         this.blocks = new org.deltadit.engine.AdaLnBlock[cfg.depth()];
-        for (int i = 0; i < blocks.length; i++) {
-            String p = "blocks." + i + ".";
-            blocks[i] = new org.deltadit.engine.AdaLnBlock(w.get(p + "attn.qkv.weight"), w.get(p + "attn.qkv.bias"), w.get(p + "attn.proj.weight"), w.get(p + "attn.proj.bias"),
-                    w.get(p + "mlp.fc1.weight"), w.get(p + "mlp.fc1.bias"), w.get(p + "mlp.fc2.weight"), w.get(p + "mlp.fc2.bias"));
-        }
+        for (int i = 0; i < blocks.length; i++) blocks[i] = Layers.adaLnBlock(w, "blocks." + i + ".", null);
     }
 
     public DitConfig config() { return cfg; }

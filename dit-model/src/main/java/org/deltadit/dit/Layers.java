@@ -35,17 +35,17 @@ final class Layers {
         return be.selfAttention(x, w.get(p + "attn.qkv.weight"), w.get(p + "attn.qkv.bias"), w.get(p + "attn.proj.weight"), w.get(p + "attn.proj.bias"), heads);
     }
 
-    /**
-     * PixArt's cross-attention: queries from the image tokens x [B, N, D], keys and values from the
-     * projected caption y [B, L, D] (kv_linear: k first, then v); mask additive [B, 1, 1, L] or null.
-     */
-    static Tensor crossAttention(Backend be, Map<String, Tensor> w, String p, Tensor x, Tensor y, Tensor mask, int heads) {
-        int b = x.dim(0), n = x.dim(1), d = x.dim(2), l = y.dim(1), dh = d / heads;
-        Tensor q = linear(be, w, p + "cross_attn.q_linear", x).reshape(b, n, heads, dh).permute(0, 2, 1, 3);
-        Tensor kv = linear(be, w, p + "cross_attn.kv_linear", y).reshape(b, l, 2, heads, dh).permute(2, 0, 3, 1, 4);
-        Tensor att = Tensor.zeros(b, n, heads, dh);
-        be.attention(q, kv.select(0, 0), kv.select(0, 1), mask, (float) (1 / Math.sqrt(dh)), att.permute(0, 2, 1, 3));
-        return linear(be, w, p + "cross_attn.proj", att.reshape(b, n, d));
+    /** The cross-attention weights under {@code p}cross_attn. */
+    static org.deltadit.engine.AdaLnBlock.Cross cross(Map<String, Tensor> w, String p) {
+        String c = p + "cross_attn.";
+        return new org.deltadit.engine.AdaLnBlock.Cross(w.get(c + "q_linear.weight"), w.get(c + "q_linear.bias"), w.get(c + "kv_linear.weight"), w.get(c + "kv_linear.bias"),
+                w.get(c + "proj.weight"), w.get(c + "proj.bias"));
+    }
+
+    /** Block {@code p}'s adaLN weights (attn.qkv, attn.proj, mlp.fc1, mlp.fc2) with {@code cross} between attention and MLP, or null. */
+    static org.deltadit.engine.AdaLnBlock adaLnBlock(Map<String, Tensor> w, String p, org.deltadit.engine.AdaLnBlock.Cross cross) {
+        return new org.deltadit.engine.AdaLnBlock(w.get(p + "attn.qkv.weight"), w.get(p + "attn.qkv.bias"), w.get(p + "attn.proj.weight"), w.get(p + "attn.proj.bias"),
+                w.get(p + "mlp.fc1.weight"), w.get(p + "mlp.fc1.bias"), w.get(p + "mlp.fc2.weight"), w.get(p + "mlp.fc2.bias"), cross);
     }
 
     /** fc2(GELU-tanh(fc1(x))) under {@code name}.fc1 / .fc2. */

@@ -18,6 +18,7 @@ public final class PixArtModel implements CrossAttentionStack<PixArtModel.Condit
     private final Backend be;
     private final Map<String, Tensor> w;
     private final Tensor posEmbed;
+    private final org.deltadit.engine.AdaLnBlock[] blocks;
 
     /**
      * What the blocks need besides the hidden state: t0 = t_block(SiLU(t_emb)) [B, 6D], the raw t_emb
@@ -29,6 +30,8 @@ public final class PixArtModel implements CrossAttentionStack<PixArtModel.Condit
         this.cfg = cfg;
         this.be = backend;
         this.w = Map.copyOf(canonical);
+        this.blocks = new org.deltadit.engine.AdaLnBlock[cfg.depth()];
+        for (int i = 0; i < blocks.length; i++) blocks[i] = Layers.adaLnBlock(w, "blocks." + i + ".", Layers.cross(w, "blocks." + i + "."));
         int g = cfg.inputSize() / cfg.patchSize(), base = cfg.nativeSize() / cfg.patchSize();
         this.posEmbed = Embeddings.sincos2d(cfg.hiddenSize(), g, g, base, base, cfg.interpolationScale());
     }
@@ -91,8 +94,8 @@ public final class PixArtModel implements CrossAttentionStack<PixArtModel.Condit
     /** x += gate·SelfAttn(modulate(LN x)); x += CrossAttn(x, caption); x += gate·MLP(modulate(LN x)). */
     @Override
     public Tensor block(int i, Tensor h, Conditioning c) {
-        h = selfAttention(i, h, c);
-        return mlp(i, be.add(h, crossAttention(i, h, c)), c);
+        Tensor mod = be.add(c.t0(), w.get("blocks." + i + ".scale_shift_table")).reshape(h.dim(0), -1);
+        return be.adaLnBlock(h, mod, blocks[i], cfg.numHeads(), 1e-6f, 1e-6f, c.caption(), c.mask());
     }
 
     @Override
@@ -112,7 +115,7 @@ public final class PixArtModel implements CrossAttentionStack<PixArtModel.Condit
     /** Block i's cross-attention output (to be added to h): no norm, no gate. */
     @Override
     public Tensor crossAttention(int i, Tensor h, Conditioning c) {
-        return Layers.crossAttention(be, w, "blocks." + i + ".", h, c.caption(), c.mask(), cfg.numHeads());
+        return be.crossAttention(h, c.caption(), c.mask(), blocks[i].cross(), cfg.numHeads());
     }
 
     /** The last part of block i: h + gate_mlp·MLP(modulate(LN h)). */

@@ -270,25 +270,53 @@ public abstract class Backend {
     }
 
     /**
-     * One adaLN-Zero block (DiT): h [B, N, D], mod [B, 6D] — the adaLN projection's shift, scale and gate
-     * for the attention, then for the MLP (tanh GELU). Composed here from the ops above; a device backend
-     * runs it as one program so that only h and mod travel.
+     * PixArt-α's cross-attention: queries from the tokens x [B, N, D], keys and values from the caption
+     * y [B, L, D] (kv projection: k first, then v); mask additive [B, 1, 1, L] or null.
      */
+    public Tensor crossAttention(Tensor x, Tensor y, Tensor mask, AdaLnBlock.Cross w, int heads) {
+        int b = x.dim(0), n = x.dim(1), d = x.dim(2), l = y.dim(1), dh = d / heads;
+        Tensor q = linear(x, w.qWeight(), w.qBias()).reshape(b, n, heads, dh).permute(0, 2, 1, 3);
+        Tensor kv = linear(y, w.kvWeight(), w.kvBias()).reshape(b, l, 2, heads, dh).permute(2, 0, 3, 1, 4);
+        Tensor att = Tensor.zeros(b, n, heads, dh);
+        attention(q, kv.select(0, 0), kv.select(0, 1), mask, (float) (1 / Math.sqrt(dh)), att.permute(0, 2, 1, 3));
+        return linear(att.reshape(b, n, d), w.projWeight(), w.projBias());
+    }
+
+    /** {@link #adaLnBlock(Tensor, Tensor, AdaLnBlock, int, float, float, Tensor, Tensor)} of a block without cross-attention. */
     public Tensor adaLnBlock(Tensor h, Tensor mod, AdaLnBlock w, int heads, float attentionEps, float mlpEps) {
-        checkBlock(h, mod, w, heads);
+        return adaLnBlock(h, mod, w, heads, attentionEps, mlpEps, null, null);
+    }
+
+    /**
+     * One adaLN block: h [B, N, D], mod [B, 6D] — the shift, scale and gate for the attention, then for the
+     * MLP (tanh GELU); with {@code w.cross()} a cross-attention to caption [B, L, D] (mask [B, 1, 1, L] or
+     * null) is added between them, ungated (PixArt-α). Composed here from the ops above; a device backend
+     * runs it as one program so that only h, mod and the caption travel.
+     */
+    public Tensor adaLnBlock(Tensor h, Tensor mod, AdaLnBlock w, int heads, float attentionEps, float mlpEps, Tensor caption, Tensor mask) {
+        checkBlock(h, mod, w, heads, caption, mask);
         Tensor[] m = mod.unsqueeze(1).chunk(2, 6);
         Tensor att = selfAttention(modulate(layerNorm(h, null, null, attentionEps), m[0], m[1]), w.qkvWeight(), w.qkvBias(), w.projWeight(), w.projBias(), heads);
         Tensor x = add(h, mul(m[2], att));
+        if (w.cross() != null) x = add(x, crossAttention(x, caption, mask, w.cross(), heads));
         Tensor y = linear(gelu(linear(modulate(layerNorm(x, null, null, mlpEps), m[3], m[4]), w.fc1Weight(), w.fc1Bias()), true), w.fc2Weight(), w.fc2Bias());
         return add(x, mul(m[5], y));
     }
 
     /** The shape checks of {@link #adaLnBlock}, for every backend. */
-    protected static void checkBlock(Tensor h, Tensor mod, AdaLnBlock w, int heads) {
+    protected static void checkBlock(Tensor h, Tensor mod, AdaLnBlock w, int heads, Tensor caption, Tensor mask) {
         int d = w.hidden();
         if (h.rank() != 3 || h.dim(2) != d || mod.rank() != 2 || mod.dim(0) != h.dim(0) || mod.dim(1) != 6 * d || heads <= 0 || d % heads != 0) {
             throw new IllegalArgumentException("adaLnBlock: h " + h.shapeString() + ", mod " + mod.shapeString() + ", " + heads + " heads for hidden size " + d
                     + " (needs [B, N, D], [B, 6D], heads dividing D)");
+        }
+        if ((w.cross() == null) != (caption == null)) throw new IllegalArgumentException("adaLnBlock: a caption " + (caption == null ? "is needed for" : "given to") + " a block "
+                + (w.cross() == null ? "without" : "with") + " cross-attention");
+        if (caption != null && (caption.rank() != 3 || caption.dim(0) != h.dim(0) || caption.dim(2) != d)) {
+            throw new IllegalArgumentException("adaLnBlock: caption " + caption.shapeString() + " for h " + h.shapeString() + " (needs [B, L, D])");
+        }
+        if (mask != null && (caption == null || mask.numel() != (long) caption.dim(0) * caption.dim(1) || mask.rank() != 4 || mask.dim(0) != caption.dim(0) || mask.dim(3) != caption.dim(1))) {
+            throw new IllegalArgumentException("adaLnBlock: mask " + mask.shapeString() + " for caption " + (caption == null ? "none" : caption.shapeString()) + " (needs [B, 1, 1, L])");
         }
     }
 

@@ -133,6 +133,26 @@ abstract class BackendVsReferenceTest {
         Check.close(want, got, 1e-4 * max, 0, "adaLnBlock");
     }
 
+    /** PixArt-α's form: a masked cross-attention to a caption between attention and MLP. */
+    @ParameterizedTest(name = "adaLnBlock with cross-attention B={0} N={1} L={2} D={3} heads={4}")
+    @CsvSource({"1,1,1,8,1", "2,9,7,16,2", "2,33,19,24,3"})
+    void adaLnBlockWithCrossAttention(int b, int n, int l, int d, int heads) {
+        AdaLnBlock.Cross cross = new AdaLnBlock.Cross(Check.random(50, d, d), Check.random(51, d), Check.random(52, 2 * d, d), Check.random(53, 2 * d),
+                Check.random(54, d, d), Check.random(55, d));
+        AdaLnBlock w = new AdaLnBlock(Check.random(40, 3 * d, d), Check.random(41, 3 * d), Check.random(42, d, d), Check.random(43, d),
+                Check.random(44, 4 * d, d), Check.random(45, 4 * d), Check.random(46, d, 4 * d), Check.random(49, d), cross);
+        Tensor h = Check.random(47, b, n, d), mod = Check.random(48, b, 6 * d), caption = Check.random(56, b, l, d);
+        Tensor mask = Tensor.zeros(b, 1, 1, l);
+        for (int i = 0; i < b; i++) for (int j = l / 2 + 1; j < l; j++) mask.set(-10000f, i, 0, 0, j);
+        for (Tensor m : new Tensor[] {null, mask}) {
+            Tensor want = REF.adaLnBlock(h, mod, w, heads, 1e-6f, 1e-6f, caption, m);
+            double max = 0;
+            for (float v : want.toFloatArray()) max = Math.max(max, Math.abs(v));
+            Check.close(want, CPU.adaLnBlock(h, mod, w, heads, 1e-6f, 1e-6f, caption, m), 1e-4 * max, 0, "adaLnBlock with cross-attention" + (m == null ? "" : ", masked"));
+        }
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> CPU.adaLnBlock(h, mod, w, heads, 1e-6f, 1e-6f), "a caption is needed");
+    }
+
     @Test
     void adaLnBlockRefusesShapesThatDoNotFit() {
         AdaLnBlock w = new AdaLnBlock(Check.random(40, 24, 8), null, Check.random(42, 8, 8), null, Check.random(44, 16, 8), null, Check.random(46, 8, 16), null);

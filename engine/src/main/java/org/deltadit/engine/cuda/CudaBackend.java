@@ -184,13 +184,13 @@ public final class CudaBackend extends DeviceBackend {
 
     /** Scores by one batched GEMM (q·kᵀ), the scale, mask and softmax by a kernel, the output by another batched GEMM. */
     @Override
-    protected void attentionOnDevice(Arena a, List<Buf> made, Buf q, Buf k, Buf v, float[] mask, Buf o, int bh, int lq, int lk, int d, int dv, float scale) throws Throwable {
+    protected void attentionOnDevice(Arena a, List<Buf> made, Buf q, Buf k, Buf v, Buf mask, int maskDiv, Buf o, int bh, int lq, int lk, int d, int dv, float scale) throws Throwable {
         MemorySegment alpha = a.allocateFrom(JAVA_FLOAT, 1f), beta = a.allocateFrom(JAVA_FLOAT, 0f);
         Buf s = out(made, (long) bh * lq * lk);
         // Sᵀ (column-major lk×lq) = K (lk×d) · Qᵀ: K's rows read column-major are Kᵀ, so transpose it back
         library((x, y) -> Cublas.check((int) Cublas.gemmStridedBatchedEx.invokeExact(cublas, Cublas.OP_T, Cublas.OP_N, lk, lq, d, alpha, k.handle(), Cublas.R_32F, d,
                 (long) lk * d, q.handle(), Cublas.R_32F, d, (long) lq * d, beta, s.handle(), Cublas.R_32F, lk, (long) lq * lk, bh, compute(), Cublas.GEMM_DEFAULT), "scores"), a, made);
-        run("scale_mask_softmax", new long[] {Math.max(1, (long) bh * lq)}, null, s, in(a, made, mask), bh * lq, lk, scale, mask == null ? 0 : 1);
+        run("scale_mask_softmax", new long[] {Math.max(1, (long) bh * lq)}, null, s, mask == null ? in(a, made, null) : mask, bh * lq, lk, scale, mask == null ? 0 : 1, maskDiv);
         // Oᵀ (dv×lq) = Vᵀ (dv×lk) · Pᵀ (lk×lq): both are the row-major arrays read column-major
         library((x, y) -> Cublas.check((int) Cublas.gemmStridedBatchedEx.invokeExact(cublas, Cublas.OP_N, Cublas.OP_N, dv, lq, lk, alpha, v.handle(), Cublas.R_32F, dv,
                 (long) lk * dv, s.handle(), Cublas.R_32F, lk, (long) lq * lk, beta, o.handle(), Cublas.R_32F, dv, (long) lq * dv, bh, compute(), Cublas.GEMM_DEFAULT), "values"), a, made);

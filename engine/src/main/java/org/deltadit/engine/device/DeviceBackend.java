@@ -10,6 +10,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.deltadit.engine.AdaLnBlock;
 import org.deltadit.engine.Backend;
 import org.deltadit.engine.DType;
 import org.deltadit.engine.Mat;
@@ -332,8 +333,8 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
      * (norms, modulation, the q/k/v, attention and MLP GEMMs, residuals) stays in device buffers.
      */
     @Override
-    public Tensor adaLnBlock(Tensor h, Tensor mod, org.deltadit.engine.AdaLnBlock w, int heads, float attentionEps, float mlpEps) {
-        checkBlock(h, mod, w, heads);
+    public Tensor adaLnBlock(Tensor h, Tensor mod, AdaLnBlock w, int heads, float attentionEps, float mlpEps, Tensor caption, Tensor mask) {
+        checkBlock(h, mod, w, heads, caption, mask);
         int b = h.dim(0), n = h.dim(1), d = w.hidden(), f = w.mlpHidden(), rows = b * n, dh = d / heads;
         long size = (long) rows * d;
         Tensor out = Tensor.zeros(h.shape());
@@ -346,11 +347,30 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
             Buf qkv = out(made, 3 * size);
             gemmOnDevice(a, made, t, Mat.of(w.qkvWeight()).transpose(), floats(w.qkvBias()), qkv, rows, d, 3 * d);
             Buf q = out(made, size), k = out(made, size), v = out(made, size);
-            run("split_heads", g(3 * size), null, qkv, q, k, v, b, n, heads, dh);
-            attentionOnDevice(a, made, q, k, v, null, t, b * heads, n, n, dh, dh, (float) (1 / Math.sqrt(dh)));
+            run("split_heads", g(size), null, qkv, q, b, n, 3, 0, heads, dh);
+            run("split_heads", g(size), null, qkv, k, b, n, 3, 1, heads, dh);
+            run("split_heads", g(size), null, qkv, v, b, n, 3, 2, heads, dh);
+            float scale = (float) (1 / Math.sqrt(dh));
+            attentionOnDevice(a, made, q, k, v, null, 1, t, b * heads, n, n, dh, dh, scale);
             run("merge_heads", g(size), null, t, q, b, n, heads, dh);
             gemmOnDevice(a, made, q, Mat.of(w.projWeight()).transpose(), floats(w.projBias()), y, rows, d, d);
             run("gate_residual", g(size), null, x, md, y, x2, b, n, d, 2);
+            if (w.cross() != null) {
+                // x2 += CrossAttn(x2, caption): q from the tokens, k and v from the caption [B, L, D], the key mask [B, L] per batch
+                AdaLnBlock.Cross cr = w.cross();
+                int l = caption.dim(1);
+                long kvSize = (long) b * l * d;
+                gemmOnDevice(a, made, x2, Mat.of(cr.qWeight()).transpose(), floats(cr.qBias()), y, rows, d, d);
+                run("split_heads", g(size), null, y, q, b, n, 1, 0, heads, dh);
+                Buf kv = out(made, 2 * kvSize), ck = out(made, kvSize), cv = out(made, kvSize);
+                gemmOnDevice(a, made, in(a, made, caption.toFloatArray()), Mat.of(cr.kvWeight()).transpose(), floats(cr.kvBias()), kv, b * l, d, 2 * d);
+                run("split_heads", g(kvSize), null, kv, ck, b, l, 2, 0, heads, dh);
+                run("split_heads", g(kvSize), null, kv, cv, b, l, 2, 1, heads, dh);
+                attentionOnDevice(a, made, q, ck, cv, mask == null ? null : in(a, made, mask.toFloatArray()), heads * n, t, b * heads, n, l, dh, dh, scale);
+                run("merge_heads", g(size), null, t, q, b, n, heads, dh);
+                gemmOnDevice(a, made, q, Mat.of(cr.projWeight()).transpose(), floats(cr.projBias()), y, rows, d, d);
+                run("binary", g(size), null, x2, y, x2, (int) size, 0);
+            }
             // MLP half
             run("layer_norm", g(rows), null, x2, none, none, t, rows, d, mlpEps, 0, 0);
             run("modulate", g(size), null, t, md, t, b, n, d, 3, 4);
@@ -459,14 +479,19 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
         float[] mv = mask == null ? null : expand(mask, maskStrides, new int[] {b, h, lq, lk});
         op((a, made) -> {
             Buf o = out(made, (long) bh * lq * dv);
-            attentionOnDevice(a, made, in(a, made, q.toFloatArray()), in(a, made, k.toFloatArray()), in(a, made, v.toFloatArray()), mv, o, bh, lq, lk, d, dv, scale);
+            attentionOnDevice(a, made, in(a, made, q.toFloatArray()), in(a, made, k.toFloatArray()), in(a, made, v.toFloatArray()),
+                    mv == null ? null : in(a, made, mv), 1, o, bh, lq, lk, d, dv, scale);
             store(download(a, o, (long) bh * lq * dv), out);
         });
     }
 
-    /** o [bh, lq, dv] = softmax(q·kᵀ·scale + mask)·v on the device; mask null or [bh, lq, lk]. One work-item per query row here. */
-    protected void attentionOnDevice(Arena a, List<Buf> made, Buf q, Buf k, Buf v, float[] mask, Buf o, int bh, int lq, int lk, int d, int dv, float scale) throws Throwable {
-        run("attention", new long[] {Math.max(1, lq), Math.max(1, bh)}, null, q, k, v, in(a, made, mask), o, bh, lq, lk, d, dv, scale, mask == null ? 0 : 1);
+    /**
+     * o [bh, lq, dv] = softmax(q·kᵀ·scale + mask)·v on the device; mask null, or rows of lk values where score row r
+     * (= h·lq + i) takes mask row r / maskDiv (1: a full [bh, lq, lk] mask; H·lq: a key mask [B, lk]). One work-item per query row here.
+     */
+    protected void attentionOnDevice(Arena a, List<Buf> made, Buf q, Buf k, Buf v, Buf mask, int maskDiv, Buf o, int bh, int lq, int lk, int d, int dv, float scale) throws Throwable {
+        run("attention", new long[] {Math.max(1, lq), Math.max(1, bh)}, null, q, k, v, mask == null ? in(a, made, null) : mask, o, bh, lq, lk, d, dv, scale,
+                mask == null ? 0 : 1, maskDiv);
     }
 
     @Override

@@ -129,14 +129,15 @@ KERNEL void softmax_rows(GLOBAL const float* x, GLOBAL float* out, int rows, int
 }
 
 /*
- * scores [rows = BH·Lq, lk] in place: s·scale (+ mask row, [rows, lk]), then softmax; for backends that
+ * scores [rows = BH·Lq, lk] in place: s·scale (+ mask row r / maskDiv: 1 for a full [rows, lk] mask, H·Lq
+ * for a key mask [B, lk]), then softmax; for backends that
  * form q·kᵀ with a library GEMM (CUDA's cuBLAS) and finish attention with another.
  */
-KERNEL void scale_mask_softmax(GLOBAL float* s, GLOBAL const float* mask, int rows, int lk, float scale, int hasMask) {
+KERNEL void scale_mask_softmax(GLOBAL float* s, GLOBAL const float* mask, int rows, int lk, float scale, int hasMask, int maskDiv) {
     int r = GID(0);
     if (r >= rows) return;
     GLOBAL float* sr = s + (long) r * lk;
-    GLOBAL const float* mr = mask + (long) r * lk;
+    GLOBAL const float* mr = mask + (long) (r / maskDiv) * lk;
     float mx = -INFINITY, sum = 0.0f;
     for (int j = 0; j < lk; j++) {
         float v = sr[j] * scale + (hasMask ? mr[j] : 0.0f);
@@ -152,18 +153,18 @@ KERNEL void scale_mask_softmax(GLOBAL float* s, GLOBAL const float* mask, int ro
 }
 
 /*
- * One query row per work-item: q [BH, Lq, D], k [BH, Lk, D], v [BH, Lk, Dv], mask (if any) [BH, Lq, Lk]
- * added to the scaled scores; out [BH, Lq, Dv]. A row whose keys are all −∞ gives NaN, as PyTorch does.
+ * One query row per work-item: q [BH, Lq, D], k [BH, Lk, D], v [BH, Lk, Dv], mask (if any) row
+ * (h·Lq + i) / maskDiv of [·, Lk] added to the scaled scores (maskDiv as in scale_mask_softmax); out [BH, Lq, Dv]. A row whose keys are all −∞ gives NaN, as PyTorch does.
  */
 KERNEL void attention(GLOBAL const float* q, GLOBAL const float* k, GLOBAL const float* v, GLOBAL const float* mask, GLOBAL float* out,
-                      int bh, int lq, int lk, int d, int dv, float scale, int hasMask) {
+                      int bh, int lq, int lk, int d, int dv, float scale, int hasMask, int maskDiv) {
     int i = GID(0), h = GID(1);
     if (i >= lq || h >= bh) return;
     GLOBAL const float* qi = q + ((long) h * lq + i) * d;
     GLOBAL const float* kh = k + (long) h * lk * d;
     GLOBAL const float* vh = v + (long) h * lk * dv;
     GLOBAL float* o = out + ((long) h * lq + i) * dv;
-    GLOBAL const float* mrow = mask + ((long) h * lq + i) * lk;
+    GLOBAL const float* mrow = mask + ((long) h * lq + i) / maskDiv * lk;
     float mx = -INFINITY;
     for (int j = 0; j < lk; j++) {
         float s = 0.0f;
@@ -243,16 +244,13 @@ KERNEL void gate_residual(GLOBAL const float* x, GLOBAL const float* mod, GLOBAL
     out[i] = x[i] + mod[(long) bi * 6 * d + gateChunk * d + c] * y[i];
 }
 
-/* qkv [B, N, 3, H, Dh] (the fused projection's rows) to q, k, v [B, H, N, Dh] */
-KERNEL void split_heads(GLOBAL const float* qkv, GLOBAL float* q, GLOBAL float* k, GLOBAL float* v, int b, int n, int heads, int dh) {
+/* src [B, N, G, H, Dh] (a fused projection's rows: G = 3 for q/k/v, 2 for k/v, 1 for q): group g to dst [B, H, N, Dh] */
+KERNEL void split_heads(GLOBAL const float* src, GLOBAL float* dst, int b, int n, int groups, int g, int heads, int dh) {
     int i = GID(0);
     int d = heads * dh;
-    if (i >= b * n * 3 * d) return;
-    int t = i % dh, h = (i / dh) % heads, which = (i / d) % 3, tok = (i / (3 * d)) % n, bi = i / (3 * d * n);
-    long at = (((long) bi * heads + h) * n + tok) * dh + t;
-    if (which == 0) q[at] = qkv[i];
-    else if (which == 1) k[at] = qkv[i];
-    else v[at] = qkv[i];
+    if (i >= b * n * d) return;
+    int t = i % dh, tok = (i / dh) % n, h = (i / (dh * n)) % heads, bi = i / (dh * n * heads);
+    dst[i] = src[(((long) bi * n + tok) * groups + g) * d + (long) h * dh + t];
 }
 
 /* attention's output o [B, H, N, Dh] back to tokens [B, N, H·Dh] */

@@ -88,24 +88,28 @@ class SharedKernelsTest {
     @ParameterizedTest(autoCloseArguments = false) // the backends are shared by the tests
     @MethodSource("devices")
     void scaleMaskSoftmaxIsTheReferenceSoftmax(DeviceBackend d) {
-        int rows = 5, lk = 37;
+        int rows = 6, lk = 37;
         float scale = 0.125f;
         float[] s = random(4, rows * lk, 8f), mask = random(5, rows * lk, 2f);
         mask[3] = Float.NEGATIVE_INFINITY;
-        for (int withMask = 0; withMask < 2; withMask++) {
+        // no mask; a full mask (row r takes mask row r); a key mask shared by 3 rows each (row r takes r / 3)
+        for (int[] c : new int[][] {{0, 1}, {1, 1}, {1, 3}}) {
             float[][] holder = new float[1][];
-            int wm = withMask;
+            int wm = c[0], div = c[1];
             d.op((a, made) -> {
                 DeviceBackend.Buf sb = d.in(a, made, s);
-                d.launch("scale_mask_softmax", new long[] {rows}, null, sb, d.in(a, made, mask), rows, lk, scale, wm);
+                d.launch("scale_mask_softmax", new long[] {rows}, null, sb, d.in(a, made, mask), rows, lk, scale, wm, div);
                 holder[0] = d.download(a, sb, (long) rows * lk);
             });
             for (int r = 0; r < rows; r++) {
                 double mx = Double.NEGATIVE_INFINITY, sum = 0;
                 double[] e = new double[lk];
-                for (int j = 0; j < lk; j++) mx = Math.max(mx, s[r * lk + j] * (double) scale + (wm == 1 ? mask[r * lk + j] : 0));
-                for (int j = 0; j < lk; j++) sum += e[j] = Math.exp(s[r * lk + j] * (double) scale + (wm == 1 ? mask[r * lk + j] : 0) - mx);
-                for (int j = 0; j < lk; j++) assertEquals(e[j] / sum, holder[0][r * lk + j], 1e-6 + 1e-5 * e[j] / sum, d.name() + " row " + r + " key " + j + " mask " + wm);
+                int mr = r / div * lk;
+                for (int j = 0; j < lk; j++) mx = Math.max(mx, s[r * lk + j] * (double) scale + (wm == 1 ? mask[mr + j] : 0));
+                for (int j = 0; j < lk; j++) sum += e[j] = Math.exp(s[r * lk + j] * (double) scale + (wm == 1 ? mask[mr + j] : 0) - mx);
+                for (int j = 0; j < lk; j++) {
+                    assertEquals(e[j] / sum, holder[0][r * lk + j], 1e-6 + 1e-5 * e[j] / sum, d.name() + " row " + r + " key " + j + " mask " + wm + " div " + div);
+                }
             }
         }
     }
