@@ -18,6 +18,8 @@ public final class BlockRunner<C> {
     private final Plan plan;
     private final DeltaStore store;
     private BlockObserver observer;
+    /** Time spent inside the model's blocks, for the wall-clock split of a step (blocks vs everything else). */
+    private long blockNanos;
 
     /** Sees every block a full step runs (for the analyses): step s, block i, its input and output. */
     @FunctionalInterface
@@ -46,6 +48,23 @@ public final class BlockRunner<C> {
 
     public void observe(BlockObserver o) { this.observer = o; }
 
+    /** Nanoseconds spent inside the model's blocks (or T-GATE's parts of them) so far. */
+    public long blockNanos() { return blockNanos; }
+
+    private Tensor block(int i, Tensor h, C c) {
+        long t0 = System.nanoTime();
+        Tensor out = model.block(i, h, c);
+        blockNanos += System.nanoTime() - t0;
+        return out;
+    }
+
+    private Tensor timed(java.util.function.Supplier<Tensor> part) {
+        long t0 = System.nanoTime();
+        Tensor out = part.get();
+        blockNanos += System.nanoTime() - t0;
+        return out;
+    }
+
     /**
      * Model input → the hidden state leaving the last block, at step s (1-based) of the plan. The batch
      * holds {@code branches} guidance branches (1 or 2) of the same images, the conditional one first;
@@ -58,7 +77,7 @@ public final class BlockRunner<C> {
     private Tensor runAll(Tensor h, C c, int step) {
         if (observer == null) return run(h, 0, model.depth(), c);
         for (int i = 0; i < model.depth(); i++) {
-            Tensor out = model.block(i, h, c);
+            Tensor out = block(i, h, c);
             observer.afterBlock(step, i, h, out);
             h = out;
         }
@@ -66,7 +85,7 @@ public final class BlockRunner<C> {
     }
 
     private Tensor run(Tensor h, int from, int to, C c) {
-        for (int i = from; i < to; i++) h = model.block(i, h, c);
+        for (int i = from; i < to; i++) h = block(i, h, c);
         return h;
     }
 
@@ -95,12 +114,14 @@ public final class BlockRunner<C> {
                     if (i == model.depth()) break;
                     if (gate != null && i >= gate.from() && i < gate.to()) {
                         CrossAttentionStack<C> x = (CrossAttentionStack<C>) model;
-                        h = x.selfAttention(i, h, c);
-                        Tensor cross = x.crossAttention(i, h, c);
+                        int k = i;
+                        Tensor hIn = h;
+                        Tensor hs = timed(() -> x.selfAttention(k, hIn, c));
+                        Tensor cross = timed(() -> x.crossAttention(k, hs, c));
                         crossKept[i - gate.from()] = branchMean(be, cross, branches);
-                        h = x.mlp(i, be.add(h, cross), c);
+                        h = timed(() -> x.mlp(k, be.add(hs, cross), c));
                     } else {
-                        h = model.block(i, h, c);
+                        h = block(i, h, c);
                     }
                 }
                 if (gate != null) store.put(gate, Tensor.concat(0, crossKept));
@@ -123,9 +144,11 @@ public final class BlockRunner<C> {
                 Tensor h = model.embed(in, c);
                 int b = h.dim(0);
                 for (int i = 0; i < model.depth(); i++) {
-                    h = x.selfAttention(i, h, c);
-                    Tensor cross = i >= p.from() && i < p.to() ? kept.slice(0, (i - p.from()) * b, (i - p.from() + 1) * b) : x.crossAttention(i, h, c);
-                    h = x.mlp(i, be.add(h, cross), c);
+                    int k = i;
+                    Tensor hIn = h;
+                    Tensor hs = timed(() -> x.selfAttention(k, hIn, c));
+                    Tensor cross = i >= p.from() && i < p.to() ? kept.slice(0, (i - p.from()) * b, (i - p.from() + 1) * b) : timed(() -> x.crossAttention(k, hs, c));
+                    h = timed(() -> x.mlp(k, be.add(hs, cross), c));
                 }
                 yield h;
             }

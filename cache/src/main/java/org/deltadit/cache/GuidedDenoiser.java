@@ -54,6 +54,9 @@ public final class GuidedDenoiser<C> implements Denoiser {
         return this;
     }
 
+    /** Nanoseconds spent inside the model's blocks so far (the rest of a step: embedding, final layer, Δ arithmetic, guidance, sampler). */
+    public long blockNanos() { return blocks.blockNanos() + (rowCache == null ? 0 : rowCache.blockNanos()); }
+
     /** The store of this denoiser's cached state (null without a plan). */
     public DeltaStore store() { return blocks.store(); }
 

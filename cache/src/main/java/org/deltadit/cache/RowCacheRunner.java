@@ -21,6 +21,8 @@ import org.deltadit.engine.Tensor;
  * </ul>
  */
 final class RowCacheRunner<C> {
+    /** Time spent inside the model's blocks (see BlockRunner#blockNanos). */
+    private long blockNanos;
     private final BlockStack<C> model;
     private final CachePolicy policy;
     private final int rows, start; // blocks [start, depth) run for computing rows; [0, start) for every row
@@ -49,7 +51,10 @@ final class RowCacheRunner<C> {
     Tensor run(Tensor in, C all, Conditioner<C> conditioner, float t, int step, int steps) {
         Backend be = model.backend();
         if (in.dim(0) != rows) throw new IllegalStateException(policy.describe() + ": a batch of " + in.dim(0) + " rows for a state of " + rows);
-        Tensor h0 = model.embed(in, all), from = start == 1 ? model.block(0, h0, all) : h0;
+        Tensor h0 = model.embed(in, all);
+        long t0 = System.nanoTime();
+        Tensor from = start == 1 ? model.block(0, h0, all) : h0;
+        blockNanos += System.nanoTime() - t0;
         Tensor now = start == 1 ? be.sub(from, h0) : model.modulatedInput(0, h0, all);
         boolean[] reuse = new boolean[rows];
         int reused = 0;
@@ -76,7 +81,9 @@ final class RowCacheRunner<C> {
             } else {
                 C c = conditioner.condition(t, a, b);
                 Tensor h = from.slice(0, a, b).contiguous();
+                long t1 = System.nanoTime();
                 for (int k = start; k < model.depth(); k++) h = model.block(k, h, c);
+                blockNanos += System.nanoTime() - t1;
                 for (int i = a; i < b; i++) {
                     out[i] = h.slice(0, i - a, i - a + 1);
                     residual[i] = be.sub(out[i], from.slice(0, i, i + 1)).contiguous();
@@ -108,4 +115,6 @@ final class RowCacheRunner<C> {
 
     /** Rows that skipped their blocks at each step so far. */
     List<Integer> reusedPerStep() { return List.copyOf(reusedPerStep); }
+
+    long blockNanos() { return blockNanos; }
 }

@@ -204,6 +204,8 @@ final class GenerateCommand implements Callable<Integer> {
                 .append("\",\"steps\":").append(r.steps()).append(",\"cfg\":").append(r.cfg()).append(",\"cache\":\"").append(r.plan().policy().describe()).append('"')
                 .append(String.format(Locale.ROOT, ",\"seconds\":%.4f", r.seconds())).append(",\"step_seconds\":[");
         for (int i = 0; i < r.stepSeconds().length; i++) b.append(i > 0 ? "," : "").append(String.format(Locale.ROOT, "%.4f", r.stepSeconds()[i]));
+        b.append(String.format(Locale.ROOT, "],\"block_seconds\":%.4f,\"other_seconds\":%.4f,\"step_block_seconds\":[", r.blockSeconds(), r.seconds() - r.blockSeconds()));
+        for (int i = 0; i < r.stepBlockSeconds().length; i++) b.append(i > 0 ? "," : "").append(String.format(Locale.ROOT, "%.4f", r.stepBlockSeconds()[i]));
         b.append("],\"macs\":").append(r.macs()).append(",\"macs_with_attention\":").append(r.macsWithAttention())
                 .append(",\"macs_uncached\":").append(r.macsUncached()).append(String.format(Locale.ROOT, ",\"speedup\":%.4f", r.speedup()))
                 .append(",\"plan\":").append(PlanJson.planArray(r.plan(), r.timesteps()))

@@ -20,6 +20,7 @@ import org.deltadit.engine.Tensor;
  * @param macsUncached      the same run without a cache
  * @param seconds           wall time of sampling (all batches; loading, encoding and decoding excluded)
  * @param stepSeconds       wall time of each step of each batch, in order
+ * @param stepBlockSeconds  of which inside the transformer blocks (the rest: embedding, final layer, Δ arithmetic, guidance, sampler)
  * @param cacheHits         cached steps (or gated steps) served from the cache, all batches
  * @param cacheBytes        the most cached state held at once by one batch
  * @param reusedRows        a run-time policy (fbcache): rows (image × guidance branch) that skipped the blocks at
@@ -27,10 +28,18 @@ import org.deltadit.engine.Tensor;
  */
 public record GenerationResult(List<Image> images, Tensor latents, int[] labels, String sampler, int steps, double cfg, Plan plan,
                                float[] timesteps, long macs, long macsWithAttention, long macsUncached, double seconds, double[] stepSeconds,
-                               int cacheHits, long cacheBytes, int[] reusedRows) {
+                               double[] stepBlockSeconds, int cacheHits, long cacheBytes, int[] reusedRows) {
     public GenerationResult {
         images = List.copyOf(images);
         reusedRows = reusedRows.clone();
+        if (stepBlockSeconds.length != stepSeconds.length) throw new IllegalArgumentException("generation result: " + stepBlockSeconds.length + " block times for " + stepSeconds.length + " steps");
+    }
+
+    /** Seconds inside the blocks, all steps. */
+    public double blockSeconds() {
+        double s = 0;
+        for (double v : stepBlockSeconds) s += v;
+        return s;
     }
 
     /** The MAC saving: uncached / cached. */

@@ -361,7 +361,7 @@ public final class Pipeline implements AutoCloseable {
         Noise fresh = Noise.fresh(r.seed(), r.firstImage(), n);
 
         int total = steps * ((n + bsz - 1) / bsz);
-        double[] stepSeconds = new double[total];
+        double[] stepSeconds = new double[total], stepBlockSeconds = new double[total];
         int[] done = {0};
         long start = System.nanoTime();
         long[] last = {start};
@@ -378,8 +378,11 @@ public final class Pipeline implements AutoCloseable {
             GuidedDenoiser<?> den = batches.denoiser(from, to, cached ? plan : null, store);
             den.observe(l.blocks(from, to));
             if (dynamic != null) den.dynamic(dynamic, c);
+            long[] lastBlock = {0};
             parts.add(sampler.sample(noise.slice(0, from, to), den, k -> fresh.next(f0, cnt, k / cnt), (i, t) -> {
-                long now = System.nanoTime();
+                long now = System.nanoTime(), inBlocks = den.blockNanos();
+                stepBlockSeconds[done[0]] = (inBlocks - lastBlock[0]) / 1e9;
+                lastBlock[0] = inBlocks;
                 stepSeconds[done[0]++] = (now - last[0]) / 1e9;
                 last[0] = now;
                 l.step(done[0], total, (now - start) / 1e9);
@@ -408,7 +411,7 @@ public final class Pipeline implements AutoCloseable {
         }
         return new GenerationResult(images, r.keepLatents() ? latents : null, pr.labels(), sampler.name(), steps, cfg, plan, sampler.timesteps(),
                 dynamic != null ? dynamicMacs[0] : plan.macs(c, n, branches), dynamic != null ? dynamicMacs[1] : plan.macsWithAttention(c, n, branches),
-                Plan.uncachedMacs(c, steps, n, branches), seconds, stepSeconds, hits, cacheBytes, reusedRows);
+                Plan.uncachedMacs(c, steps, n, branches), seconds, stepSeconds, stepBlockSeconds, hits, cacheBytes, reusedRows);
     }
 
     /** A request's conditioning, as denoisers for its batches. */

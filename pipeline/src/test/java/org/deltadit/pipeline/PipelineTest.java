@@ -177,7 +177,17 @@ class PipelineTest {
             GenerationResult full = p.generate(r.cache(CacheSpec.NONE).build(), null);
             assertEquals(0, full.cacheHits());
             assertTrue(!java.util.Arrays.equals(full.latents().toFloatArray(), gated.latents().toFloatArray()));
+            for (GenerationResult g : new GenerationResult[] {gated, full}) blockTimeIsPartOfEachStep(g);
         }
+    }
+
+    /** The wall-clock split: every step's time inside the blocks (T-GATE's split parts included) is some of that step's time, never more. */
+    static void blockTimeIsPartOfEachStep(GenerationResult g) {
+        assertEquals(g.stepSeconds().length, g.stepBlockSeconds().length);
+        for (int i = 0; i < g.stepSeconds().length; i++) {
+            assertTrue(g.stepBlockSeconds()[i] > 0 && g.stepBlockSeconds()[i] <= g.stepSeconds()[i], "step " + i + ": " + g.stepBlockSeconds()[i] + " s of " + g.stepSeconds()[i] + " s in blocks");
+        }
+        assertTrue(g.blockSeconds() <= g.seconds());
     }
 
     @Test
