@@ -47,12 +47,7 @@ public final class Backends {
     private static Backend create(String name, int threads, String param) {
         String n = name.trim().toLowerCase(Locale.ROOT);
         if (n.equals("opencl") || n.startsWith("opencl:")) {
-            int index;
-            try {
-                index = n.equals("opencl") ? 0 : Integer.parseInt(n.substring(7));
-            } catch (NumberFormatException e) {
-                throw new InvalidParameter(param, "'" + name + "': opencl:N takes a device number (dit devices lists them)");
-            }
+            int index = index(n, "opencl", name, param);
             try {
                 return new org.deltadit.engine.opencl.OpenClBackend(index);
             } catch (InvalidParameter e) {
@@ -60,12 +55,7 @@ public final class Backends {
             }
         }
         if (n.equals("cuda") || n.startsWith("cuda:")) {
-            int index;
-            try {
-                index = n.equals("cuda") ? 0 : Integer.parseInt(n.substring(5));
-            } catch (NumberFormatException e) {
-                throw new InvalidParameter(param, "'" + name + "': cuda:N takes a GPU number (dit devices lists them)");
-            }
+            int index = index(n, "cuda", name, param);
             try {
                 return new org.deltadit.engine.cuda.CudaBackend(index, org.deltadit.engine.cuda.CudaBackend.Gemm.fromProperty());
             } catch (InvalidParameter e) {
@@ -84,6 +74,16 @@ public final class Backends {
             }
             default -> throw new InvalidParameter(param, "unknown device '" + name + "' (" + DEVICES + ")");
         };
+    }
+
+    /** N of "kind:N" (0 for "kind" alone); a non-number names the device as the user wrote it. */
+    private static int index(String n, String kind, String name, String param) {
+        if (n.equals(kind)) return 0;
+        try {
+            return Integer.parseInt(n.substring(kind.length() + 1));
+        } catch (NumberFormatException e) {
+            throw new InvalidParameter(param, "'" + name + "': " + kind + ":N takes a device number (dit devices lists them)");
+        }
     }
 
     /** Threads from -Ddit.threads, else the available processors. */

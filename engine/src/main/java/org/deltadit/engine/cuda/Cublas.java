@@ -22,32 +22,15 @@ final class Cublas {
     static final int COMPUTE_32F = 68, COMPUTE_32F_FAST_TF32 = 77;
     static final int GEMM_DEFAULT = -1;
 
-    static final MethodHandle create, destroy, gemmEx, gemmStridedBatchedEx;
-    static final String BIND_ERROR;
-
-    static {
-        MethodHandle[] h = new MethodHandle[4];
-        String error = null;
-        if (LIB.present()) {
-            try {
-                h[0] = LIB.bind("cublasCreate_v2", JAVA_INT, ADDRESS);
-                h[1] = LIB.bind("cublasDestroy_v2", JAVA_INT, ADDRESS);
-                // handle, transa, transb, m, n, k, alpha, A, Atype, lda, B, Btype, ldb, beta, C, Ctype, ldc, computeType, algo
-                h[2] = LIB.bind("cublasGemmEx", JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT,
-                        JAVA_LONG, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT);
-                // as above with a stride after each of A, B, C and the batch count before computeType
-                h[3] = LIB.bind("cublasGemmStridedBatchedEx", JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT,
-                        JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT);
-            } catch (IllegalStateException e) {
-                error = e.getMessage();
-            }
-        }
-        BIND_ERROR = error;
-        create = h[0];
-        destroy = h[1];
-        gemmEx = h[2];
-        gemmStridedBatchedEx = h[3];
-    }
+    static final MethodHandle create = LIB.find("cublasCreate_v2", JAVA_INT, ADDRESS),
+            destroy = LIB.find("cublasDestroy_v2", JAVA_INT, ADDRESS),
+            // handle, transa, transb, m, n, k, alpha, A, Atype, lda, B, Btype, ldb, beta, C, Ctype, ldc, computeType, algo
+            gemmEx = LIB.find("cublasGemmEx", JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT,
+                    JAVA_LONG, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT),
+            // as above with a stride after each of A, B, C and the batch count before computeType
+            gemmStridedBatchedEx = LIB.find("cublasGemmStridedBatchedEx", JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT,
+                    JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT);
+    static final String BIND_ERROR = LIB.bindError();
 
     static boolean usable() { return LIB.present() && BIND_ERROR == null; }
 

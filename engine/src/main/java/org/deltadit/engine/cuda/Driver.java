@@ -22,64 +22,29 @@ final class Driver {
     static final int SUCCESS = 0, NO_DEVICE = 100;
     static final int ATTR_CC_MAJOR = 75, ATTR_CC_MINOR = 76;
 
-    static final MethodHandle cuInit, cuDriverGetVersion, cuDeviceGetCount, cuDeviceGet, cuDeviceGetName, cuDeviceTotalMem, cuDeviceGetAttribute,
-            cuDevicePrimaryCtxRetain, cuDevicePrimaryCtxRelease, cuCtxSetCurrent, cuCtxSynchronize, cuMemAlloc, cuMemFree, cuMemcpyHtoD, cuMemcpyDtoH,
-            cuModuleLoadData, cuModuleUnload, cuModuleGetFunction, cuLaunchKernel, cuGetErrorName;
+    static final MethodHandle cuInit = LIB.find("cuInit", JAVA_INT, JAVA_INT),
+            cuDriverGetVersion = LIB.find("cuDriverGetVersion", JAVA_INT, ADDRESS),
+            cuDeviceGetCount = LIB.find("cuDeviceGetCount", JAVA_INT, ADDRESS),
+            cuDeviceGet = LIB.find("cuDeviceGet", JAVA_INT, ADDRESS, JAVA_INT),
+            cuDeviceGetName = LIB.find("cuDeviceGetName", JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT),
+            cuDeviceTotalMem = LIB.find("cuDeviceTotalMem_v2", JAVA_INT, ADDRESS, JAVA_INT),
+            cuDeviceGetAttribute = LIB.find("cuDeviceGetAttribute", JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT),
+            cuDevicePrimaryCtxRetain = LIB.find("cuDevicePrimaryCtxRetain", JAVA_INT, ADDRESS, JAVA_INT),
+            cuDevicePrimaryCtxRelease = LIB.find("cuDevicePrimaryCtxRelease_v2", JAVA_INT, JAVA_INT),
+            cuCtxSetCurrent = LIB.find("cuCtxSetCurrent", JAVA_INT, ADDRESS),
+            cuCtxSynchronize = LIB.find("cuCtxSynchronize", JAVA_INT),
+            cuMemAlloc = LIB.find("cuMemAlloc_v2", JAVA_INT, ADDRESS, JAVA_LONG),
+            cuMemFree = LIB.find("cuMemFree_v2", JAVA_INT, JAVA_LONG),
+            cuMemcpyHtoD = LIB.find("cuMemcpyHtoD_v2", JAVA_INT, JAVA_LONG, ADDRESS, JAVA_LONG),
+            cuMemcpyDtoH = LIB.find("cuMemcpyDtoH_v2", JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG),
+            cuModuleLoadData = LIB.find("cuModuleLoadData", JAVA_INT, ADDRESS, ADDRESS),
+            cuModuleUnload = LIB.find("cuModuleUnload", JAVA_INT, ADDRESS),
+            cuModuleGetFunction = LIB.find("cuModuleGetFunction", JAVA_INT, ADDRESS, ADDRESS, ADDRESS),
+            cuLaunchKernel = LIB.find("cuLaunchKernel", JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS),
+            cuGetErrorName = LIB.find("cuGetErrorName", JAVA_INT, JAVA_INT, ADDRESS);
 
-    /** Whether every symbol bound ({@code null} when the library is missing; the error otherwise). */
-    static final String BIND_ERROR;
-
-    static {
-        MethodHandle[] h = new MethodHandle[20];
-        String error = null;
-        if (LIB.present()) {
-            try {
-                h[0] = LIB.bind("cuInit", JAVA_INT, JAVA_INT);
-                h[1] = LIB.bind("cuDriverGetVersion", JAVA_INT, ADDRESS);
-                h[2] = LIB.bind("cuDeviceGetCount", JAVA_INT, ADDRESS);
-                h[3] = LIB.bind("cuDeviceGet", JAVA_INT, ADDRESS, JAVA_INT);
-                h[4] = LIB.bind("cuDeviceGetName", JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
-                h[5] = LIB.bind("cuDeviceTotalMem_v2", JAVA_INT, ADDRESS, JAVA_INT);
-                h[6] = LIB.bind("cuDeviceGetAttribute", JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT);
-                h[7] = LIB.bind("cuDevicePrimaryCtxRetain", JAVA_INT, ADDRESS, JAVA_INT);
-                h[8] = LIB.bind("cuDevicePrimaryCtxRelease_v2", JAVA_INT, JAVA_INT);
-                h[9] = LIB.bind("cuCtxSetCurrent", JAVA_INT, ADDRESS);
-                h[10] = LIB.bind("cuCtxSynchronize", JAVA_INT);
-                h[11] = LIB.bind("cuMemAlloc_v2", JAVA_INT, ADDRESS, JAVA_LONG);
-                h[12] = LIB.bind("cuMemFree_v2", JAVA_INT, JAVA_LONG);
-                h[13] = LIB.bind("cuMemcpyHtoD_v2", JAVA_INT, JAVA_LONG, ADDRESS, JAVA_LONG);
-                h[14] = LIB.bind("cuMemcpyDtoH_v2", JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG);
-                h[15] = LIB.bind("cuModuleLoadData", JAVA_INT, ADDRESS, ADDRESS);
-                h[16] = LIB.bind("cuModuleUnload", JAVA_INT, ADDRESS);
-                h[17] = LIB.bind("cuModuleGetFunction", JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
-                h[18] = LIB.bind("cuLaunchKernel", JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, ADDRESS);
-                h[19] = LIB.bind("cuGetErrorName", JAVA_INT, JAVA_INT, ADDRESS);
-            } catch (IllegalStateException e) {
-                error = e.getMessage();
-            }
-        }
-        BIND_ERROR = error;
-        cuInit = h[0];
-        cuDriverGetVersion = h[1];
-        cuDeviceGetCount = h[2];
-        cuDeviceGet = h[3];
-        cuDeviceGetName = h[4];
-        cuDeviceTotalMem = h[5];
-        cuDeviceGetAttribute = h[6];
-        cuDevicePrimaryCtxRetain = h[7];
-        cuDevicePrimaryCtxRelease = h[8];
-        cuCtxSetCurrent = h[9];
-        cuCtxSynchronize = h[10];
-        cuMemAlloc = h[11];
-        cuMemFree = h[12];
-        cuMemcpyHtoD = h[13];
-        cuMemcpyDtoH = h[14];
-        cuModuleLoadData = h[15];
-        cuModuleUnload = h[16];
-        cuModuleGetFunction = h[17];
-        cuLaunchKernel = h[18];
-        cuGetErrorName = h[19];
-    }
+    /** The first call that did not resolve (null when all did, or when the library is missing). */
+    static final String BIND_ERROR = LIB.bindError();
 
     /** Whether the driver library loaded and every call the backend makes resolved. */
     static boolean usable() { return LIB.present() && BIND_ERROR == null; }

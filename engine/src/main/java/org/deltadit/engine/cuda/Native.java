@@ -20,6 +20,7 @@ import java.util.List;
 final class Native {
     private final SymbolLookup lib;
     private final String loaded, reason;
+    private String missing;
     private final Linker linker = Linker.nativeLinker();
 
     /** {@code property} (-D) or {@code env} may name the file; else {@code names} in order. */
@@ -53,8 +54,24 @@ final class Native {
     /** The name it was loaded by. */
     String loaded() { return loaded; }
 
+    /**
+     * A downcall handle for {@code name}, or null where the library is absent or lacks the symbol (the first
+     * symbol missing is then {@link #bindError()}): so a class can bind its calls in field initialisers.
+     */
+    MethodHandle find(String name, MemoryLayout ret, MemoryLayout... args) {
+        if (lib == null) return null;
+        if (lib.find(name).isEmpty()) {
+            if (missing == null) missing = loaded + " lacks " + name;
+            return null;
+        }
+        return bind(name, ret, args);
+    }
+
+    /** The first symbol {@link #find} did not find, as a message; null when all were found. */
+    String bindError() { return missing; }
+
     /** A downcall handle for {@code name}; throws naming the library and symbol where it is missing. */
-    MethodHandle bind(String name, MemoryLayout ret, MemoryLayout... args) {
+    private MethodHandle bind(String name, MemoryLayout ret, MemoryLayout... args) {
         if (lib == null) throw new IllegalStateException(reason);
         MemorySegment fn = lib.find(name).orElseThrow(() -> new IllegalStateException(loaded + " lacks " + name));
         return linker.downcallHandle(fn, ret == null ? FunctionDescriptor.ofVoid(args) : FunctionDescriptor.of(ret, args));

@@ -28,36 +28,15 @@ public final class Nvrtc {
 
     static final Native LIB = new Native("dit.cuda.nvrtc", "DIT_CUDA_NVRTC", "libnvrtc.so", "libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2");
 
-    private static final MethodHandle version, create, compile, ptxSize, ptx, logSize, log, destroy;
-    private static final String BIND_ERROR;
-
-    static {
-        MethodHandle[] h = new MethodHandle[8];
-        String error = null;
-        if (LIB.present()) {
-            try {
-                h[0] = LIB.bind("nvrtcVersion", JAVA_INT, ADDRESS, ADDRESS);
-                h[1] = LIB.bind("nvrtcCreateProgram", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS);
-                h[2] = LIB.bind("nvrtcCompileProgram", JAVA_INT, ADDRESS, JAVA_INT, ADDRESS);
-                h[3] = LIB.bind("nvrtcGetPTXSize", JAVA_INT, ADDRESS, ADDRESS);
-                h[4] = LIB.bind("nvrtcGetPTX", JAVA_INT, ADDRESS, ADDRESS);
-                h[5] = LIB.bind("nvrtcGetProgramLogSize", JAVA_INT, ADDRESS, ADDRESS);
-                h[6] = LIB.bind("nvrtcGetProgramLog", JAVA_INT, ADDRESS, ADDRESS);
-                h[7] = LIB.bind("nvrtcDestroyProgram", JAVA_INT, ADDRESS);
-            } catch (IllegalStateException e) {
-                error = e.getMessage();
-            }
-        }
-        BIND_ERROR = error;
-        version = h[0];
-        create = h[1];
-        compile = h[2];
-        ptxSize = h[3];
-        ptx = h[4];
-        logSize = h[5];
-        log = h[6];
-        destroy = h[7];
-    }
+    private static final MethodHandle version = LIB.find("nvrtcVersion", JAVA_INT, ADDRESS, ADDRESS),
+            create = LIB.find("nvrtcCreateProgram", JAVA_INT, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS),
+            compile = LIB.find("nvrtcCompileProgram", JAVA_INT, ADDRESS, JAVA_INT, ADDRESS),
+            ptxSize = LIB.find("nvrtcGetPTXSize", JAVA_INT, ADDRESS, ADDRESS),
+            ptx = LIB.find("nvrtcGetPTX", JAVA_INT, ADDRESS, ADDRESS),
+            logSize = LIB.find("nvrtcGetProgramLogSize", JAVA_INT, ADDRESS, ADDRESS),
+            log = LIB.find("nvrtcGetProgramLog", JAVA_INT, ADDRESS, ADDRESS),
+            destroy = LIB.find("nvrtcDestroyProgram", JAVA_INT, ADDRESS);
+    private static final String BIND_ERROR = LIB.bindError();
 
     /** Whether NVRTC loaded with every call bound. */
     public static boolean available() { return LIB.present() && BIND_ERROR == null; }
