@@ -37,6 +37,8 @@ final class BenchCommand implements Callable<Integer> {
         String dtype;
         @Option(names = "--seconds", defaultValue = "20", description = "time spent measuring after warm-up (default: ${DEFAULT-VALUE})")
         double seconds;
+        @Option(names = "--history", description = "file to append this run's JSON line to, or 'none' (default: ~/.cache/dit/bench-history.jsonl)")
+        String history;
         @picocli.CommandLine.Mixin
         EngineOptions engine;
 
@@ -45,6 +47,9 @@ final class BenchCommand implements Callable<Integer> {
             if (batch < 1) throw new IllegalArgumentException("--batch: " + batch + " (must be at least 1)");
             if (imageSize < 16 || imageSize % 8 != 0) throw new IllegalArgumentException("--image-size: " + imageSize + " (a multiple of 8, at least 16)");
             if (!(seconds > 0 && seconds <= 86400)) throw new IllegalArgumentException("--seconds: " + seconds + " (more than 0, at most a day)");
+            if (history != null && !"none".equals(history) && java.nio.file.Files.isDirectory(java.nio.file.Path.of(history))) {
+                throw new IllegalArgumentException("--history: " + history + " is a folder (give a file to append to, or 'none')");
+            }
             DType dt;
             try {
                 dt = DType.valueOf(dtype.toUpperCase(Locale.ROOT));
@@ -78,12 +83,44 @@ final class BenchCommand implements Callable<Integer> {
                 fullTimes = time(() -> m.forward(x, t, y), seconds * 0.25);
                 tokens = m.config().tokens();
             }
-            System.out.printf(Locale.ROOT, "{\"what\":\"forward\",\"arch\":\"%s\",\"image_size\":%d,\"tokens\":%d,\"batch\":%d,\"dtype\":\"%s\",\"threads\":%d,"
-                            + "\"blocks_seconds_median\":%.4f,\"blocks_seconds_min\":%.4f,\"runs\":%d,\"forward_seconds_median\":%.4f,\"peak_rss_bytes\":%d}%n",
-                    arch, imageSize, tokens, batch, dt, be.threads(),
-                    median(blockTimes), blockTimes[0], blockTimes.length, median(fullTimes), peakRss());
+            // the block stack's FLOPs: 2 × (its linears + attention products) for every sample of the batch
+            double gflop = 2.0 * batch * (org.deltadit.cache.MacCount.blocks(planned, 0, planned.depth())
+                    + (double) planned.depth() * org.deltadit.cache.MacCount.attentionPerBlock(planned)) / 1e9;
+            double rate = gflop / median(blockTimes);
+            String peakFields = "";
+            if (!(be instanceof org.deltadit.engine.device.DeviceBackend)) {
+                org.deltadit.engine.cpu.FmaPeak.Peak peak = org.deltadit.engine.cpu.FmaPeak.measure(be.threads(), 1.5);
+                peakFields = String.format(Locale.ROOT, ",\"peak_gflops\":%.1f,\"percent_of_peak\":%.1f", peak.gflops(), peak.percent(rate));
+            }
+            String line = String.format(Locale.ROOT, "{\"what\":\"forward\",\"arch\":\"%s\",\"image_size\":%d,\"tokens\":%d,\"batch\":%d,\"dtype\":\"%s\",\"device\":%s,\"threads\":%d,"
+                            + "\"blocks_seconds_median\":%.4f,\"blocks_seconds_min\":%.4f,\"runs\":%d,\"forward_seconds_median\":%.4f,\"blocks_gflop\":%.1f,\"blocks_gflops\":%.1f%s,"
+                            + "\"peak_rss_bytes\":%d,\"machine\":%s,\"when\":\"%s\"}",
+                    arch, imageSize, tokens, batch, dt, org.deltadit.weights.Json.quote(be.describe()), be.threads(),
+                    median(blockTimes), blockTimes[0], blockTimes.length, median(fullTimes), gflop, rate, peakFields, peakRss(),
+                    org.deltadit.weights.Json.quote(org.deltadit.engine.cpu.FmaPeak.machine()), java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS));
+            System.out.println(line);
+            appendHistory(line);
             if (be instanceof org.deltadit.engine.device.DeviceBackend d) System.err.println("bench: " + d.stats());
             return 0;
+        }
+
+        /** Appends {@code line} to the history file (so a regression shows against earlier runs) and says where. */
+        private void appendHistory(String line) {
+            if ("none".equals(history)) return;
+            java.nio.file.Path file;
+            if (history != null) {
+                file = java.nio.file.Path.of(history);
+            } else {
+                String base = System.getenv("XDG_CACHE_HOME");
+                file = java.nio.file.Path.of(base != null && !base.isBlank() ? base : System.getProperty("user.home") + "/.cache", "dit", "bench-history.jsonl");
+            }
+            try {
+                if (file.getParent() != null) java.nio.file.Files.createDirectories(file.getParent());
+                java.nio.file.Files.writeString(file, line + "\n", java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+                System.err.println("bench: appended to " + file);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException("--history: cannot append to " + file + " (" + e.getMessage() + ")", e);
+            }
         }
 
         /** All blocks on a fixed input and conditioning; get() returns the last hidden state. */

@@ -41,7 +41,13 @@ final class SelfCheckCommand implements Callable<Integer> {
         }
         if (shape != null) {
             double gf = SelfCheck.gemmGflops(be, shape[0], shape[1], shape[2], 9);
-            System.out.printf("gemm %s: %.1f GFLOP/s (median of 9; run bench/target/benchmarks.jar for JMH figures)%n", gemm, gf);
+            if (be instanceof org.deltadit.engine.device.DeviceBackend) {
+                System.out.printf("gemm %s: %.1f GFLOP/s (median of 9, each copying its inputs and output; run bench/target/benchmarks.jar for JMH figures)%n", gemm, gf);
+            } else {
+                org.deltadit.engine.cpu.FmaPeak.Peak peak = org.deltadit.engine.cpu.FmaPeak.measure(be.threads(), 1.5);
+                System.out.println("peak: " + peak.describe() + "; " + org.deltadit.engine.cpu.FmaPeak.machine());
+                System.out.printf("gemm %s: %.1f GFLOP/s = %.0f %% of the peak (median of 9; run bench/target/benchmarks.jar for JMH figures)%n", gemm, gf, peak.percent(gf));
+            }
         }
         System.out.println(failed == 0 ? "selfcheck: all " + results.size() + " ops match the reference" : "selfcheck: " + failed + " of " + results.size() + " ops FAILED");
         return failed == 0 ? 0 : 1;

@@ -205,6 +205,7 @@ class BadInputTableTest {
         bad("--seconds: NaN", "bench", "forward", "--seconds", "NaN");
         bad("--seconds: 0", "bench", "forward", "--seconds", "0");
         bad("--batch: 0", "bench", "forward", "--batch", "0");
+        bad("--history: . is a folder", "bench", "forward", "--history", ".");
         bad("--image-size: 33", "bench", "forward", "--image-size", "33");
         bad("--dtype", "bench", "forward", "--dtype", "F64");
         bad("needs at least", "bench", "forward", "--batch", "100000000");
