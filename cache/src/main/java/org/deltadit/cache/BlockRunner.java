@@ -25,6 +25,12 @@ public final class BlockRunner<C> {
     @FunctionalInterface
     public interface BlockObserver {
         void afterBlock(int step, int block, Tensor in, Tensor out);
+
+        /** Whether {@link #signal} is wanted (it costs a norm and a modulation per step). */
+        default boolean wantsSignal() { return false; }
+
+        /** TeaCache's signal at step s of a full step: block 0's modulated input ({@code BlockStack.modulatedInput}). */
+        default void signal(int step, Tensor modulated) {}
     }
 
     /** {@code plan} null: every block at every step; {@code store} null: a fresh F32 store. */
@@ -76,6 +82,7 @@ public final class BlockRunner<C> {
 
     private Tensor runAll(Tensor h, C c, int step) {
         if (observer == null) return run(h, 0, model.depth(), c);
+        if (observer.wantsSignal()) observer.signal(step, model.modulatedInput(0, h, c));
         for (int i = 0; i < model.depth(); i++) {
             Tensor out = block(i, h, c);
             observer.afterBlock(step, i, h, out);

@@ -99,15 +99,7 @@ final class RowCacheRunner<C> {
     }
 
     /** mean|a − b| / mean|b|, the change both policies compare. */
-    static double relativeL1(Tensor a, Tensor b) {
-        float[] x = a.toFloatArray(), y = b.toFloatArray();
-        double num = 0, den = 0;
-        for (int k = 0; k < x.length; k++) {
-            num += Math.abs(x[k] - y[k]);
-            den += Math.abs(y[k]);
-        }
-        return den == 0 ? Double.POSITIVE_INFINITY : num / den;
-    }
+    static double relativeL1(Tensor a, Tensor b) { return Signals.relativeL1(a, b); }
 
     long macs() { return macs; }
 

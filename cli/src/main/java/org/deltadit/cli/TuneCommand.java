@@ -87,15 +87,12 @@ final class TuneCommand implements Callable<Integer> {
             } else if (prompts != null) throw new IllegalArgumentException("--prompts: " + c.archName() + " is class-conditional (classes in turn)");
             List<String> calibrationTexts = texts;
             double[] magnitude = new double[steps + 1]; // per step: mean |stack output − stack input|, MagCache's calibration
-            Tensor[] entering = new Tensor[1];
             int depth = c.depth();
+            List<double[]> teaPoints = new ArrayList<>(); // (signal change, residual change) per row and step: TeaCache's calibration
             GenerationResult full = p.generate(request(p, calibrationTexts, CacheSpec.NONE), new org.deltadit.pipeline.ProgressListener() {
                 @Override
                 public org.deltadit.cache.BlockRunner.BlockObserver blocks(int from, int to) {
-                    return (step, block, in, outState) -> {
-                        if (block == 0) entering[0] = in;
-                        if (block == depth - 1) magnitude[step] += meanAbsDiff(outState, entering[0]);
-                    };
+                    return new Calibration(depth, magnitude, teaPoints);
                 }
             });
             double[] ratios = new double[steps];
@@ -107,6 +104,13 @@ final class TuneCommand implements Callable<Integer> {
             List<String[]> skipped = new ArrayList<>();
             List<Object[]> all = candidates(c, budget, branches, skipped);
             for (double t : new double[] {0.03, 0.06, 0.12, 0.24}) for (int k : new int[] {2, 4}) all.add(new Object[] {"magcache " + t + " K=" + k, new CachePolicy.MagCache(t, k, ratios)});
+            double[] poly = teaCachePolynomial(teaPoints);
+            if (poly != null) {
+                for (double t : new double[] {0.1, 0.2, 0.3, 0.5}) all.add(new Object[] {"teacache calibrated " + t, new CachePolicy.TeaCache(t, poly)});
+                System.err.println("tune: TeaCache's polynomial, fitted to " + teaPoints.size() + " (signal, residual) changes: " + java.util.Arrays.toString(poly));
+            } else {
+                skipped.add(new String[] {"TeaCache calibrated", "too few steps to fit its polynomial"});
+            }
             for (Object[] cand : all) {
                 CachePolicy policy = (CachePolicy) cand[1];
                 GenerationResult g = p.generate(request(p, calibrationTexts, new CacheSpec.Fixed(policy)), null);
@@ -178,6 +182,56 @@ final class TuneCommand implements Callable<Integer> {
         for (double t : new double[] {0.05, 0.1, 0.15, 0.2, 0.3}) out.add(new Object[] {"fbcache " + t, new CachePolicy.FirstBlock(t)});
         for (double t : new double[] {0.1, 0.2, 0.3, 0.5}) out.add(new Object[] {"teacache " + t, new CachePolicy.TeaCache(t, new double[] {1, 0})});
         return out;
+    }
+
+    /**
+     * What the full calibration run shows the caches: per step, MagCache's mean residual magnitude; per row and
+     * step, the relative change of block 0's modulated input (TeaCache's signal) beside the relative change of
+     * the residual the whole stack adds (what a skipped step reuses), each against the step before.
+     */
+    private static final class Calibration implements org.deltadit.cache.BlockRunner.BlockObserver {
+        private final int depth;
+        private final double[] magnitude;
+        private final List<double[]> points;
+        private Tensor entering, signal, lastSignal, lastResidual;
+
+        Calibration(int depth, double[] magnitude, List<double[]> points) {
+            this.depth = depth;
+            this.magnitude = magnitude;
+            this.points = points;
+        }
+
+        @Override public boolean wantsSignal() { return true; }
+
+        @Override public void signal(int step, Tensor modulated) { signal = modulated.contiguous(); }
+
+        @Override
+        public void afterBlock(int step, int block, Tensor in, Tensor out) {
+            if (block == 0) entering = in;
+            if (block != depth - 1) return;
+            magnitude[step] += meanAbsDiff(out, entering);
+            Tensor residual = org.deltadit.engine.Backends.create("reference", 1).sub(out, entering);
+            if (lastSignal != null && signal != null && lastSignal.dim(0) == signal.dim(0)) {
+                for (int r = 0; r < signal.dim(0); r++) {
+                    double x = org.deltadit.cache.Signals.relativeL1(signal.select(0, r), lastSignal.select(0, r));
+                    double y = org.deltadit.cache.Signals.relativeL1(residual.select(0, r), lastResidual.select(0, r));
+                    if (Double.isFinite(x) && Double.isFinite(y)) points.add(new double[] {x, y});
+                }
+            }
+            lastSignal = signal;
+            lastResidual = residual;
+        }
+    }
+
+    /** TeaCache's rescaling polynomial (degree 4, as its authors fit it) from the calibration points; null with fewer than 5. */
+    static double[] teaCachePolynomial(List<double[]> points) {
+        if (points.size() < 5) return null;
+        double[] x = points.stream().mapToDouble(p -> p[0]).toArray(), y = points.stream().mapToDouble(p -> p[1]).toArray();
+        try {
+            return org.deltadit.cache.Polyfit.fit(x, y, 4);
+        } catch (IllegalStateException e) {
+            return null;
+        }
     }
 
     private static double meanAbsDiff(Tensor a, Tensor b) {

@@ -27,6 +27,9 @@ class TuneTest {
         assertTrue(r.out().lines().anyMatch(l -> l.contains("\"pareto\":true")), r.out());
         assertTrue(r.out().lines().filter(l -> l.contains("\"chosen\":true")).allMatch(l -> l.contains("\"within_budget\":true")), r.out());
         assertTrue(r.out().contains("fewer steps: T = 4 (reference)"), "the fewer-steps reference row: " + r.out());
+        // TeaCache's polynomial fitted on the calibration run: steps 2..6 against the step before, 2 images × 2 guidance branches
+        assertTrue(r.err().contains("TeaCache's polynomial, fitted to 20 (signal, residual) changes: ["), r.err());
+        assertEquals(4, r.out().lines().filter(l -> l.contains("\"candidate\":\"teacache calibrated ")).count(), r.out());
         assertTrue(r.out().lines().count() >= 20, "Δ-DiT, Δ-Cache, forecast, fbcache and teacache candidates: " + r.out());
         CachePolicy p = PolicyFile.read(out).resolve(6, org.deltadit.pipeline.Pipeline.config(org.deltadit.pipeline.ModelSpec.builder().model(model).build()), 2);
         assertTrue(!(p instanceof CachePolicy.None), p.describe());
