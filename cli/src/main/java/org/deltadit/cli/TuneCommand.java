@@ -61,6 +61,8 @@ final class TuneCommand implements Callable<Integer> {
     long seed;
     @Option(names = "--out", description = "the policy file to write (dit generate --cache-config reads it)")
     Path out;
+    @Option(names = "--plot", description = "also draw the candidates (MAC speedup against PSNR, one series per kind, the Pareto front as a line) to this PNG")
+    Path plot;
     @Option(names = "--json", description = "one JSON line per candidate instead of the table")
     boolean json;
     @Mixin
@@ -76,6 +78,10 @@ final class TuneCommand implements Callable<Integer> {
         if (calibration < 1 || calibration > 1000) throw new IllegalArgumentException("--calibration: " + calibration + " (1..1000)");
         if (steps < 2) throw new IllegalArgumentException("--steps: " + steps + " (at least 2)");
         if (out != null) AtomicFiles.checkWritable(out, "--out");
+        if (plot != null) {
+            if (!plot.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".png")) throw new IllegalArgumentException("--plot: " + plot + " (a .png file)");
+            AtomicFiles.checkWritable(plot, "--plot");
+        }
         long start = System.nanoTime();
         try (Pipeline p = Pipeline.open(ModelSpec.builder().model(model != null ? model : DemoModel.path()).heads(heads).device(engine.device).threads(engine.threads).build())) {
             ModelConfig c = p.config();
@@ -127,6 +133,10 @@ final class TuneCommand implements Callable<Integer> {
             Candidate best = results.stream().filter(r -> r.policy() != null && r.macs() <= budget * 1.0001).max(Comparator.comparingDouble(Candidate::psnr)).orElse(null);
             double seconds = (System.nanoTime() - start) / 1e9;
             print(results, best, fullMacs, budget, c, full, seconds);
+            if (plot != null) {
+                drawPlot(results, fullMacs, budget, c, full);
+                System.err.println("tune: drew " + plot);
+            }
             for (String[] s : skipped) System.err.println("tune: left out " + s[0] + " (" + s[1] + ")");
             if (best == null) {
                 System.err.printf(Locale.ROOT, "tune: no candidate fits %s MACs per image%n", org.deltadit.pipeline.PlanJson.macs((long) budget, ""));
@@ -253,6 +263,44 @@ final class TuneCommand implements Callable<Integer> {
             mse += s / a.length / n;
         }
         return new Candidate(label, policy, g.macs() / n, psnr, mse);
+    }
+
+    /** The kind of a candidate, from its label's first word(s): one series per kind. */
+    private static String kind(String label) {
+        if (label.startsWith("fewer steps")) return "fewer steps";
+        if (label.startsWith("teacache calibrated")) return "TeaCache (fitted)";
+        if (label.startsWith("Δ-DiT")) return "Δ-DiT";
+        return switch (label.split(" ")[0]) {
+            case "teacache" -> "TeaCache [1, 0]";
+            case "fbcache" -> "First-Block Cache";
+            case "magcache" -> "MagCache";
+            case "forecast" -> "forecast";
+            default -> label.split(" ")[0];
+        };
+    }
+
+    private void drawPlot(List<Candidate> results, long fullMacs, double budget, ModelConfig c, GenerationResult full) {
+        org.knowm.xchart.XYChart chart = new org.knowm.xchart.XYChartBuilder().width(1000).height(600)
+                .title(String.format(Locale.ROOT, "%s, %s %d steps, cfg %.1f, %d images", c.archName(), full.sampler(), full.steps(), full.cfg(), calibration))
+                .xAxisTitle("MAC speedup (×)").yAxisTitle("PSNR of the final latents vs full compute (dB)").build();
+        chart.getStyler().setDefaultSeriesRenderStyle(org.knowm.xchart.XYSeries.XYSeriesRenderStyle.Scatter);
+        chart.getStyler().setMarkerSize(9);
+        java.util.Map<String, List<Candidate>> byKind = new java.util.LinkedHashMap<>();
+        for (Candidate r : results) byKind.computeIfAbsent(kind(r.label()), k -> new ArrayList<>()).add(r);
+        for (var e : byKind.entrySet()) {
+            chart.addSeries(e.getKey(), e.getValue().stream().mapToDouble(r -> fullMacs / (double) r.macs()).toArray(), e.getValue().stream().mapToDouble(Candidate::psnr).toArray());
+        }
+        List<Candidate> front = results.stream().filter(r -> results.stream().noneMatch(o -> o != r && o.macs() <= r.macs() && o.psnr() >= r.psnr() && (o.macs() < r.macs() || o.psnr() > r.psnr())))
+                .sorted(Comparator.comparingLong(Candidate::macs)).toList();
+        var line = chart.addSeries("Pareto front", front.stream().mapToDouble(r -> fullMacs / (double) r.macs()).toArray(), front.stream().mapToDouble(Candidate::psnr).toArray());
+        line.setXYSeriesRenderStyle(org.knowm.xchart.XYSeries.XYSeriesRenderStyle.Line);
+        line.setMarker(org.knowm.xchart.style.markers.SeriesMarkers.NONE);
+        double x = fullMacs / budget;
+        var b = chart.addSeries("budget " + String.format(Locale.ROOT, "%.2f×", x), new double[] {x, x},
+                new double[] {results.stream().mapToDouble(Candidate::psnr).min().orElse(0), results.stream().mapToDouble(Candidate::psnr).max().orElse(1)});
+        b.setXYSeriesRenderStyle(org.knowm.xchart.XYSeries.XYSeriesRenderStyle.Line);
+        b.setMarker(org.knowm.xchart.style.markers.SeriesMarkers.NONE);
+        AnalyzeCommand.savePng(chart, plot);
     }
 
     private void print(List<Candidate> results, Candidate best, long fullMacs, double budget, ModelConfig c, GenerationResult full, double seconds) {

@@ -20,8 +20,13 @@ class TuneTest {
     void searchesWritesAPolicyFileAndGenerateUsesIt() throws IOException {
         Path model = CompareTest.tinyDigitModel(Files.createDirectories(dir.resolve("m")));
         Path out = dir.resolve("tuned.json");
-        MainTest.Run r = run("tune", "--model", model.toString(), "--speedup", "1.5", "--calibration", "2", "--steps", "6", "--threads", "2", "--out", out.toString(), "--json");
+        Path plot = dir.resolve("pareto.png");
+        MainTest.Run r = run("tune", "--model", model.toString(), "--speedup", "1.5", "--calibration", "2", "--steps", "6", "--threads", "2", "--out", out.toString(), "--json",
+                "--plot", plot.toString());
         assertEquals(0, r.status(), r.err());
+        java.awt.image.BufferedImage png = javax.imageio.ImageIO.read(plot.toFile());
+        assertEquals(1000, png.getWidth());
+        assertEquals(600, png.getHeight());
         long chosen = r.out().lines().filter(l -> l.contains("\"chosen\":true")).count();
         assertEquals(1, chosen, r.out());
         assertTrue(r.out().lines().anyMatch(l -> l.contains("\"pareto\":true")), r.out());
@@ -42,7 +47,8 @@ class TuneTest {
         String demo = "../models/demo";
         Path aFile = Files.writeString(dir.resolve("a-file"), "x");
         for (String[] args : new String[][] {{"tune", "--model", demo}, {"tune", "--model", demo, "--speedup", "2", "--macs", "1e9"}, {"tune", "--model", demo, "--speedup", "0.5"},
-                {"tune", "--model", demo, "--speedup", "1.5", "--calibration", "0"}, {"tune", "--model", demo, "--speedup", "1.5", "--out", aFile.resolve("x.json").toString()}}) {
+                {"tune", "--model", demo, "--speedup", "1.5", "--calibration", "0"}, {"tune", "--model", demo, "--speedup", "1.5", "--out", aFile.resolve("x.json").toString()},
+                {"tune", "--model", demo, "--speedup", "1.5", "--plot", dir.resolve("p.jpg").toString()}, {"tune", "--model", demo, "--speedup", "1.5", "--plot", aFile.resolve("p.png").toString()}}) {
             MainTest.Run r = run(args);
             assertEquals(2, r.status(), String.join(" ", args) + ": " + r.err());
             assertEquals(1, r.err().lines().count(), r.err());
