@@ -63,9 +63,15 @@ final class CompareCommand implements Callable<Integer> {
     boolean json;
     @Option(names = "--cache-config", description = "a policy file (see dit generate --cache-config) as one more row; repeatable")
     List<Path> policyFiles;
+    @Option(names = "--plot", description = "also draw the rows to this PNG: MAC speedup against FID (where measured) and against PSNR, a point per row")
+    Path plot;
 
     @Override
     public Integer call() {
+        if (plot != null) {
+            if (!plot.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".png")) throw new IllegalArgumentException("--plot: " + plot + " (a .png file)");
+            org.deltadit.weights.AtomicFiles.checkWritable(plot, "--plot");
+        }
         Comparison.Settings s = new Comparison.Settings(sampler, steps, cfg, count, batch, seed, prompts == null ? null : org.deltadit.pipeline.Captions.readPromptFile(prompts));
         Comparison.Metrics m = Comparison.Metrics.parse(metrics, fidWeights, fidStats, clipModel, prompts != null);
         Path modelPath = model != null ? model : DemoModel.path();
@@ -82,8 +88,59 @@ final class CompareCommand implements Callable<Integer> {
             RowStats[] stats = Comparison.measure(p, list, nets, s, 0, count,
                     (st, k) -> System.err.printf(Locale.ROOT, "bench: %-28s %.3f s/image%n", list.get(k).label(), st.secondsPerImage()));
             Comparison.print(System.out, list, stats, refs, s, c.archName(), json);
+            if (plot != null) {
+                drawPlot(list, stats, refs, c.archName());
+                System.err.println("bench: drew " + plot);
+            }
         }
         return 0;
+    }
+
+    /** Speedup against FID (the digit CNN's, else Inception's; left out where neither was measured) and against PSNR, side by side. */
+    private void drawPlot(List<CompareRow> list, RowStats[] stats, Comparison.References refs, String arch) {
+        String what = String.format(Locale.ROOT, "MAC speedup (×); %s %d steps, cfg %.1f, n = %d per row", sampler, steps, cfg, count);
+        org.knowm.xchart.XYChart fid = chart("FID (lower is better)", what), psnr = chart("PSNR against full compute (dB)", what);
+        boolean anyFid = false;
+        for (int k = 0; k < list.size(); k++) {
+            RowStats st = stats[k];
+            Double f = st.fid(refs.cnn());
+            if (f == null) f = st.fidInception(refs.inception());
+            if (f != null) {
+                fid.addSeries(shortLabel(list.get(k).label()), new double[] {st.speedup()}, new double[] {f});
+                anyFid = true;
+            }
+            if (k > 0 && !Double.isNaN(st.psnr())) psnr.addSeries(shortLabel(list.get(k).label()), new double[] {st.speedup()}, new double[] {st.psnr()});
+        }
+        java.util.List<java.awt.image.BufferedImage> panels = new java.util.ArrayList<>();
+        if (anyFid) panels.add(org.knowm.xchart.BitmapEncoder.getBufferedImage(fid));
+        if (list.size() > 1) panels.add(org.knowm.xchart.BitmapEncoder.getBufferedImage(psnr));
+        if (panels.isEmpty()) throw new IllegalStateException("--plot: nothing to draw (one row and no FID)");
+        java.awt.image.BufferedImage all = new java.awt.image.BufferedImage(panels.stream().mapToInt(java.awt.image.BufferedImage::getWidth).sum(), 600, java.awt.image.BufferedImage.TYPE_INT_RGB);
+        java.awt.Graphics2D g = all.createGraphics();
+        int x = 0;
+        for (java.awt.image.BufferedImage p : panels) {
+            g.drawImage(p, x, 0, null);
+            x += p.getWidth();
+        }
+        g.dispose();
+        org.deltadit.weights.AtomicFiles.write(plot, out -> javax.imageio.ImageIO.write(all, "png", out));
+    }
+
+    /** A row's label short enough for a legend: a policy file's name without its description, at most 36 characters. */
+    static String shortLabel(String label) {
+        String l = label.startsWith("policy ") && label.contains(" (") ? label.substring(0, label.indexOf(" (")) : label;
+        return l.length() <= 36 ? l : l.substring(0, 35) + "…";
+    }
+
+    private static org.knowm.xchart.XYChart chart(String title, String xTitle) {
+        System.setProperty("java.awt.headless", "true");
+        org.knowm.xchart.XYChart c = new org.knowm.xchart.XYChartBuilder().width(800).height(600).title(title).xAxisTitle(xTitle).yAxisTitle(title).build();
+        c.getStyler().setDefaultSeriesRenderStyle(org.knowm.xchart.XYSeries.XYSeriesRenderStyle.Scatter);
+        c.getStyler().setMarkerSize(10);
+        c.getStyler().setXAxisDecimalPattern("0.00");
+        c.getStyler().setYAxisDecimalPattern("0.0");
+        c.getStyler().setChartTitleFont(new java.awt.Font(java.awt.Font.SANS_SERIF, java.awt.Font.BOLD, 13));
+        return c;
     }
 
     /** Classes 0, 1, …, classes − 1, 0, … for {@code count} images: every row and analysis sees the same. */

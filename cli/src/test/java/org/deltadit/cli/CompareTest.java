@@ -52,8 +52,10 @@ public class CompareTest {
         assertTrue(r.out().contains("| Full (T = 4) |") && r.out().contains("| ref | ref |"), "table: " + r.out());
         assertTrue(r.out().contains("Δ-DiT (b = 2, N_c = 3)"), "delta-dit row: " + r.out());
         assertTrue(r.out().matches("(?s).*\\| Δ-Cache deep \\[1,4\\) \\| [0-9.]+[MG] \\| [0-9.]+× \\| [0-9.]+ \\| [0-9.]+ \\| [0-9.]+% \\| [0-9.]+ \\| [0-9.]+ \\|.*"), "deep row: " + r.out());
-        MainTest.Run j = run("bench", "compare", "--model", model.toString(), "--count", "2", "--steps", "4", "--rows", "full,delta-dit", "--json");
+        Path plot = dir.resolve("rows.png");
+        MainTest.Run j = run("bench", "compare", "--model", model.toString(), "--count", "2", "--steps", "4", "--rows", "full,delta-dit", "--json", "--plot", plot.toString());
         assertEquals(2, j.out().lines().count(), j.out());
+        assertChart(plot, 1600, 600); // FID and PSNR panels side by side
         assertTrue(j.out().contains("\"row\":\"delta-dit\"") && j.out().contains("\"fid\":"), "json: " + j.out());
     }
 
@@ -180,7 +182,7 @@ public class CompareTest {
 
     @Test
     void badRowsAndCountsAreOneLine() {
-        for (String[] a : new String[][] {{"--rows", "full,warp"}, {"--count", "0"}, {"--rows", "faster9"}}) {
+        for (String[] a : new String[][] {{"--rows", "full,warp"}, {"--count", "0"}, {"--rows", "faster9"}, {"--plot", dir.resolve("rows.svg").toString()}}) {
             String[] all = {"bench", "compare", "--model", model.toString(), "--steps", "4", a[0], a[1]};
             MainTest.Run r = run(all);
             assertEquals(2, r.status(), String.join(" ", a) + ": " + r.err());
