@@ -57,12 +57,7 @@ public final class BlockRunner<C> {
     /** Nanoseconds spent inside the model's blocks (or T-GATE's parts of them) so far. */
     public long blockNanos() { return blockNanos; }
 
-    private Tensor block(int i, Tensor h, C c) {
-        long t0 = System.nanoTime();
-        Tensor out = model.block(i, h, c);
-        blockNanos += System.nanoTime() - t0;
-        return out;
-    }
+    private Tensor block(int i, Tensor h, C c) { return timed(() -> model.block(i, h, c)); }
 
     private Tensor timed(java.util.function.Supplier<Tensor> part) {
         long t0 = System.nanoTime();

@@ -111,8 +111,9 @@ final class BenchCommand implements Callable<Integer> {
             if (history != null) {
                 file = java.nio.file.Path.of(history);
             } else {
-                String base = System.getenv("XDG_CACHE_HOME");
-                file = java.nio.file.Path.of(base != null && !base.isBlank() ? base : System.getProperty("user.home") + "/.cache", "dit", "bench-history.jsonl");
+                java.nio.file.Path base = org.deltadit.engine.CacheDir.dit();
+                if (base == null) throw new IllegalStateException("--history: no home folder for ~/.cache/dit; give --history FILE or none");
+                file = base.resolve("bench-history.jsonl");
             }
             try {
                 if (file.getParent() != null) java.nio.file.Files.createDirectories(file.getParent());

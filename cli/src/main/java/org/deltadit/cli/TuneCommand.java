@@ -98,7 +98,7 @@ final class TuneCommand implements Callable<Integer> {
             GenerationResult full = p.generate(request(p, calibrationTexts, CacheSpec.NONE), new org.deltadit.pipeline.ProgressListener() {
                 @Override
                 public org.deltadit.cache.BlockRunner.BlockObserver blocks(int from, int to) {
-                    return new Calibration(depth, magnitude, teaPoints);
+                    return new Calibration(p.backend(), depth, magnitude, teaPoints);
                 }
             });
             double[] ratios = new double[steps];
@@ -200,12 +200,14 @@ final class TuneCommand implements Callable<Integer> {
      * the residual the whole stack adds (what a skipped step reuses), each against the step before.
      */
     private static final class Calibration implements org.deltadit.cache.BlockRunner.BlockObserver {
+        private final org.deltadit.engine.Backend be;
         private final int depth;
         private final double[] magnitude;
         private final List<double[]> points;
         private Tensor entering, signal, lastSignal, lastResidual;
 
-        Calibration(int depth, double[] magnitude, List<double[]> points) {
+        Calibration(org.deltadit.engine.Backend be, int depth, double[] magnitude, List<double[]> points) {
+            this.be = be;
             this.depth = depth;
             this.magnitude = magnitude;
             this.points = points;
@@ -219,8 +221,8 @@ final class TuneCommand implements Callable<Integer> {
         public void afterBlock(int step, int block, Tensor in, Tensor out) {
             if (block == 0) entering = in;
             if (block != depth - 1) return;
-            magnitude[step] += meanAbsDiff(out, entering);
-            Tensor residual = org.deltadit.engine.Backends.create("reference", 1).sub(out, entering);
+            Tensor residual = be.sub(out, entering);
+            magnitude[step] += meanAbs(residual);
             if (lastSignal != null && signal != null && lastSignal.dim(0) == signal.dim(0)) {
                 for (int r = 0; r < signal.dim(0); r++) {
                     double x = org.deltadit.cache.Signals.relativeL1(signal.select(0, r), lastSignal.select(0, r));
@@ -244,10 +246,10 @@ final class TuneCommand implements Callable<Integer> {
         }
     }
 
-    private static double meanAbsDiff(Tensor a, Tensor b) {
-        float[] x = a.toFloatArray(), y = b.toFloatArray();
+    private static double meanAbs(Tensor t) {
+        float[] x = t.toFloatArray();
         double s = 0;
-        for (int k = 0; k < x.length; k++) s += Math.abs(x[k] - y[k]);
+        for (float v : x) s += Math.abs(v);
         return s / x.length;
     }
 

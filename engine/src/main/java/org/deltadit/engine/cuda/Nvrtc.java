@@ -90,16 +90,12 @@ public final class Nvrtc {
 
     /** ~/.cache/dit/cuda/&lt;sha-256&gt;.ptx (XDG_CACHE_HOME honoured), or null without a home. */
     private static Path cacheFile(String source, List<String> options) {
-        String base = System.getenv("XDG_CACHE_HOME");
-        if (base == null || base.isBlank()) {
-            String home = System.getProperty("user.home");
-            if (home == null || home.isBlank()) return null;
-            base = home + "/.cache";
-        }
+        Path base = org.deltadit.engine.CacheDir.dit();
+        if (base == null) return null;
         try {
             MessageDigest d = MessageDigest.getInstance("SHA-256");
             d.update((version() + "\n" + String.join(" ", options) + "\n" + source).getBytes(StandardCharsets.UTF_8));
-            return Path.of(base, "dit", "cuda", HexFormat.of().formatHex(d.digest()).substring(0, 32) + ".ptx");
+            return base.resolve("cuda").resolve(HexFormat.of().formatHex(d.digest()).substring(0, 32) + ".ptx");
         } catch (NoSuchAlgorithmException e) {
             return null;
         }
