@@ -35,7 +35,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, "data")
 OUT = os.path.join(HERE, "..", "models", "demo")
 sys.path.insert(0, os.path.join(HERE, "reference"))
-from safetensors_io import write_safetensors  # noqa: E402
+from safetensors_io import read_safetensors, write_safetensors  # noqa: E402
 
 
 # ---------------------------------------------------------------- data
@@ -235,9 +235,9 @@ def losses(model, x0, y, sched):
     return mse, vb
 
 
-def train_dit(minutes, batch=32, lr=3e-4, reset_ema=False):
+def train_dit(minutes, batch=32, lr=3e-4, reset_ema=False, init_from=None, init_step=0, threads=None):
     torch.manual_seed(1)
-    torch.set_num_threads(os.cpu_count())
+    torch.set_num_threads(threads or os.cpu_count())
     x, y, _, _ = load_digits()
     model = DemoDiT()
     ema = DemoDiT()
@@ -255,6 +255,14 @@ def train_dit(minutes, batch=32, lr=3e-4, reset_ema=False):
         for g in opt.param_groups:  # the learning rate of this run, not the saved one
             g["lr"] = lr
         print("resumed at step", step, "(EMA reset to the model)" if reset_ema else "", "lr", lr, flush=True)
+    elif init_from:
+        # No checkpoint here (tools/data/ is not committed): start model and EMA from exported weights, e.g. the
+        # shipped models/demo/dit.safetensors (step 4553); the optimiser's moments start afresh.
+        w = read_safetensors(init_from)
+        w.setdefault("pos_embed", model.pos_embed)
+        model.load_state_dict(w); ema.load_state_dict(w)
+        step = init_step
+        print("started from", init_from, "as step", step, "lr", lr, flush=True)
     sched = schedule()
     end = time.time() + minutes * 60
     last_save = time.time()
@@ -331,6 +339,9 @@ if __name__ == "__main__":
     ap.add_argument("--batch", type=int, default=32, help="images per step (a larger batch uses the CPU better; resuming may change it)")
     ap.add_argument("--lr", type=float, default=3e-4, help="AdamW learning rate (applies on resume too)")
     ap.add_argument("--reset-ema", action="store_true", help="on resume, restart the EMA from the current weights")
+    ap.add_argument("--init-from", help="without a checkpoint, start model and EMA from these exported weights (safetensors)")
+    ap.add_argument("--init-step", type=int, default=0, help="the training step those weights were exported at (the shipped ones: 4553)")
+    ap.add_argument("--threads", type=int, help="PyTorch threads (default: all cores)")
     a = ap.parse_args()
-    {"fetch": fetch, "classifier": train_classifier, "dit": lambda: train_dit(a.minutes, batch=a.batch, lr=a.lr, reset_ema=a.reset_ema), "diagnose": diagnose,
+    {"fetch": fetch, "classifier": train_classifier, "dit": lambda: train_dit(a.minutes, batch=a.batch, lr=a.lr, reset_ema=a.reset_ema, init_from=a.init_from, init_step=a.init_step, threads=a.threads), "diagnose": diagnose,
      "export": export}[a.what]()

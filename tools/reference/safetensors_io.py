@@ -22,3 +22,26 @@ def write_safetensors(path, tensors):
         f.write(h)
         for b in blobs:
             f.write(b)
+
+
+def read_safetensors(path):
+    """F32/F16/BF16 tensors by name (what write_safetensors writes and the demo model ships)."""
+    import numpy as np
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, e in header.items():
+        if name == "__metadata__":
+            continue
+        a, b = e["data_offsets"]
+        if e["dtype"] == "F32":
+            t = torch.from_numpy(np.frombuffer(data[a:b], dtype=np.float32).copy())
+        elif e["dtype"] in ("F16", "BF16"):
+            raw = torch.from_numpy(np.frombuffer(data[a:b], dtype=np.int16).copy())
+            t = raw.view(torch.float16 if e["dtype"] == "F16" else torch.bfloat16).float()
+        else:
+            raise ValueError(f"{path}: {name} has dtype {e['dtype']}, not a float")
+        out[name] = t.reshape(e["shape"])
+    return out

@@ -22,7 +22,8 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * One C[M,N] = A[M,K]·B[K,N] per operation, F32 activations; GFLOP/s = ops/s × 2·M·K·N / 1e9.
  * {@code shape} is MxKxN (the DiT-XL/2 linears at 256 px and PixArt-α at 1024 px by default);
- * {@code weights} is B's dtype (F16/BF16 are widened while packing) and {@code layout} is
+ * {@code weights} is B's dtype (F16/BF16 are widened while packing; I8 is weight-only INT8 per output
+ * channel, dequantized while packing) and {@code layout} is
  * {@code kn} (B stored [K,N], as torch's x @ w) or {@code nk} (B = Wᵀ with W [N,K], as nn.Linear).
  */
 @State(Scope.Benchmark)
@@ -53,7 +54,12 @@ public class GemmBenchmark {
         a = random(1, m, k);
         Tensor w = "nk".equals(layout) ? random(2, n, k).transpose(0, 1) : random(2, k, n);
         DType dt = DType.valueOf(weights);
-        b = dt == DType.F32 ? w : (w.isContiguous() ? w.to(dt) : w.transpose(0, 1).to(dt).transpose(0, 1));
+        if (dt == DType.I8) {
+            // per output channel = per column of B: quantize W [N, K] (or Bᵀ) and view it back
+            b = "nk".equals(layout) ? org.deltadit.engine.Quant.quantize(w.transpose(0, 1), 0).transpose(0, 1) : org.deltadit.engine.Quant.quantize(w.transpose(0, 1).contiguous(), 0).transpose(0, 1);
+        } else {
+            b = dt == DType.F32 ? w : (w.isContiguous() ? w.to(dt) : w.transpose(0, 1).to(dt).transpose(0, 1));
+        }
         c = Tensor.zeros(m, n);
     }
 

@@ -33,7 +33,7 @@ final class BenchCommand implements Callable<Integer> {
         int imageSize;
         @Option(names = "--batch", defaultValue = "2", description = "batch (2 = one image with guidance; default: ${DEFAULT-VALUE})")
         int batch;
-        @Option(names = "--dtype", defaultValue = "F32", description = "weight dtype: F32, BF16 or F16 (default: ${DEFAULT-VALUE})")
+        @Option(names = "--dtype", defaultValue = "F32", description = "weight dtype: F32, BF16, F16, or INT8 (the block linears weight-only INT8 as dit quantize writes them, the rest F32; default: ${DEFAULT-VALUE})")
         String dtype;
         @Option(names = "--seconds", defaultValue = "20", description = "time spent measuring after warm-up (default: ${DEFAULT-VALUE})")
         double seconds;
@@ -52,9 +52,10 @@ final class BenchCommand implements Callable<Integer> {
             }
             DType dt;
             try {
-                dt = DType.valueOf(dtype.toUpperCase(Locale.ROOT));
+                String d = dtype.toUpperCase(Locale.ROOT);
+                dt = DType.valueOf(d.equals("INT8") ? "I8" : d);
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("--dtype: '" + dtype + "' (F32, BF16 or F16)");
+                throw new IllegalArgumentException("--dtype: '" + dtype + "' (F32, BF16, F16 or INT8)");
             }
             var planned = org.deltadit.pipeline.Pipeline.config(org.deltadit.pipeline.ModelSpec.builder().randomWeights(true).arch(arch).imageSize(imageSize).build());
             org.deltadit.pipeline.MemoryEstimate.check(org.deltadit.pipeline.MemoryEstimate.activations(planned, batch), "batch", "a batch of " + batch + " at " + imageSize + " px");

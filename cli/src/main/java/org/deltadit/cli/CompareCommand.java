@@ -8,6 +8,7 @@ import java.util.concurrent.Callable;
 import java.util.stream.IntStream;
 import org.deltadit.eval.CompareRow;
 import org.deltadit.eval.Comparison;
+import org.deltadit.engine.Tensor;
 import org.deltadit.eval.RowStats;
 import org.deltadit.pipeline.ModelSpec;
 import org.deltadit.pipeline.Pipeline;
@@ -63,6 +64,8 @@ final class CompareCommand implements Callable<Integer> {
     boolean json;
     @Option(names = "--cache-config", description = "a policy file (see dit generate --cache-config) as one more row; repeatable")
     List<Path> policyFiles;
+    @Option(names = "--reference-model", description = "PSNR/SSIM against this model's full compute (same seeds and classes) instead of the first row's: e.g. the F32 model for an INT8 one (dit quantize)")
+    Path referenceModel;
     @Option(names = "--plot", description = "also draw the rows to this PNG: MAC speedup against FID (where measured) and against PSNR, a point per row")
     Path plot;
 
@@ -83,17 +86,33 @@ final class CompareCommand implements Callable<Integer> {
             Path evalDir = Comparison.evaluationFolder(modelPath, classifier, c, System.err);
             Comparison.Networks nets = Comparison.networks(evalDir, m, p.backend());
             Comparison.References refs = Comparison.references(evalDir, nets);
+            Tensor reference = referenceModel == null ? null : referenceLatents(p, list.get(0), s);
             System.err.println("bench: warming up (one image of the first row, untimed) …");
             Comparison.warmUp(p, list.get(0), s); // so the first row is not charged for the JIT
             RowStats[] stats = Comparison.measure(p, list, nets, s, 0, count,
-                    (st, k) -> System.err.printf(Locale.ROOT, "bench: %-28s %.3f s/image%n", list.get(k).label(), st.secondsPerImage()));
-            Comparison.print(System.out, list, stats, refs, s, c.archName(), json);
+                    (st, k) -> System.err.printf(Locale.ROOT, "bench: %-28s %.3f s/image%n", list.get(k).label(), st.secondsPerImage()), reference);
+            Comparison.print(System.out, list, stats, refs, s, c.archName(), json,
+                    referenceModel == null ? null : list.get(0).label() + " on " + referenceModel);
             if (plot != null) {
                 drawPlot(list, stats, refs, c.archName());
                 System.err.println("bench: drew " + plot);
             }
         }
         return 0;
+    }
+
+    /** The first row's latents on --reference-model, which must make images of this model's shape and classes. */
+    private Tensor referenceLatents(Pipeline p, CompareRow full, Comparison.Settings s) {
+        ModelConfig c = p.config();
+        try (Pipeline r = Pipeline.open(ModelSpec.builder().model(referenceModel).heads(heads).device(engine.device).threads(engine.threads).build())) {
+            ModelConfig rc = r.config();
+            if (rc.inputSize() != c.inputSize() || rc.inChannels() != c.inChannels() || r.numClasses() != p.numClasses()) {
+                throw new IllegalArgumentException("--reference-model: " + referenceModel + " makes " + rc.inChannels() + "×" + rc.inputSize() + "² latents of " + r.numClasses()
+                        + " classes, the model " + c.inChannels() + "×" + c.inputSize() + "² of " + p.numClasses());
+            }
+            System.err.println("bench: reference images on " + referenceModel + " (" + full.label() + ") …");
+            return Comparison.latents(r, full, s, 0, s.count());
+        }
     }
 
     /** Speedup against FID (the digit CNN's, else Inception's; left out where neither was measured) and against PSNR, side by side. */

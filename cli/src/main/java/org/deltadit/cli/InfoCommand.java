@@ -53,6 +53,7 @@ final class InfoCommand implements Callable<Integer> {
             StringBuilder types = new StringBuilder();
             for (Map.Entry<StoredType, Long> e : sd.elementsByType().entrySet()) types.append(types.isEmpty() ? "" : ", ").append(e.getKey()).append(' ').append(String.format("%,d", e.getValue()));
             System.out.printf("tensors:      %d keys, %,d values (%s)%n", sd.size(), sd.parameterCount(), types);
+            if (sd.quantizedCount() > 0) System.out.println("quantized:    " + sd.quantizedCount() + " weights INT8 (weight-only, symmetric; scales beside each as <name>_scale)");
             if (c != null) {
                 System.out.println("architecture: " + c.archName());
                 row(c, "input_size", c.inputSize() == 0 ? "unknown (give --image-size)" : c.inputSize() + "  (" + c.tokens() + " tokens)");

@@ -252,6 +252,12 @@ class BadInputTableTest {
         bad("--heads", "info", "--model", DEMO, "--heads", "0");
         // selfcheck
         bad("--gemm: 65536x65536x65536", "selfcheck", "--gemm", "65536x65536x65536");
+        String qOut = dir.resolve("q").toString();
+        bad("--group-size: -1", "quantize", "--model", DEMO, "--out", qOut, "--group-size", "-1");
+        bad("--group-size 7 does not divide the 96 inputs of 'blocks.0.", "quantize", "--model", DEMO, "--out", qOut, "--group-size", "7");
+        bad("--out: " + dir + " exists", "quantize", "--model", DEMO, "--out", dir.toString());
+        bad("--out: " + aFile + " exists", "quantize", "--model", DEMO, "--out", aFile.toString());
+        bad("no such file", "quantize", "--model", dir.resolve("missing").toString(), "--out", qOut);
         bad("--gemm", "selfcheck", "--gemm", "2x2");
         bad("--threads", "selfcheck", "--threads", "0");
         bad("--device: unknown device 'gpu'", "selfcheck", "--device", "gpu");

@@ -47,12 +47,19 @@ public final class ModelLoader {
         return new PixArtModel(cfg, randomWeights(shapes, seed, dtype), be);
     }
 
-    /** Uniform in ±0.035 (standard deviation 0.02), so activations stay finite through all blocks; native memory, read-only. */
+    /**
+     * Uniform in ±0.035 (standard deviation 0.02), so activations stay finite through all blocks; native memory,
+     * read-only. I8 makes the block linears INT8 as {@code dit quantize} would (same selection, per output
+     * channel) and the rest F32, from the same values as F32; each F32 original is freed once quantized.
+     */
     static Map<String, Tensor> randomWeights(Map<String, int[]> shapes, long seed, DType dtype) {
         SplittableRandom r = new SplittableRandom(seed);
         Map<String, Tensor> w = new LinkedHashMap<>();
         for (Map.Entry<String, int[]> e : shapes.entrySet()) {
-            Tensor t = Tensor.zeros(java.lang.foreign.Arena.ofAuto(), dtype, e.getValue());
+            boolean int8 = dtype == DType.I8 && org.deltadit.weights.Int8Weights.eligible(e.getKey(), e.getValue());
+            DType stored = dtype == DType.I8 ? DType.F32 : dtype;
+            java.lang.foreign.Arena arena = int8 ? java.lang.foreign.Arena.ofConfined() : java.lang.foreign.Arena.ofAuto();
+            Tensor t = Tensor.zeros(arena, stored, e.getValue());
             long n = t.numel();
             float[] chunk = new float[1 << 16];
             for (long at = 0; at < n; at += chunk.length) {
@@ -62,12 +69,25 @@ public final class ModelLoader {
                     long bits = r.nextLong();
                     for (int j = 0; j < 4 && i + j < len; j++) chunk[i + j] = (((bits >>> (16 * j)) & 0xffff) / 65535f - 0.5f) * 0.07f;
                 }
-                dtype.write(t.segment(), at, chunk, 0, len);
+                stored.write(t.segment(), at, chunk, 0, len);
             }
-            // sealed read-only, as a mapped checkpoint is: nothing may write weights, and device backends keep them resident
-            w.put(e.getKey(), Tensor.wrap(t.segment().asReadOnly(), dtype, e.getValue()));
+            if (int8) {
+                w.put(e.getKey(), sealedInt8(org.deltadit.engine.Quant.quantize(t, 0)));
+                arena.close();
+            } else {
+                // sealed read-only, as a mapped checkpoint is: nothing may write weights, and device backends keep them resident
+                w.put(e.getKey(), Tensor.wrap(t.segment().asReadOnly(), stored, e.getValue()));
+            }
         }
         return w;
+    }
+
+    /** {@code q}'s values and scales copied to read-only native memory. */
+    private static Tensor sealedInt8(Tensor q) {
+        java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofAuto();
+        java.lang.foreign.MemorySegment values = arena.allocate(q.numel(), 64).copyFrom(q.segment());
+        java.lang.foreign.MemorySegment scales = arena.allocate(q.quant().scales().byteSize(), 64).copyFrom(q.quant().scales());
+        return Tensor.quantized(values.asReadOnly(), q.shape(), scales.asReadOnly(), q.quant().group());
     }
 
     /** A PixArt-α transformer from a checkpoint (either layout); {@code imageLatent} null runs it at its native size. */

@@ -5,10 +5,12 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * Element types a tensor can hold. Compute is always F32; F16 and BF16 are storage types that are
- * widened on the fly, so half-precision checkpoints need not be held in F32.
+ * widened on the fly, so half-precision checkpoints need not be held in F32. I8 holds weight-only INT8
+ * values, which mean nothing without their scales: it is read only through the tensor's {@link Quant},
+ * and the element methods here refuse it rather than return raw integers.
  */
 public enum DType {
-    F32(4), F16(2), BF16(2);
+    F32(4), F16(2), BF16(2), I8(1);
 
     static final ValueLayout.OfFloat FLOAT = ValueLayout.JAVA_FLOAT_UNALIGNED;
     static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED;
@@ -26,6 +28,7 @@ public enum DType {
             case F32 -> seg.getAtIndex(FLOAT, index);
             case F16 -> Float.float16ToFloat(seg.getAtIndex(SHORT, index));
             case BF16 -> bf16ToFloat(seg.getAtIndex(SHORT, index));
+            case I8 -> throw unscaled();
         };
     }
 
@@ -35,6 +38,7 @@ public enum DType {
             case F32 -> seg.setAtIndex(FLOAT, index, v);
             case F16 -> seg.setAtIndex(SHORT, index, Float.floatToFloat16(v));
             case BF16 -> seg.setAtIndex(SHORT, index, floatToBf16(v));
+            case I8 -> throw unscaled();
         }
     }
 
@@ -48,6 +52,7 @@ public enum DType {
             case BF16 -> {
                 for (int i = 0; i < n; i++) dst[dstOff + i] = bf16ToFloat(seg.getAtIndex(SHORT, index + i));
             }
+            case I8 -> throw unscaled();
         }
     }
 
@@ -58,7 +63,12 @@ public enum DType {
             case F16, BF16 -> {
                 for (int i = 0; i < n; i++) set(seg, index + i, src[srcOff + i]);
             }
+            case I8 -> throw unscaled();
         }
+    }
+
+    private static IllegalStateException unscaled() {
+        return new IllegalStateException("I8 elements are read through their tensor's scales (Quant), and written only by Quant.quantize");
     }
 
     /** BF16 is the upper half of an IEEE float: widening is exact. */

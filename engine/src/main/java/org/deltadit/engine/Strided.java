@@ -47,9 +47,13 @@ public final class Strided {
         long ss = r == 0 ? 1 : src.stride(-1), ds = r == 0 ? 1 : dst.stride(-1);
         MemorySegment sseg = src.segment(), dseg = dst.segment();
         DType st = src.dtype(), dt = dst.dtype();
+        Quant q = src.quant();
         float[] buf = new float[inner];
         forEachRow(shape, new long[][] {src.strides(), dst.strides()}, new long[] {src.offset(), dst.offset()}, off -> {
-            if (ss == 1) {
+            if (q != null) {
+                if (ss == 1) q.read(sseg, off[0], buf, 0, inner);
+                else for (int i = 0; i < inner; i++) buf[i] = q.get(sseg, off[0] + i * ss);
+            } else if (ss == 1) {
                 st.read(sseg, off[0], buf, 0, inner);
             } else {
                 for (int i = 0; i < inner; i++) buf[i] = st.get(sseg, off[0] + i * ss);

@@ -11,6 +11,9 @@ import java.util.Arrays;
  *
  * <p>The storage is either a heap array (tensors this engine allocates, so the GC frees them) or
  * any segment handed to {@link #wrap} (memory-mapped weights, viewed zero-copy).
+ *
+ * <p>An {@link DType#I8} tensor is weight-only INT8 and carries its scales ({@link #quant()}); its views
+ * share them, every read dequantizes, and copies of it are F32.
  */
 public final class Tensor {
     private final MemorySegment data;
@@ -18,26 +21,37 @@ public final class Tensor {
     private final int[] shape;
     private final long[] strides;
     private final long offset;
+    private final Quant quant;
 
     private Tensor(MemorySegment data, DType dtype, int[] shape, long[] strides, long offset) {
+        this(data, dtype, shape, strides, offset, null);
+    }
+
+    private Tensor(MemorySegment data, DType dtype, int[] shape, long[] strides, long offset, Quant quant) {
         this.data = data;
         this.dtype = dtype;
         this.shape = shape;
         this.strides = strides;
         this.offset = offset;
+        this.quant = quant;
     }
+
+    /** A view of this tensor's storage (and scales, when INT8) with another shape, strides and offset. */
+    private Tensor view(int[] shape, long[] strides, long offset) { return new Tensor(data, dtype, shape, strides, offset, quant); }
 
     // ---- creation ---------------------------------------------------------------------------
 
     /** A new zero-filled tensor in {@code arena}'s memory: freed when the arena closes, not by the GC. */
     public static Tensor zeros(Arena arena, DType dtype, int... shape) {
         int[] s = checkShape("zeros", shape);
+        noI8("zeros", dtype);
         return new Tensor(arena.allocate(count(s) * dtype.bytes(), 64), dtype, s, contiguousStrides(s), 0);
     }
 
     /** A new zero-filled tensor. */
     public static Tensor zeros(DType dtype, int... shape) {
         int[] s = checkShape("zeros", shape);
+        noI8("zeros", dtype);
         long n = count(s);
         MemorySegment seg;
         if (n <= Integer.MAX_VALUE - 16) {
@@ -63,6 +77,7 @@ public final class Tensor {
     /** Views {@code seg} (row-major, starting at byte 0) as a tensor; the segment must be large enough. */
     public static Tensor wrap(MemorySegment seg, DType dtype, int... shape) {
         int[] s = checkShape("wrap", shape);
+        noI8("wrap", dtype);
         long need = count(s) * dtype.bytes();
         if (seg.byteSize() < need) {
             throw new IllegalArgumentException("wrap: shape " + str(s) + " " + dtype + " needs " + need
@@ -77,6 +92,7 @@ public final class Tensor {
      */
     public static Tensor wrapStrided(MemorySegment seg, DType dtype, int[] shape, long[] strides, long offset) {
         int[] s = checkShape("wrapStrided", shape);
+        noI8("wrapStrided", dtype);
         if (strides.length != s.length) {
             throw new IllegalArgumentException("wrapStrided: " + strides.length + " strides for shape " + str(s));
         }
@@ -95,6 +111,28 @@ public final class Tensor {
         return new Tensor(seg, dtype, s, strides.clone(), offset);
     }
 
+    /**
+     * Views {@code q} (contiguous INT8 values from byte {@code 0}, row-major) with {@code scales} (F32, one
+     * per {@code group} consecutive elements, rows never sharing a group): see {@link Quant}.
+     */
+    public static Tensor quantized(MemorySegment q, int[] shape, MemorySegment scales, int group) {
+        int[] s = checkShape("quantized", shape);
+        long n = count(s);
+        long rowLen = s.length == 0 || s[0] == 0 ? n : n / s[0];
+        if (s.length < 2 || group <= 0 || rowLen % group != 0) {
+            throw new IllegalArgumentException("quantized: shape " + str(s) + " with group " + group + " (rank 2 or more; the group divides the row length " + rowLen + ")");
+        }
+        if (q.byteSize() < n) throw new IllegalArgumentException("quantized: shape " + str(s) + " needs " + n + " bytes, segment has " + q.byteSize());
+        if (scales.byteSize() < 4 * (n / group)) {
+            throw new IllegalArgumentException("quantized: shape " + str(s) + " with group " + group + " needs " + n / group + " scales, segment holds " + scales.byteSize() / 4);
+        }
+        return new Tensor(q, DType.I8, s, contiguousStrides(s), 0, new Quant(scales, 0, group));
+    }
+
+    private static void noI8(String op, DType dtype) {
+        if (dtype == DType.I8) throw new IllegalArgumentException(op + ": an I8 tensor needs its scales (Tensor.quantized, Quant.quantize)");
+    }
+
     // ---- properties -------------------------------------------------------------------------
 
     public DType dtype() { return dtype; }
@@ -105,6 +143,8 @@ public final class Tensor {
     public long offset() { return offset; }
     /** The whole underlying storage (not just this view). */
     public MemorySegment segment() { return data; }
+    /** The scales of an INT8 tensor, null for the float types. */
+    public Quant quant() { return quant; }
     public long numel() { return count(shape); }
 
     /** Size of dimension {@code d}; negative counts from the end. */
@@ -126,7 +166,10 @@ public final class Tensor {
 
     // ---- element access (slow path: tests, small tensors) -----------------------------------
 
-    public float get(int... idx) { return dtype.get(data, index("get", idx)); }
+    public float get(int... idx) {
+        long at = index("get", idx);
+        return quant != null ? quant.get(data, at) : dtype.get(data, at);
+    }
 
     public void set(float v, int... idx) { dtype.set(data, index("set", idx), v); }
 
@@ -160,7 +203,7 @@ public final class Tensor {
     public Tensor reshape(int... newShape) {
         int[] s = inferShape(newShape);
         Tensor src = isContiguous() ? this : contiguous();
-        return new Tensor(src.data, dtype, s, contiguousStrides(s), src.offset);
+        return src.view(s, contiguousStrides(s), src.offset);
     }
 
     /** Reorders dimensions: result dimension i is this tensor's dimension {@code order[i]}. */
@@ -178,7 +221,7 @@ public final class Tensor {
             s[i] = shape[d];
             st[i] = strides[d];
         }
-        return new Tensor(data, dtype, s, st, offset);
+        return view(s, st, offset);
     }
 
     public Tensor transpose(int a, int b) {
@@ -199,7 +242,7 @@ public final class Tensor {
         }
         int[] s = shape.clone();
         s[d] = to - from;
-        return new Tensor(data, dtype, s, strides.clone(), offset + from * strides[d]);
+        return view(s, strides.clone(), offset + from * strides[d]);
     }
 
     /** Index {@code i} of dimension {@code dim}; the result has one dimension fewer. */
@@ -213,7 +256,7 @@ public final class Tensor {
             s[j] = shape[k];
             st[j++] = strides[k];
         }
-        return new Tensor(data, dtype, s, st, offset + i * strides[d]);
+        return view(s, st, offset + i * strides[d]);
     }
 
     /** Inserts a dimension of size 1 at {@code dim} (0..rank). */
@@ -231,7 +274,7 @@ public final class Tensor {
                 st[k] = strides[j++];
             }
         }
-        return new Tensor(data, dtype, s, st, offset);
+        return view(s, st, offset);
     }
 
     /** Splits {@code dim} into views of the given sizes, which must add up to its length. */
@@ -264,8 +307,8 @@ public final class Tensor {
     /** This tensor when already contiguous, else a contiguous copy. */
     public Tensor contiguous() { return isContiguous() ? this : copy(); }
 
-    /** A contiguous copy with the same dtype. */
-    public Tensor copy() { return to(dtype); }
+    /** A contiguous copy with the same dtype (an INT8 tensor's copy is dequantized to F32). */
+    public Tensor copy() { return to(quant != null ? DType.F32 : dtype); }
 
     /** A contiguous copy converted to {@code target}. */
     public Tensor to(DType target) {
@@ -297,7 +340,9 @@ public final class Tensor {
             if (!ok) throw new IllegalArgumentException("concat: " + str(parts[0].shape) + " and " + str(p.shape) + " differ outside dimension " + d);
             s[d] += p.shape[d];
         }
-        Tensor out = zeros(parts[0].dtype, s);
+        Tensor q = Quant.concatRows(d, parts, s);
+        if (q != null) return q;
+        Tensor out = zeros(parts[0].quant != null ? DType.F32 : parts[0].dtype, s);
         int at = 0;
         for (Tensor p : parts) {
             out.slice(d, at, at + p.shape[d]).copyFrom(p);

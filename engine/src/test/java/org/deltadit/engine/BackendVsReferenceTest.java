@@ -40,6 +40,16 @@ abstract class BackendVsReferenceTest {
         Check.close(REF.linear(x, w, null), CPU.linear(x, w, null), gemmTol(in), 1e-5, "linear without bias");
     }
 
+    /** Weight-only INT8 (per output channel, or groups): the GEMM dequantizes while packing, the reference per element. */
+    @ParameterizedTest(name = "linear {0}x{1}x{2} INT8 group {3}")
+    @CsvSource({"1,7,1,0", "7,17,255,0", "17,256,33,32", "33,257,17,0", "200,64,600,16", "5,1000,3,8", "3,40,70,40"})
+    void linearWithInt8Weights(int m, int in, int out, int group) {
+        Tensor x = Check.random(3, 2, m, in), w = Quant.quantize(Check.random(4, out, in), group), bias = Check.random(5, out);
+        Check.close(REF.linear(x, w, bias), CPU.linear(x, w, bias), gemmTol(in), 1e-5, "linear INT8");
+        // and the dequantized weight as F32 gives the same product: nothing but the scales is applied
+        Check.close(REF.linear(x, w.copy(), null), CPU.linear(x, w, null), gemmTol(in), 1e-5, "linear INT8 against its F32 copy");
+    }
+
     @Test
     void matmulBatchedAndStrided() {
         Tensor a = Check.random(6, 3, 9, 20).permute(0, 2, 1); // [3, 20, 9], non-contiguous
@@ -121,10 +131,10 @@ abstract class BackendVsReferenceTest {
 
     /** An adaLN-Zero block (the fused op device backends run as one program) on odd sizes, BF16 weights in one case. */
     @ParameterizedTest(name = "adaLnBlock B={0} N={1} D={2} heads={3} F={4} {5}")
-    @CsvSource({"1,1,8,1,8,F32", "2,7,12,3,20,F32", "2,17,24,2,96,BF16", "1,33,64,4,130,F32"})
+    @CsvSource({"1,1,8,1,8,F32", "2,7,12,3,20,F32", "2,17,24,2,96,BF16", "1,33,64,4,130,F32", "2,9,24,3,40,I8"})
     void adaLnBlock(int b, int n, int d, int heads, int f, DType wt) {
-        AdaLnBlock w = new AdaLnBlock(Check.random(40, 3 * d, d).to(wt), Check.random(41, 3 * d), Check.random(42, d, d).to(wt), Check.random(43, d),
-                Check.random(44, f, d).to(wt), Check.random(45, f), Check.random(46, d, f).to(wt), null);
+        AdaLnBlock w = new AdaLnBlock(weight(Check.random(40, 3 * d, d), wt), Check.random(41, 3 * d), weight(Check.random(42, d, d), wt), Check.random(43, d),
+                weight(Check.random(44, f, d), wt), Check.random(45, f), weight(Check.random(46, d, f), wt), null);
         Tensor h = CPU.scale(Check.random(47, b, n, d), 2f), mod = Check.random(48, b, 6 * d);
         Tensor want = REF.adaLnBlock(h, mod, w, heads, 1e-6f, 1e-5f);
         Tensor got = CPU.adaLnBlock(h, mod, w, heads, 1e-6f, 1e-5f);
@@ -132,6 +142,9 @@ abstract class BackendVsReferenceTest {
         for (float v : want.toFloatArray()) max = Math.max(max, Math.abs(v));
         Check.close(want, got, 1e-4 * max, 0, "adaLnBlock");
     }
+
+    /** {@code t} stored as {@code wt}; I8 is INT8 per output channel. */
+    static Tensor weight(Tensor t, DType wt) { return wt == DType.I8 ? Quant.quantize(t, 0) : t.to(wt); }
 
     /** PixArt-α's form: a masked cross-attention to a caption between attention and MLP. */
     @ParameterizedTest(name = "adaLnBlock with cross-attention B={0} N={1} L={2} D={3} heads={4}")

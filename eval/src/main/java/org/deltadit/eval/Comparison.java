@@ -122,6 +122,11 @@ public final class Comparison {
         if (!p.textConditioned() && s.prompts() != null) throw new IllegalArgumentException("--prompts: " + p.config().archName() + " is class-conditional; its rows take classes in turn, not prompts");
     }
 
+    /** The latents of images [from, to) of {@code row} on {@code p}: the reference another model's rows are compared with. */
+    public static Tensor latents(Pipeline p, CompareRow row, Settings s, int from, int to) {
+        return p.generate(request(row, s, from, to, p.numClasses(), false), null).latents();
+    }
+
     /** One untimed image of the first row: the JIT warms up before any row is timed. */
     public static void warmUp(Pipeline p, CompareRow first, Settings s) {
         p.generate(request(first, s, 0, 1, p.numClasses(), false), null);
@@ -133,12 +138,19 @@ public final class Comparison {
      * null) hears of each row as it ends.
      */
     public static RowStats[] measure(Pipeline p, List<CompareRow> rows, Networks nets, Settings s, int from, int to, ObjIntConsumer<RowStats> done) {
+        return measure(p, rows, nets, s, from, to, done, null);
+    }
+
+    /**
+     * As above, with PSNR/SSIM taken against {@code reference} (the latents of images [from, to), e.g. full
+     * compute of another model: F32 for an INT8 one) instead of the first row; null = the first row.
+     */
+    public static RowStats[] measure(Pipeline p, List<CompareRow> rows, Networks nets, Settings s, int from, int to, ObjIntConsumer<RowStats> done, Tensor reference) {
         ModelConfig c = p.config();
         int n = to - from, side = c.inputSize();
         DigitClassifier net = nets.cnn();
         InceptionV3 inception = nets.inception();
         RowStats[] out = new RowStats[rows.size()];
-        Tensor reference = null;
         for (int k = 0; k < rows.size(); k++) {
             GenerationResult g = p.generate(request(rows.get(k), s, from, to, p.numClasses(), nets.metrics().any()), null);
             Tensor images = g.latents();
@@ -204,6 +216,12 @@ public final class Comparison {
 
     /** The table as Markdown (or JSON lines), rows in order, the first the reference; Inception columns when measured. */
     public static void print(PrintStream out, List<CompareRow> rows, RowStats[] stats, References refs, Settings s, String arch, boolean json) {
+        print(out, rows, stats, refs, s, arch, json, null);
+    }
+
+    /** As above; {@code reference} names what PSNR/SSIM were measured against when it is not the first row (null: the first row). */
+    public static void print(PrintStream out, List<CompareRow> rows, RowStats[] stats, References refs, Settings s, String arch, boolean json, String reference) {
+        int refRow = reference == null ? 0 : -1;
         boolean fidI = stats[0].inception != null, isI = stats[0].is != null, clipI = stats[0].clip != null;
         List<String> lines = new ArrayList<>();
         for (int k = 0; k < rows.size(); k++) {
@@ -222,12 +240,13 @@ public final class Comparison {
                         num(fid, "%.2f", "–"), acc == null ? "–" : String.format(Locale.ROOT, "%.1f%%", 100 * acc),
                         fidI ? " " + num(fidInception, "%.2f", "–") + " |" : "",
                         (isI ? String.format(Locale.ROOT, " %.2f ± %.2f |", is[0], is[1]) : "") + (clipI ? String.format(Locale.ROOT, " %.2f |", st.clipScore()) : ""),
-                        k == 0 ? "ref" : Double.isNaN(st.psnr()) ? "–" : String.format(Locale.ROOT, "%.2f", st.psnr()),
-                        k == 0 ? "ref" : Double.isNaN(st.ssim()) ? "–" : String.format(Locale.ROOT, "%.4f", st.ssim())));
+                        k == refRow ? "ref" : Double.isNaN(st.psnr()) ? "–" : String.format(Locale.ROOT, "%.2f", st.psnr()),
+                        k == refRow ? "ref" : Double.isNaN(st.ssim()) ? "–" : String.format(Locale.ROOT, "%.4f", st.ssim())));
             }
         }
         if (!json) {
-            out.printf(Locale.ROOT, "%s, %s %d steps, guidance %.1f, %d images per row (MACs per image)%n%n", arch, s.sampler(), s.steps(), s.cfg(), s.count());
+            out.printf(Locale.ROOT, "%s, %s %d steps, guidance %.1f, %d images per row (MACs per image)%s%n%n", arch, s.sampler(), s.steps(), s.cfg(), s.count(),
+                    reference == null ? "" : "; PSNR/SSIM against " + reference);
             out.println("| Method | MACs | Speedup | Latency (s/image) | FID | Accuracy |" + (fidI ? " FID (Inception) |" : "") + (isI ? " IS |" : "") + (clipI ? " CLIP |" : "") + " PSNR | SSIM |");
             out.println("|---|---|---|---|---|---|" + (fidI ? "---|" : "") + (isI ? "---|" : "") + (clipI ? "---|" : "") + "---|---|");
         }

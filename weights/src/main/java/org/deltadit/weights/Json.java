@@ -67,6 +67,41 @@ public final class Json {
         return b.append('"').toString();
     }
 
+    /** {@code v} (what {@link #parseObject} returns: maps, lists, strings, numbers, booleans, null) as JSON, one entry per line. */
+    public static String write(Object v) {
+        StringBuilder b = new StringBuilder();
+        write(b, v, "");
+        return b.append('\n').toString();
+    }
+
+    private static void write(StringBuilder b, Object v, String indent) {
+        String in = indent + " ";
+        if (v instanceof Map<?, ?> m) {
+            b.append('{');
+            int i = 0;
+            for (Map.Entry<?, ?> e : m.entrySet()) {
+                b.append(i++ > 0 ? ",\n" : "\n").append(in).append(quote(String.valueOf(e.getKey()))).append(": ");
+                write(b, e.getValue(), in);
+            }
+            b.append(m.isEmpty() ? "}" : "\n" + indent + "}");
+        } else if (v instanceof List<?> l) {
+            b.append('[');
+            for (int i = 0; i < l.size(); i++) {
+                if (i > 0) b.append(", ");
+                write(b, l.get(i), in);
+            }
+            b.append(']');
+        } else if (v instanceof String s) {
+            b.append(quote(s));
+        } else if (v == null || v instanceof Boolean || v instanceof Long || v instanceof Integer) {
+            b.append(v);
+        } else if (v instanceof Number n && Double.isFinite(n.doubleValue())) {
+            b.append(n.doubleValue());
+        } else {
+            throw new IllegalArgumentException("json: cannot write " + v);
+        }
+    }
+
     private static Object value(String file, JsonParser p, JsonToken t, int depth) {
         if (t == null) throw new CheckpointException(file + ": empty JSON");
         if (depth > MAX_DEPTH) throw new CheckpointException(file + ": JSON nested deeper than " + MAX_DEPTH);

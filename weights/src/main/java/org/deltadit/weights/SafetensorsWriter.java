@@ -15,6 +15,7 @@ import org.deltadit.engine.Tensor;
 /**
  * Writes tensors as safetensors (header padded to 8 bytes, tensors in the given order). The file
  * is written to a temporary name beside the target and renamed, so a failure leaves no partial file.
+ * An INT8 tensor is written as its I8 values and, beside them, {@code <name>_scale} (F32 [rows, groups]).
  */
 public final class SafetensorsWriter {
     private SafetensorsWriter() {}
@@ -22,6 +23,12 @@ public final class SafetensorsWriter {
     /** Tensors and metadata are written in name order, so the same content gives the same bytes. */
     public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) {
         Map<String, Tensor> ordered = new java.util.TreeMap<>(tensors);
+        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+            if (e.getValue().quant() == null) continue;
+            String scale = e.getKey() + TensorEntry.SCALE_SUFFIX;
+            if (tensors.containsKey(scale)) throw new IllegalArgumentException(file + ": '" + scale + "' would hold the scales of INT8 '" + e.getKey() + "' and is also a tensor");
+            ordered.put(scale, org.deltadit.engine.Quant.scalesOf(e.getValue()));
+        }
         StringBuilder h = new StringBuilder("{");
         if (metadata != null && !metadata.isEmpty()) {
             h.append("\"__metadata__\":{");
@@ -51,6 +58,16 @@ public final class SafetensorsWriter {
     }
 
     private static void writeData(OutputStream out, Tensor t) throws IOException {
+        if (t.quant() != null) {
+            // contiguous and group-aligned (scalesOf checked): the values are one run of bytes
+            byte[] b = new byte[(int) Math.min(1 << 20, Math.max(1, t.numel()))];
+            for (long i = 0; i < t.numel(); i += b.length) {
+                int len = (int) Math.min(b.length, t.numel() - i);
+                java.lang.foreign.MemorySegment.copy(t.segment(), java.lang.foreign.ValueLayout.JAVA_BYTE, t.offset() + i, b, 0, len);
+                out.write(b, 0, len);
+            }
+            return;
+        }
         Tensor c = t.contiguous();
         long n = c.numel(), chunk = 1 << 16;
         float[] buf = new float[(int) Math.min(chunk, Math.max(n, 1))];

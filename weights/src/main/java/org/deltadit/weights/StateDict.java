@@ -14,6 +14,10 @@ import org.deltadit.engine.Tensor;
  * The named tensors of a checkpoint, in file order, viewing memory-mapped files. Closing it unmaps
  * the files (later access to its tensors fails cleanly); a model that lives as long as the process
  * need not close it.
+ *
+ * <p>INT8 weights ({@code dit quantize}) are an I8 tensor {@code K} beside its scales {@code K_scale}: the two are
+ * paired here, for every file type, so {@link #tensor} returns the INT8 tensor with its scales and the
+ * scales are no key of their own. An I8 tensor without scales stays a plain integer tensor (read as F32).
  */
 public final class StateDict implements AutoCloseable {
     private final String source;
@@ -24,10 +28,29 @@ public final class StateDict implements AutoCloseable {
 
     StateDict(String source, Map<String, TensorEntry> entries, List<Arena> arenas, long fileBytes, Map<String, String> details) {
         this.source = source;
-        this.entries = Collections.unmodifiableMap(new LinkedHashMap<>(entries));
+        this.entries = Collections.unmodifiableMap(pairScales(entries));
         this.arenas = List.copyOf(arenas);
         this.fileBytes = fileBytes;
         this.details = Collections.unmodifiableMap(new LinkedHashMap<>(details));
+    }
+
+    private static Map<String, TensorEntry> pairScales(Map<String, TensorEntry> entries) {
+        Map<String, TensorEntry> out = new LinkedHashMap<>(entries);
+        for (TensorEntry e : entries.values()) {
+            if (!e.name().endsWith(TensorEntry.SCALE_SUFFIX)) continue;
+            TensorEntry w = entries.get(e.name().substring(0, e.name().length() - TensorEntry.SCALE_SUFFIX.length()));
+            if (w == null || w.type() != StoredType.I8) continue;
+            out.put(w.name(), w.withScale(e));
+            out.remove(e.name());
+        }
+        return out;
+    }
+
+    /** Tensors stored as INT8 with scales. */
+    public int quantizedCount() {
+        int n = 0;
+        for (TensorEntry e : entries.values()) if (e.scale() != null) n++;
+        return n;
     }
 
     /** What the reader noticed, for {@code dit info}: e.g. the nested key the weights came from. */

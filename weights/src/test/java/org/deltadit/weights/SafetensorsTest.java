@@ -138,4 +138,28 @@ class SafetensorsTest {
         }
         assertTrue(Files.isDirectory(target) && Files.exists(target.resolve("keep")), "the existing folder is untouched");
     }
+
+    @Test
+    void int8WeightsTravelWithTheirScales() throws IOException {
+        float[] v = new float[6 * 8];
+        for (int i = 0; i < v.length; i++) v[i] = (float) Math.sin(i * 0.7) * (1 + i / 8);
+        Tensor q = org.deltadit.engine.Quant.quantize(Tensor.of(v, 6, 8), 4);
+        Path f = dir.resolve("q.safetensors");
+        SafetensorsWriter.write(f, Map.of("blocks.0.w.weight", q, "bias", Tensor.of(new float[] {1, 2}, 2)), null);
+        try (StateDict sd = Safetensors.open(f)) {
+            assertEquals(java.util.Set.of("blocks.0.w.weight", "bias"), sd.keys(), "the scales are no key of their own");
+            assertEquals(1, sd.quantizedCount());
+            Tensor back = sd.tensor("blocks.0.w.weight");
+            assertEquals(DType.I8, back.dtype());
+            assertArrayEquals(q.toFloatArray(), back.toFloatArray(), 0f);
+            assertEquals(48 + 12 * 4, sd.entry("blocks.0.w.weight").byteSize(), "values and scales");
+        }
+        // scales that do not fit their weight, or are not floats, are one line naming both
+        fails(() -> Safetensors.open(raw("rows.safetensors", "{\"w\":{\"dtype\":\"I8\",\"shape\":[2,4],\"data_offsets\":[0,8]},"
+                + "\"w_scale\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[8,20]}}", 20)), "rows.safetensors", "'w'", "w_scale", "[2, groups dividing 4]");
+        fails(() -> Safetensors.open(raw("ints.safetensors", "{\"w\":{\"dtype\":\"I8\",\"shape\":[2,4],\"data_offsets\":[0,8]},"
+                + "\"w_scale\":{\"dtype\":\"I32\",\"shape\":[2],\"data_offsets\":[8,16]}}", 16)), "ints.safetensors", "I32");
+        fails(() -> Safetensors.open(raw("rank1.safetensors", "{\"w\":{\"dtype\":\"I8\",\"shape\":[8],\"data_offsets\":[0,8]},"
+                + "\"w_scale\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", 12)), "rank 2 or more");
+    }
 }

@@ -285,22 +285,13 @@ public final class CpuBackend extends Backend {
         long ai = r == 0 ? 0 : as[r - 1], bi = r == 0 ? 0 : bs[r - 1];
         MemorySegment ag = a.segment(), bg = b.segment(), og = out.segment();
         Strided.forEachRow(shape, new long[][] {as, bs, out.strides()}, new long[] {a.offset(), b.offset(), out.offset()}, off -> {
+            // Vector path when each input is contiguous (stride 1) or broadcast (stride 0) along the last dimension,
+            // one loop per layout: a loop that tested "broadcast or not" per iteration had that test hoisted on the
+            // profile, and each call of the other kind then deoptimised it (100 recompilations, a 2× slower DiT forward).
             int i = 0;
-            // Vector path when each input is contiguous (stride 1) or broadcast (stride 0) along the last dimension.
-            if (VEC && (ai == 1 || ai == 0) && (bi == 1 || bi == 0)) {
-                FloatVector ca = ai == 0 ? FloatVector.broadcast(S, ag.getAtIndex(F, off[0])) : null;
-                FloatVector cb = bi == 0 ? FloatVector.broadcast(S, bg.getAtIndex(F, off[1])) : null;
-                for (int ub = S.loopBound(n); i < ub; i += LANES) {
-                    FloatVector x = ca != null ? ca : FloatVector.fromMemorySegment(S, ag, (off[0] + i) * 4, ORDER);
-                    FloatVector y = cb != null ? cb : FloatVector.fromMemorySegment(S, bg, (off[1] + i) * 4, ORDER);
-                    FloatVector z = switch (op) {
-                        case ADD -> x.add(y);
-                        case SUB -> x.sub(y);
-                        case MUL -> x.mul(y);
-                    };
-                    z.intoMemorySegment(og, (off[2] + i) * 4, ORDER);
-                }
-            }
+            if (VEC && ai == 1 && bi == 1) i = vectorRow(op, ag, off[0], bg, off[1], og, off[2], n);
+            else if (VEC && ai == 0 && bi == 1) i = vectorRowScalarA(op, ag.getAtIndex(F, off[0]), bg, off[1], og, off[2], n);
+            else if (VEC && ai == 1 && bi == 0) i = vectorRowScalarB(op, ag, off[0], bg.getAtIndex(F, off[1]), og, off[2], n);
             for (; i < n; i++) {
                 float x = ag.getAtIndex(F, off[0] + i * ai), y = bg.getAtIndex(F, off[1] + i * bi);
                 og.setAtIndex(F, off[2] + i, switch (op) {
@@ -310,6 +301,38 @@ public final class CpuBackend extends Backend {
                 });
             }
         });
+    }
+
+    private static FloatVector apply(Binary op, FloatVector x, FloatVector y) {
+        return switch (op) {
+            case ADD -> x.add(y);
+            case SUB -> x.sub(y);
+            case MUL -> x.mul(y);
+        };
+    }
+
+    /** Both rows contiguous; returns how many elements it did (the rest is the scalar tail's). */
+    private static int vectorRow(Binary op, MemorySegment a, long ao, MemorySegment b, long bo, MemorySegment o, long oo, int n) {
+        int i = 0;
+        for (int ub = S.loopBound(n); i < ub; i += LANES) {
+            FloatVector x = FloatVector.fromMemorySegment(S, a, (ao + i) * 4, ORDER), y = FloatVector.fromMemorySegment(S, b, (bo + i) * 4, ORDER);
+            apply(op, x, y).intoMemorySegment(o, (oo + i) * 4, ORDER);
+        }
+        return i;
+    }
+
+    private static int vectorRowScalarA(Binary op, float a, MemorySegment b, long bo, MemorySegment o, long oo, int n) {
+        FloatVector x = FloatVector.broadcast(S, a);
+        int i = 0;
+        for (int ub = S.loopBound(n); i < ub; i += LANES) apply(op, x, FloatVector.fromMemorySegment(S, b, (bo + i) * 4, ORDER)).intoMemorySegment(o, (oo + i) * 4, ORDER);
+        return i;
+    }
+
+    private static int vectorRowScalarB(Binary op, MemorySegment a, long ao, float b, MemorySegment o, long oo, int n) {
+        FloatVector y = FloatVector.broadcast(S, b);
+        int i = 0;
+        for (int ub = S.loopBound(n); i < ub; i += LANES) apply(op, FloatVector.fromMemorySegment(S, a, (ao + i) * 4, ORDER), y).intoMemorySegment(o, (oo + i) * 4, ORDER);
+        return i;
     }
 
     // ---- convolution and resampling ---------------------------------------------------------

@@ -14,7 +14,7 @@ import org.deltadit.engine.Mat;
  * C[M,N] = A[M,K] · B[K,N] (+ bias), Goto-style: B is packed in blocks of KC rows × up to NB_MAX
  * columns (NR-wide panels), A in blocks of MC × KC (MR-high panels), and an MR × NR register-blocked
  * micro-kernel multiplies one A panel by one B panel. Packing widens F16/BF16 to F32, so the
- * micro-kernel only sees float arrays; it also absorbs strides (a PyTorch [out, in] weight is read
+ * micro-kernel only sees float arrays (INT8 weights are dequantized there too); it also absorbs strides (a PyTorch [out, in] weight is read
  * as Bᵀ) and implicit im2col for convolutions. Work is split into column × row blocks that the
  * pool's threads take from a shared counter.
  */
@@ -81,13 +81,10 @@ final class Gemm {
     /** Reads n elements spaced {@code stride} apart, widened to float. */
     static void readLine(Mat m, long start, long stride, int n, float[] dst) { readLine(m, start, stride, n, dst, 0); }
 
-    /** As above, into dst[at..]. */
+    /** As above, into dst[at..]; INT8 runs are dequantized with vectors. */
     static void readLine(Mat m, long start, long stride, int n, float[] dst, int at) {
-        if (stride == 1) {
-            m.dtype().read(m.seg(), start, dst, at, n);
-        } else {
-            for (int i = 0; i < n; i++) dst[at + i] = m.dtype().get(m.seg(), start + i * stride);
-        }
+        if (stride == 1 && m.quant() != null) Int8.read(m.quant(), m.seg(), start, dst, at, n);
+        else m.read(start, stride, n, dst, at);
     }
 
     private static final class Buffers {

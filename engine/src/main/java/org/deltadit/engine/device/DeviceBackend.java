@@ -260,13 +260,13 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
             // a PyTorch [out, in] weight seen as [in, out]: its columns are the stored rows
             float[] col = new float[m.rows()];
             for (int j = 0; j < m.cols(); j++) {
-                m.dtype().read(m.seg(), m.offset() + j * m.colStride(), col, 0, col.length);
+                m.read(m.offset() + j * m.colStride(), 1, col.length, col, 0);
                 for (int i = 0; i < col.length; i++) put(host, form, (long) i * m.cols() + j, col[i]);
             }
         } else {
             float[] row = new float[m.cols()];
             for (int i = 0; i < m.rows(); i++) {
-                if (m.colStride() == 1) m.dtype().read(m.seg(), m.offset() + i * m.rowStride(), row, 0, row.length);
+                if (m.colStride() == 1) m.read(m.offset() + i * m.rowStride(), 1, row.length, row, 0);
                 else for (int j = 0; j < row.length; j++) row[j] = m.get(i, j);
                 if (form == Form.F32) MemorySegment.copy(row, 0, host, JAVA_FLOAT, 4L * i * row.length, row.length);
                 else for (int j = 0; j < row.length; j++) put(host, form, (long) i * row.length + j, row[j]);

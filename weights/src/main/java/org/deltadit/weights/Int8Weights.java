@@ -1,0 +1,66 @@
+package org.deltadit.weights;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.regex.Pattern;
+import org.deltadit.engine.Quant;
+import org.deltadit.engine.Tensor;
+
+/**
+ * Which weights {@code dit quantize} turns into weight-only INT8, and doing it: the 2-D linear weights
+ * inside the transformer blocks (attention, MLP, per-block adaLN and cross-attention projections — all but a
+ * few percent of a DiT's MACs). Embeddings, norms, the final layer, T5's relative position bias and
+ * convolutions keep their stored precision, as paper App. E and the usual weight-only schemes do.
+ */
+public final class Int8Weights {
+    private Int8Weights() {}
+
+    /** A weight under a numbered block of any of our layouts (DiT, PixArt, SD3, the U-Net's transformers, T5). */
+    private static final Pattern IN_BLOCK = Pattern.compile("(.*\\.)?(blocks|transformer_blocks|block)\\.\\d+\\..*\\.weight");
+
+    /** The config.json field that marks a quantized model (the weights file's metadata says the same). */
+    public static final String CONFIG_FIELD = "quantization_config";
+
+    /** True for the tensors {@code dit quantize} makes INT8. */
+    public static boolean eligible(String name, int[] shape) {
+        return shape.length == 2 && shape[0] > 0 && shape[1] >= 8 && IN_BLOCK.matcher(name).matches()
+                && !name.contains("relative_attention_bias") && !name.contains("norm");
+    }
+
+    /**
+     * {@code weights} with every eligible tensor INT8 (per output channel when {@code groupSize} is 0, else per
+     * group of that many inputs); the others as they were. A group size that does not divide a weight's
+     * input width is an error naming the weight.
+     */
+    public static Map<String, Tensor> quantize(Map<String, Tensor> weights, int groupSize) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (Map.Entry<String, Tensor> e : weights.entrySet()) {
+            Tensor t = e.getValue();
+            if (t.quant() != null || !eligible(e.getKey(), t.shape())) {
+                out.put(e.getKey(), t);
+                continue;
+            }
+            checkGroup(e.getKey(), t.shape(), groupSize);
+            out.put(e.getKey(), Quant.quantize(t, groupSize));
+        }
+        return out;
+    }
+
+    /** A group size that does not divide the inputs of eligible weight {@code name} is an error naming it. */
+    public static void checkGroup(String name, int[] shape, int groupSize) {
+        if (groupSize > 0 && shape[1] % groupSize != 0) {
+            throw new IllegalArgumentException("--group-size " + groupSize + " does not divide the " + shape[1] + " inputs of '" + name + "' " + java.util.Arrays.toString(shape));
+        }
+    }
+
+    /** The config.json marker and safetensors metadata value for these settings. */
+    public static Map<String, Object> marker(int groupSize) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("quant_method", "dit-int8");
+        m.put("bits", 8);
+        m.put("symmetric", true);
+        m.put("group_size", groupSize == 0 ? null : groupSize);
+        m.put("scheme", "weight-only; '<name>_scale' (F32 [rows, groups]) beside each I8 weight");
+        return m;
+    }
+}
