@@ -52,6 +52,25 @@ class PlanTest {
     }
 
     @Test
+    void budgetsBeyondEquationSixTakeALongerInterval() {
+        // 2× cannot be had with N = 2 (eq. 6's answer) when only one stage of the run skips: N = 3 is the first that fits
+        long full = Plan.uncachedMacs(XL, 20, 1, 2);
+        for (double x : new double[] {2.0, 2.5}) {
+            CachePolicy.DeltaDit p = BudgetSolver.solve(x, 20, 12, false, XL, 2);
+            long macs = Plan.of(p, 20, 28).macs(XL, 1, 2);
+            assertTrue(macs <= full / x, x + "×: " + p.describe());
+            assertTrue(p.interval() > 2, x + "×: " + p.describe());
+            CachePolicy.DeltaDit shorter = new CachePolicy.DeltaDit(12, p.interval() - 1, 28, false);
+            assertTrue(Plan.of(shorter, 20, 28).macs(XL, 1, 2) > full / x, "no shorter interval fits " + x + "×, even with every block cached");
+            CachePolicy.DeltaDit fewer = new CachePolicy.DeltaDit(12, p.interval(), p.cachedBlocks() - 1, false);
+            assertTrue(Plan.of(fewer, 20, 28).macs(XL, 1, 2) > full / x, "and one block fewer does not fit");
+        }
+        // any policy of (N, N_c): a Δ-Cache at the rear
+        CachePolicy deep = BudgetSolver.<CachePolicy>solve(2.0, 20, XL, 2, (n, nc) -> nc == 0 ? new CachePolicy.None() : new CachePolicy.DeltaCache(28 - nc, 28, n));
+        assertTrue(deep instanceof CachePolicy.DeltaCache d && d.to() == 28 && Plan.of(d, 20, 28).macs(XL, 1, 2) <= full / 2.0, deep.describe());
+    }
+
+    @Test
     void badParametersAreNamedWhenTheRunIsKnown() {
         assertMessage(() -> Plan.of(new CachePolicy.DeltaDit(21, 2, 21, false), 20, 28), "b: 21");
         assertMessage(() -> Plan.of(new CachePolicy.DeltaDit(12, 2, 29, false), 20, 28), "cachedBlocks: 29");

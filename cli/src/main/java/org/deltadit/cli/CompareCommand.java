@@ -81,7 +81,7 @@ final class CompareCommand implements Callable<Integer> {
         try (Pipeline p = Pipeline.open(ModelSpec.builder().model(modelPath).heads(heads).device(engine.device).threads(engine.threads).build())) {
             ModelConfig c = p.config();
             Comparison.checkModel(p, s);
-            List<CompareRow> list = new ArrayList<>(CompareRow.parse(rows, steps, c.depth()));
+            List<CompareRow> list = new ArrayList<>(CompareRow.parse(rows, steps, c, cfg > 1 ? 2 : 1));
             if (policyFiles != null) for (Path f : policyFiles) list.add(CompareRow.policyFile(f, steps, c, cfg));
             Path evalDir = Comparison.evaluationFolder(modelPath, classifier, c, System.err);
             Comparison.Networks nets = Comparison.networks(evalDir, m, p.backend());

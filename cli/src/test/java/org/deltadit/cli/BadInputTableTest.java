@@ -214,6 +214,10 @@ class BadInputTableTest {
         // bench compare
         bad("--rows: 't0'", "bench", "compare", "--model", DEMO, "--rows", "t0");
         bad("--rows: unknown row 'warp'", "bench", "compare", "--model", DEMO, "--rows", "full,warp");
+        bad("--rows: 'delta-dit@fast': the budget after @ is a MAC speedup", "bench", "compare", "--model", DEMO, "--rows", "delta-dit@fast");
+        bad("--rows: 'full@2': only delta-dit, reverse", "bench", "compare", "--model", DEMO, "--rows", "full@2");
+        bad("--rows: 'deep@0.5': a MAC speedup from 1 to 100", "bench", "compare", "--model", DEMO, "--rows", "deep@0.5");
+        bad("is not reachable", "bench", "compare", "--model", DEMO, "--rows", "delta-dit@60");
         bad("--count", "bench", "compare", "--model", DEMO, "--count", "0");
         bad("--steps", "bench", "compare", "--model", DEMO, "--steps", "1");
         bad("--cfg", "bench", "compare", "--model", DEMO, "--cfg", "nan");

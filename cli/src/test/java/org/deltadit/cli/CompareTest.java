@@ -59,6 +59,22 @@ public class CompareTest {
         assertTrue(j.out().contains("\"row\":\"delta-dit\"") && j.out().contains("\"fid\":"), "json: " + j.out());
     }
 
+    /** Rows at a MAC budget: Δ-DiT's N and N_c and a rear Δ-Cache's span solved so that the row spends at most 1/X of full compute. */
+    @Test
+    void budgetRowsMeetTheirBudget() {
+        MainTest.Run r = run("bench", "compare", "--model", model.toString(), "--count", "1", "--steps", "10", "--rows", "full,delta-dit@2,deep@2.5,reverse@1.5", "--json");
+        assertEquals(0, r.status(), r.err());
+        java.util.List<String> rows = r.out().lines().toList();
+        assertEquals(4, rows.size(), r.out());
+        double[] want = {1, 2, 2.5, 1.5};
+        for (int i = 1; i < 4; i++) {
+            double speedup = Double.parseDouble(rows.get(i).replaceAll(".*\"speedup\":([0-9.]+).*", "$1"));
+            assertTrue(speedup >= want[i] - 1e-9 && speedup < want[i] * 1.5, rows.get(i)); // a 4-block model overshoots in coarse steps
+        }
+        assertTrue(rows.get(1).contains("Δ-DiT @ 2.00× (b = 6, N = "), rows.get(1));
+        assertTrue(rows.get(2).contains("Δ-Cache deep @ 2.50× (delta-cache [") && rows.get(2).contains(",4) N="), rows.get(2));
+    }
+
     @Test
     void inceptionMetricsAddFidAndIsColumns() {
         String fix = "../eval/src/test/resources/fixtures/";

@@ -105,7 +105,8 @@ public record Quant(MemorySegment scales, long base, int group) {
     public static Tensor scalesOf(Tensor t) {
         Quant q = t.quant();
         if (q == null) throw new IllegalArgumentException("scales: " + t + " is not INT8");
-        if (!t.isContiguous() || (t.offset() - q.base) % q.group != 0 || t.rank() < 2) {
+        long rowLen = t.rank() < 2 || t.dim(0) == 0 ? 0 : t.numel() / t.dim(0);
+        if (!t.isContiguous() || (t.offset() - q.base) % q.group != 0 || t.rank() < 2 || rowLen % q.group != 0) {
             throw new IllegalArgumentException("scales: " + t + " is a view that does not start at a group (copy it to F32 instead)");
         }
         long n = t.numel(), groups = n / q.group;

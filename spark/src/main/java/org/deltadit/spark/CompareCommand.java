@@ -81,7 +81,7 @@ final class CompareCommand implements Callable<Integer> {
         try (Pipeline p = Pipeline.open(ref.spec())) { // rows, policy files and the model checked on the driver, before any task
             c = p.config();
             Comparison.checkModel(p, s);
-            list = new ArrayList<>(CompareRow.parse(rows, steps, c.depth()));
+            list = new ArrayList<>(CompareRow.parse(rows, steps, c, cfg > 1 ? 2 : 1));
             if (policyFiles != null) for (Path f : policyFiles) list.add(CompareRow.policyFile(f, steps, c, cfg));
             evalDir = Comparison.evaluationFolder(Path.of(ref.model()), classifier, c, System.err);
             Comparison.Networks nets = Comparison.networks(evalDir, m, p.backend()); // the networks and statistics checked here too
