@@ -40,11 +40,9 @@ public interface Conditioner<C> {
         int l = uncond != null ? Math.max(cond.tokens(), uncond.tokens()) : cond.tokens();
         CaptionFeatures rows = cond.rows(0, b, l);
         if (uncond != null) rows = rows.append(uncond.count() == b ? uncond.rows(0, b, l) : uncond.rows(0, 1, l).pick(new int[b]));
-        CaptionFeatures all = rows;
-        return (t, from, to) -> {
-            CaptionFeatures r = all.slice(from, to);
-            return m.condition(filled(t, to - from), r.embeds(), r.mask(), heightPx, widthPx);
-        };
+        // projected once for the run; each block's keys and values are kept from the first step that needs them
+        PixArtModel.Caption text = m.caption(rows.embeds(), rows.mask());
+        return (t, from, to) -> m.condition(filled(t, to - from), text.rows(from, to), heightPx, widthPx);
     }
 
     /**

@@ -11,7 +11,8 @@ import org.deltadit.weights.PixArtConfig;
  * cross-attention to the projected caption after self-attention (no norm, no gate), the MS models'
  * size and aspect-ratio micro-conditions, and a final layer modulated by the raw timestep embedding.
  * The position table spans the native grid scaled by the interpolation scale, recomputed for the
- * run's size. No caching here: the block loop is the caller's.
+ * run's size. No step caching here (the block loop is the caller's); the caption's projection and keys and
+ * values are computed once per run ({@link Caption}).
  */
 public final class PixArtModel implements CrossAttentionStack<PixArtModel.Conditioning> {
     private final PixArtConfig cfg;
@@ -22,9 +23,55 @@ public final class PixArtModel implements CrossAttentionStack<PixArtModel.Condit
 
     /**
      * What the blocks need besides the hidden state: t0 = t_block(SiLU(t_emb)) [B, 6D], the raw t_emb
-     * [B, D] for the final layer, the projected caption [B, L, D] and its additive mask [B, 1, 1, L].
+     * [B, D] for the final layer, and the caption side of the run ({@link Caption}).
      */
-    public record Conditioning(Tensor t0, Tensor temb, Tensor caption, Tensor mask) {}
+    public record Conditioning(Tensor t0, Tensor temb, Caption text) {
+        /** The projected caption [B, L, D]. */
+        public Tensor caption() { return text.projected(); }
+
+        /** Its additive mask [B, 1, 1, L]. */
+        public Tensor mask() { return text.mask(); }
+    }
+
+    /**
+     * The caption side of a run, the same at every step: the projected caption [R, L, D], its additive mask
+     * [R, 1, 1, L], and each block's keys and values [R, L, 2D], computed when a block first needs them and kept
+     * for the other steps (PixArt-XL/2: 28 × R × L × 2D floats, 62 MB for R = 2, L = 120). {@link #rows} views a
+     * batch's rows and shares what was computed.
+     */
+    public final class Caption {
+        private final Tensor projected, mask;
+        private final Tensor[] kv;
+        private final int from, to;
+
+        private Caption(Tensor projected, Tensor mask, Tensor[] kv, int from, int to) {
+            this.projected = projected;
+            this.mask = mask;
+            this.kv = kv;
+            this.from = from;
+            this.to = to;
+        }
+
+        public int rows() { return to - from; }
+
+        public Tensor projected() { return projected.slice(0, from, to); }
+
+        public Tensor mask() { return mask.slice(0, from, to); }
+
+        /** Block i's keys and values of these rows (all rows' computed at the first call). */
+        public Tensor kv(int i) {
+            synchronized (kv) {
+                if (kv[i] == null) kv[i] = be.captionKv(projected, blocks[i].cross());
+            }
+            return kv[i].slice(0, from, to);
+        }
+
+        /** Rows [a, b) of this caption. */
+        public Caption rows(int a, int b) {
+            if (a < 0 || b > rows() || a >= b) throw new IndexOutOfBoundsException("caption rows [" + a + ", " + b + ") of " + rows());
+            return new Caption(projected, mask, kv, from + a, from + b);
+        }
+    }
 
     public PixArtModel(PixArtConfig cfg, Map<String, Tensor> canonical, Backend backend) {
         this.cfg = cfg;
@@ -56,12 +103,16 @@ public final class PixArtModel implements CrossAttentionStack<PixArtModel.Condit
      * image height and width in pixels (aspect ratio = height / width).
      */
     public Conditioning condition(float[] t, Tensor caption, float[] mask, int heightPx, int widthPx) {
-        int b = t.length, d = cfg.hiddenSize();
-        if (caption.rank() != 3 || caption.dim(0) != b || caption.dim(2) != cfg.captionChannels() || caption.dim(1) > cfg.maxTokens()) {
-            throw new IllegalArgumentException("PixArt: caption features " + caption.shapeString() + " do not fit (needs [" + b + ", L ≤ " + cfg.maxTokens() + ", " + cfg.captionChannels() + "])");
+        if (caption.rank() != 3 || caption.dim(0) != t.length) {
+            throw new IllegalArgumentException("PixArt: caption features " + caption.shapeString() + " for " + t.length + " timesteps");
         }
-        int l = caption.dim(1);
-        if (mask.length != b * l) throw new IllegalArgumentException("PixArt: mask of " + mask.length + " values for " + b + " × " + l + " tokens");
+        return condition(t, caption(caption, mask), heightPx, widthPx);
+    }
+
+    /** As above with a run's {@link Caption}: its projection and the blocks' keys and values are not computed again. */
+    public Conditioning condition(float[] t, Caption text, int heightPx, int widthPx) {
+        int b = t.length, d = cfg.hiddenSize();
+        if (text.rows() != b) throw new IllegalArgumentException("PixArt: a caption of " + text.rows() + " rows for " + b + " timesteps");
         Tensor temb = Layers.embedMlp(be, w, "t_embedder", Embeddings.timestep(t, PixArtConfig.FREQUENCY_WIDTH, 0));
         if (cfg.microConditions()) {
             float[] hw = new float[2 * b], ar = new float[b];
@@ -75,7 +126,19 @@ public final class PixArtModel implements CrossAttentionStack<PixArtModel.Condit
             temb = be.add(temb, Tensor.concat(1, size, aspect));
         }
         Tensor t0 = Layers.linear(be, w, "t_block.1", be.silu(temb));
-        Tensor y = Layers.mlp(be, w, "y_embedder.y_proj", caption);
+        return new Conditioning(t0.reshape(b, 6, d), temb, text);
+    }
+
+    /**
+     * The caption side of a run: caption features [R, L, C] with mask [R, L] (1 = token, 0 = padding; every row
+     * needs a token), projected once; the blocks' keys and values follow as they are needed.
+     */
+    public Caption caption(Tensor caption, float[] mask) {
+        if (caption.rank() != 3 || caption.dim(2) != cfg.captionChannels() || caption.dim(1) > cfg.maxTokens() || caption.dim(0) == 0) {
+            throw new IllegalArgumentException("PixArt: caption features " + caption.shapeString() + " do not fit (needs [B, L ≤ " + cfg.maxTokens() + ", " + cfg.captionChannels() + "])");
+        }
+        int b = caption.dim(0), l = caption.dim(1);
+        if (mask.length != b * l) throw new IllegalArgumentException("PixArt: mask of " + mask.length + " values for " + b + " × " + l + " tokens");
         float[] bias = new float[b * l];
         for (int i = 0; i < b; i++) {
             boolean any = false;
@@ -88,14 +151,15 @@ public final class PixArtModel implements CrossAttentionStack<PixArtModel.Condit
             }
             if (!any) throw new IllegalArgumentException("PixArt: caption " + i + " has no unmasked token");
         }
-        return new Conditioning(t0.reshape(b, 6, d), temb, y, Tensor.of(bias, b, 1, 1, l));
+        Tensor y = Layers.mlp(be, w, "y_embedder.y_proj", caption);
+        return new Caption(y, Tensor.of(bias, b, 1, 1, l), new Tensor[cfg.depth()], 0, b);
     }
 
     /** x += gate·SelfAttn(modulate(LN x)); x += CrossAttn(x, caption); x += gate·MLP(modulate(LN x)). */
     @Override
     public Tensor block(int i, Tensor h, Conditioning c) {
         Tensor mod = be.add(c.t0(), w.get("blocks." + i + ".scale_shift_table")).reshape(h.dim(0), -1);
-        return be.adaLnBlock(h, mod, blocks[i], cfg.numHeads(), 1e-6f, 1e-6f, c.caption(), c.mask());
+        return be.adaLnBlockKv(h, mod, blocks[i], cfg.numHeads(), 1e-6f, 1e-6f, c.text().kv(i), c.mask());
     }
 
     @Override
@@ -115,7 +179,7 @@ public final class PixArtModel implements CrossAttentionStack<PixArtModel.Condit
     /** Block i's cross-attention output (to be added to h): no norm, no gate. */
     @Override
     public Tensor crossAttention(int i, Tensor h, Conditioning c) {
-        return be.crossAttention(h, c.caption(), c.mask(), blocks[i].cross(), cfg.numHeads());
+        return be.crossAttentionKv(h, c.text().kv(i), c.mask(), blocks[i].cross(), cfg.numHeads());
     }
 
     /** The last part of block i: h + gate_mlp·MLP(modulate(LN h)). */

@@ -2,7 +2,9 @@ package org.deltadit.dit;
 
 import static org.deltadit.dit.DitModelTest.close;
 import static org.deltadit.dit.DitModelTest.fixture;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -95,6 +97,33 @@ class PixArtModelTest {
             PixArtConfig cfg = PixArtConfig.resolve("fixture", w, CheckpointFormat.PIXART_DIFFUSERS, config, null, null);
             assertEquals(120, cfg.maxTokens(), "diffusers keeps no null caption: the T5 length");
             close(sd.tensor("ms.out"), run(new PixArtModel(cfg, w, new CpuBackend(2)), sd, sd.tensor("caption"), "ms"), "diffusers layout");
+        }
+    }
+
+    /**
+     * A run's caption is projected once and each block's keys and values computed at their first use: a second
+     * step, and a batch of some of the rows, reuse them, and the output is the one of the per-step path.
+     */
+    @Test
+    void theCaptionsKeysAndValuesAreComputedOncePerRun() {
+        try (StateDict sd = Safetensors.open(fixture("tiny_pixart_forward.safetensors"))) {
+            Map<String, Tensor> w = original(sd);
+            PixArtModel m = new PixArtModel(PixArtConfig.resolve("fixture", w, CheckpointFormat.PIXART_ORIGINAL, ORIGINAL_CONFIG, null, null), w, new CpuBackend(2));
+            float[] t = sd.tensor("t").toFloatArray(), size = sd.tensor("size").toFloatArray();
+            PixArtModel.Caption text = m.caption(sd.tensor("caption"), sd.tensor("mask").toFloatArray());
+            Tensor x = m.embed(sd.tensor("x"));
+            PixArtModel.Conditioning step1 = m.condition(t, text, (int) size[0], (int) size[1]);
+            Tensor once = m.block(0, x, step1);
+            java.lang.foreign.MemorySegment kv0 = text.kv(0).segment();
+            PixArtModel.Conditioning step2 = m.condition(new float[] {t[0] / 2, t[1] / 2}, text, (int) size[0], (int) size[1]);
+            m.block(0, x, step2);
+            assertSame(kv0, text.kv(0).segment(), "step 2 reuses block 0's keys and values");
+            assertSame(kv0, text.rows(1, 2).kv(0).segment(), "a batch of some rows views them");
+            assertEquals(1, text.rows(1, 2).kv(0).dim(0));
+            // the same numbers as projecting the caption inside the block at every step
+            Tensor perStep = m.block(0, x, m.condition(t, sd.tensor("caption"), sd.tensor("mask").toFloatArray(), (int) size[0], (int) size[1]));
+            assertArrayEquals(perStep.toFloatArray(), once.toFloatArray(), 0f);
+            assertThrows(IllegalArgumentException.class, () -> m.condition(new float[] {1}, text, 64, 64), "rows and timesteps must agree");
         }
     }
 

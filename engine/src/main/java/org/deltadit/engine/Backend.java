@@ -274,49 +274,69 @@ public abstract class Backend {
      * y [B, L, D] (kv projection: k first, then v); mask additive [B, 1, 1, L] or null.
      */
     public Tensor crossAttention(Tensor x, Tensor y, Tensor mask, AdaLnBlock.Cross w, int heads) {
-        int b = x.dim(0), n = x.dim(1), d = x.dim(2), l = y.dim(1), dh = d / heads;
+        return crossAttentionKv(x, captionKv(y, w), mask, w, heads);
+    }
+
+    /**
+     * The caption's keys and values for one block, [B, L, 2D] (k, then v): the same at every step of a run,
+     * so a model computes them once ({@code PixArtModel.Caption}) and passes them to the *Kv ops.
+     */
+    public Tensor captionKv(Tensor y, AdaLnBlock.Cross w) { return linear(y, w.kvWeight(), w.kvBias()); }
+
+    /** {@link #crossAttention} with the caption's keys and values already projected ({@link #captionKv}). */
+    public Tensor crossAttentionKv(Tensor x, Tensor kv, Tensor mask, AdaLnBlock.Cross w, int heads) {
+        int b = x.dim(0), n = x.dim(1), d = x.dim(2), l = kv.dim(1), dh = d / heads;
         Tensor q = linear(x, w.qWeight(), w.qBias()).reshape(b, n, heads, dh).permute(0, 2, 1, 3);
-        Tensor kv = linear(y, w.kvWeight(), w.kvBias()).reshape(b, l, 2, heads, dh).permute(2, 0, 3, 1, 4);
+        Tensor kv5 = kv.reshape(b, l, 2, heads, dh).permute(2, 0, 3, 1, 4);
         Tensor att = Tensor.zeros(b, n, heads, dh);
-        attention(q, kv.select(0, 0), kv.select(0, 1), mask, (float) (1 / Math.sqrt(dh)), att.permute(0, 2, 1, 3));
+        attention(q, kv5.select(0, 0), kv5.select(0, 1), mask, (float) (1 / Math.sqrt(dh)), att.permute(0, 2, 1, 3));
         return linear(att.reshape(b, n, d), w.projWeight(), w.projBias());
     }
 
     /** {@link #adaLnBlock(Tensor, Tensor, AdaLnBlock, int, float, float, Tensor, Tensor)} of a block without cross-attention. */
     public Tensor adaLnBlock(Tensor h, Tensor mod, AdaLnBlock w, int heads, float attentionEps, float mlpEps) {
-        return adaLnBlock(h, mod, w, heads, attentionEps, mlpEps, null, null);
+        return adaLnBlockKv(h, mod, w, heads, attentionEps, mlpEps, null, null);
     }
 
     /**
      * One adaLN block: h [B, N, D], mod [B, 6D] — the shift, scale and gate for the attention, then for the
      * MLP (tanh GELU); with {@code w.cross()} a cross-attention to caption [B, L, D] (mask [B, 1, 1, L] or
-     * null) is added between them, ungated (PixArt-α). Composed here from the ops above; a device backend
-     * runs it as one program so that only h, mod and the caption travel.
+     * null) is added between them, ungated (PixArt-α).
      */
     public Tensor adaLnBlock(Tensor h, Tensor mod, AdaLnBlock w, int heads, float attentionEps, float mlpEps, Tensor caption, Tensor mask) {
-        checkBlock(h, mod, w, heads, caption, mask);
+        checkBlock(h, mod, w, heads, caption, mask, 1);
+        return adaLnBlockKv(h, mod, w, heads, attentionEps, mlpEps, caption == null ? null : captionKv(caption, w.cross()), mask);
+    }
+
+    /**
+     * {@link #adaLnBlock} with the caption's keys and values already projected, kv [B, L, 2D] ({@link #captionKv}).
+     * Composed here from the ops above; a device backend runs it as one program so that only h, mod and kv travel.
+     */
+    public Tensor adaLnBlockKv(Tensor h, Tensor mod, AdaLnBlock w, int heads, float attentionEps, float mlpEps, Tensor kv, Tensor mask) {
+        checkBlock(h, mod, w, heads, kv, mask, 2);
         Tensor[] m = mod.unsqueeze(1).chunk(2, 6);
         Tensor att = selfAttention(modulate(layerNorm(h, null, null, attentionEps), m[0], m[1]), w.qkvWeight(), w.qkvBias(), w.projWeight(), w.projBias(), heads);
         Tensor x = add(h, mul(m[2], att));
-        if (w.cross() != null) x = add(x, crossAttention(x, caption, mask, w.cross(), heads));
+        if (w.cross() != null) x = add(x, crossAttentionKv(x, kv, mask, w.cross(), heads));
         Tensor y = linear(gelu(linear(modulate(layerNorm(x, null, null, mlpEps), m[3], m[4]), w.fc1Weight(), w.fc1Bias()), true), w.fc2Weight(), w.fc2Bias());
         return add(x, mul(m[5], y));
     }
 
-    /** The shape checks of {@link #adaLnBlock}, for every backend. */
-    protected static void checkBlock(Tensor h, Tensor mod, AdaLnBlock w, int heads, Tensor caption, Tensor mask) {
+    /** The shape checks of {@link #adaLnBlock}, for every backend: the caption [B, L, D] (width 1) or its keys and values [B, L, 2D] (width 2). */
+    protected static void checkBlock(Tensor h, Tensor mod, AdaLnBlock w, int heads, Tensor caption, Tensor mask, int width) {
         int d = w.hidden();
+        String what = width == 1 ? "caption" : "caption kv";
         if (h.rank() != 3 || h.dim(2) != d || mod.rank() != 2 || mod.dim(0) != h.dim(0) || mod.dim(1) != 6 * d || heads <= 0 || d % heads != 0) {
             throw new IllegalArgumentException("adaLnBlock: h " + h.shapeString() + ", mod " + mod.shapeString() + ", " + heads + " heads for hidden size " + d
                     + " (needs [B, N, D], [B, 6D], heads dividing D)");
         }
-        if ((w.cross() == null) != (caption == null)) throw new IllegalArgumentException("adaLnBlock: a caption " + (caption == null ? "is needed for" : "given to") + " a block "
+        if ((w.cross() == null) != (caption == null)) throw new IllegalArgumentException("adaLnBlock: a " + what + " " + (caption == null ? "is needed for" : "given to") + " a block "
                 + (w.cross() == null ? "without" : "with") + " cross-attention");
-        if (caption != null && (caption.rank() != 3 || caption.dim(0) != h.dim(0) || caption.dim(2) != d)) {
-            throw new IllegalArgumentException("adaLnBlock: caption " + caption.shapeString() + " for h " + h.shapeString() + " (needs [B, L, D])");
+        if (caption != null && (caption.rank() != 3 || caption.dim(0) != h.dim(0) || caption.dim(2) != width * d)) {
+            throw new IllegalArgumentException("adaLnBlock: " + what + " " + caption.shapeString() + " for h " + h.shapeString() + " (needs [B, L, " + (width == 1 ? "D" : "2D") + "])");
         }
         if (mask != null && (caption == null || mask.numel() != (long) caption.dim(0) * caption.dim(1) || mask.rank() != 4 || mask.dim(0) != caption.dim(0) || mask.dim(3) != caption.dim(1))) {
-            throw new IllegalArgumentException("adaLnBlock: mask " + mask.shapeString() + " for caption " + (caption == null ? "none" : caption.shapeString()) + " (needs [B, 1, 1, L])");
+            throw new IllegalArgumentException("adaLnBlock: mask " + mask.shapeString() + " for " + what + " " + (caption == null ? "none" : caption.shapeString()) + " (needs [B, 1, 1, L])");
         }
     }
 

@@ -329,12 +329,12 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
     }
 
     /**
-     * The adaLN-Zero block as one device program: h and mod go up, the new h comes down; everything between
+     * The adaLN block as one device program: h, mod (and the caption's kv) go up, the new h comes down; everything between
      * (norms, modulation, the q/k/v, attention and MLP GEMMs, residuals) stays in device buffers.
      */
     @Override
-    public Tensor adaLnBlock(Tensor h, Tensor mod, AdaLnBlock w, int heads, float attentionEps, float mlpEps, Tensor caption, Tensor mask) {
-        checkBlock(h, mod, w, heads, caption, mask);
+    public Tensor adaLnBlockKv(Tensor h, Tensor mod, AdaLnBlock w, int heads, float attentionEps, float mlpEps, Tensor captionKv, Tensor mask) {
+        checkBlock(h, mod, w, heads, captionKv, mask, 2);
         int b = h.dim(0), n = h.dim(1), d = w.hidden(), f = w.mlpHidden(), rows = b * n, dh = d / heads;
         long size = (long) rows * d;
         Tensor out = Tensor.zeros(h.shape());
@@ -356,14 +356,13 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
             gemmOnDevice(a, made, q, Mat.of(w.projWeight()).transpose(), floats(w.projBias()), y, rows, d, d);
             run("gate_residual", g(size), null, x, md, y, x2, b, n, d, 2);
             if (w.cross() != null) {
-                // x2 += CrossAttn(x2, caption): q from the tokens, k and v from the caption [B, L, D], the key mask [B, L] per batch
+                // x2 += CrossAttn(x2, caption): q from the tokens, k and v projected from the caption once per run ([B, L, 2D]), the key mask [B, L] per batch
                 AdaLnBlock.Cross cr = w.cross();
-                int l = caption.dim(1);
+                int l = captionKv.dim(1);
                 long kvSize = (long) b * l * d;
                 gemmOnDevice(a, made, x2, Mat.of(cr.qWeight()).transpose(), floats(cr.qBias()), y, rows, d, d);
                 run("split_heads", g(size), null, y, q, b, n, 1, 0, heads, dh);
-                Buf kv = out(made, 2 * kvSize), ck = out(made, kvSize), cv = out(made, kvSize);
-                gemmOnDevice(a, made, in(a, made, caption.toFloatArray()), Mat.of(cr.kvWeight()).transpose(), floats(cr.kvBias()), kv, b * l, d, 2 * d);
+                Buf kv = in(a, made, captionKv.toFloatArray()), ck = out(made, kvSize), cv = out(made, kvSize);
                 run("split_heads", g(kvSize), null, kv, ck, b, l, 2, 0, heads, dh);
                 run("split_heads", g(kvSize), null, kv, cv, b, l, 2, 1, heads, dh);
                 attentionOnDevice(a, made, q, ck, cv, mask == null ? null : in(a, made, mask.toFloatArray()), heads * n, t, b * heads, n, l, dh, dh, scale);
