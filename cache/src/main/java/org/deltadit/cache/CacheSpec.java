@@ -141,6 +141,17 @@ public sealed interface CacheSpec extends java.io.Serializable { // serialisable
     }
 
     /** The fixed Δ-Cache range named {@code name} (shallow, middle, deep or I:J) on {@code depth} blocks. */
+    /** The span [from, to) of {@code blocks} blocks at the front ("shallow"), centre ("middle") or rear ("deep") of a stack of {@code depth}. */
+    public static int[] span(String place, int blocks, int depth) {
+        int from = switch (place) {
+            case "shallow" -> 0;
+            case "middle" -> (depth - blocks) / 2;
+            case "deep" -> depth - blocks;
+            default -> throw new IllegalArgumentException("span: '" + place + "' (shallow, middle or deep)");
+        };
+        return new int[] {from, from + blocks};
+    }
+
     public static CachePolicy.DeltaCache deltaCache(String name, int depth) {
         int[] r = parseRange(name, depth);
         return new CachePolicy.DeltaCache(r[0], r[1], CachePolicy.DEFAULT_INTERVAL);

@@ -179,8 +179,7 @@ final class TuneCommand implements Callable<Integer> {
         int nc = 1;
         while (nc < depth && Plan.of(new CachePolicy.DeltaCache(0, nc, 2), steps, depth).macs(c, 1, branches) > budget) nc++;
         if (Plan.of(new CachePolicy.DeltaCache(0, nc, 2), steps, depth).macs(c, 1, branches) <= budget) {
-            int mid = (depth - nc) / 2;
-            int[][] ranges = {{0, nc}, {mid, mid + nc}, {depth - nc, depth}};
+            int[][] ranges = {CacheSpec.span("shallow", nc, depth), CacheSpec.span("middle", nc, depth), CacheSpec.span("deep", nc, depth)};
             String[] names = {"front", "middle", "rear"};
             for (int k = 0; k < 3; k++) {
                 out.add(new Object[] {"Δ-Cache " + names[k] + " [" + ranges[k][0] + "," + ranges[k][1] + ")", new CachePolicy.DeltaCache(ranges[k][0], ranges[k][1], 2)});

@@ -101,12 +101,8 @@ public record CompareRow(String name, String label, int steps, CachePolicy polic
                     String place = forecast ? kind.substring(9) : kind;
                     CachePolicy p = org.deltadit.cache.BudgetSolver.<CachePolicy>solve(speedup, steps, c, branches, (interval, blocks) -> {
                         if (blocks == 0) return new CachePolicy.None();
-                        int from = switch (place) {
-                            case "shallow" -> 0;
-                            case "deep" -> depth - blocks;
-                            default -> (depth - blocks) / 2;
-                        };
-                        return forecast ? new CachePolicy.Forecast(from, from + blocks, interval) : new CachePolicy.DeltaCache(from, from + blocks, interval);
+                        int[] r = CacheSpec.span(place, blocks, depth);
+                        return forecast ? new CachePolicy.Forecast(r[0], r[1], interval) : new CachePolicy.DeltaCache(r[0], r[1], interval);
                     });
                     return new CompareRow(n, "Δ-Cache " + (forecast ? "forecast " : "") + place + at + " (" + p.describe() + ")", steps, p);
                 }

@@ -5,6 +5,7 @@ import static org.deltadit.engine.cpu.VectorConfig.S;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
@@ -22,7 +23,7 @@ final class Int8 {
 
     /** Bytes of one float vector's lanes; null in scalar mode or where that is under 64 bits. */
     private static final VectorSpecies<Byte> B = LANES * 8 >= 64 ? VectorSpecies.of(byte.class, VectorShape.forBitSize(LANES * 8)) : null;
-    private static final ThreadLocal<byte[]> BYTES = ThreadLocal.withInitial(() -> new byte[4096]);
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
 
     /** As {@link Quant#read}: {@code n} contiguous elements from storage index {@code index}. */
     static void read(Quant q, MemorySegment seg, long index, float[] dst, int off, int n) {
@@ -30,11 +31,6 @@ final class Int8 {
             q.read(seg, index, dst, off, n);
             return;
         }
-        // Through a byte[]: ByteVector.fromMemorySegment shares the JDK's segment-load path with every float
-        // load of the engine, and sharing it made C2 fall back to boxed vectors elsewhere (2× slower forward).
-        byte[] bytes = BYTES.get();
-        if (bytes.length < n) BYTES.set(bytes = new byte[Math.max(n, 2 * bytes.length)]);
-        MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, index, bytes, 0, n);
         for (int i = 0; i < n; ) {
             long e = index + i;
             int run = (int) Math.min(n - i, q.group() - (e - q.base()) % q.group());
@@ -42,10 +38,10 @@ final class Int8 {
             FloatVector sv = FloatVector.broadcast(S, s);
             int j = 0, to = off + i;
             for (; j + LANES <= run; j += LANES) {
-                ByteVector b = ByteVector.fromArray(B, bytes, i + j);
+                ByteVector b = ByteVector.fromMemorySegment(B, seg, e + j, ORDER);
                 ((FloatVector) b.convertShape(VectorOperators.B2F, S, 0)).mul(sv).intoArray(dst, to + j);
             }
-            for (; j < run; j++) dst[to + j] = bytes[i + j] * s;
+            for (; j < run; j++) dst[to + j] = seg.get(ValueLayout.JAVA_BYTE, e + j) * s;
             i += run;
         }
     }
