@@ -9,6 +9,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
+import org.deltadit.engine.AdaLnBlock;
 import org.deltadit.engine.Backend;
 import org.deltadit.engine.Mat;
 import org.deltadit.engine.Strided;
@@ -28,6 +29,8 @@ public final class CpuBackend extends Backend {
 
     private final WorkerPool pool;
 
+    private final FusedBlock block = new FusedBlock(this);
+
     public CpuBackend(int threads) { this.pool = new WorkerPool(threads); }
 
     @Override
@@ -36,6 +39,17 @@ public final class CpuBackend extends Backend {
     @Override public String name() { return "cpu"; }
 
     @Override public String describe() { return "cpu (" + VectorConfig.describe() + ", " + pool.threads() + " threads)"; }
+
+    /** The block fused, with its intermediates in reused buffers ({@link FusedBlock}); the composed form is the reference. */
+    @Override
+    public Tensor adaLnBlockKv(Tensor h, Tensor mod, AdaLnBlock w, int heads, float attentionEps, float mlpEps, Tensor kv, Tensor mask) {
+        checkBlock(h, mod, w, heads, kv, mask, 2);
+        if (!FusedBlock.fits(h, w)) return super.adaLnBlockKv(h, mod, w, heads, attentionEps, mlpEps, kv, mask);
+        return block.run(f32(h), mod, w, heads, attentionEps, mlpEps, kv, mask);
+    }
+
+    /** tanh-GELU over a contiguous F32 tensor, in place. */
+    void geluInPlace(Tensor x) { unary(Unary.GELU_TANH, x, 0f, x); }
 
     @Override
     protected void gemm(Mat a, Mat b, float[] bias, Mat c) { Gemm.multiply(pool, a, new Gemm.DenseB(b), bias, c); }
@@ -48,7 +62,7 @@ public final class CpuBackend extends Backend {
     // ---- row-wise ops: rows are split across the pool --------------------------------------
 
     /** Calls body(row) for every row, in parallel when the tensor is large. */
-    private void rows(int rows, long elements, java.util.function.IntConsumer body) {
+    void rows(int rows, long elements, java.util.function.IntConsumer body) {
         if (elements < PARALLEL_MIN || rows == 1) {
             for (int r = 0; r < rows; r++) body.accept(r);
             return;
@@ -104,7 +118,7 @@ public final class CpuBackend extends Backend {
      * Σ x (center NaN), or Σ (x − center)² otherwise: the two passes of a mean/variance computation.
      * Two-pass variance avoids the cancellation of E[x²] − E[x]² on large activations.
      */
-    private static float sum(MemorySegment seg, long off, int n, float center) {
+    static float sum(MemorySegment seg, long off, int n, float center) {
         boolean plain = Float.isNaN(center);
         int i = 0;
         float acc = 0;
@@ -125,7 +139,7 @@ public final class CpuBackend extends Backend {
     }
 
     /** out = (x − mean)·inv·gamma + beta (+ shift); gamma/beta per element or null. */
-    private static void normalize(MemorySegment xs, long xo, MemorySegment os, long oo, int n, float mean, float inv,
+    static void normalize(MemorySegment xs, long xo, MemorySegment os, long oo, int n, float mean, float inv,
                                   float[] gamma, float[] beta, float shift) {
         int i = 0;
         if (VEC) {
