@@ -175,6 +175,52 @@ public sealed interface CachePolicy extends java.io.Serializable { // serialisab
     }
 
     /**
+     * Our stage-aligned adaptive Δ-Cache, decided at run time per row (image × guidance branch) like
+     * {@link FirstBlock}: Δ-DiT's stages — the rear {@code cachedBlocks} blocks cached while s ≤ b (outline),
+     * the front ones after (details) — with the refresh decided per step from a measured change instead of
+     * every N-th step. Outline stage: the front blocks run for every row, and a row reuses the rear range's Δ
+     * while the relative L1 change of the front blocks' residual since its last computed step stays under
+     * {@code threshold}. Detail stage: a row reuses the front range's Δ while the relative L1 change of block
+     * 0's modulated input since its last computed step stays under it; the rear blocks run for every row.
+     * At most {@code maxSkips} reuses in a row (a bound on staleness); the first and last steps and the first
+     * step of the detail stage compute. With {@code forecast}, a reused Δ is extrapolated from the row's two
+     * latest computed steps of the same stage, as {@link Forecast} does (TaylorSeer's first order). One signal
+     * and one Δ per row (two with the forecast): memory bounded by the batch.
+     * {@code b} and {@code cachedBlocks} of −1 take Δ-DiT's defaults (round(0.6·T), ⌈0.75·depth⌉).
+     */
+    record AdaptiveDelta(int b, int cachedBlocks, double threshold, int maxSkips, boolean forecast) implements CachePolicy {
+        public AdaptiveDelta {
+            require(b >= -1, "b", b + " (at least 0; −1 for round(0.6·T))");
+            require(cachedBlocks >= 1 || cachedBlocks == -1, "cachedBlocks", cachedBlocks + " (at least 1; −1 for ⌈0.75·depth⌉)");
+            require(threshold >= 0 && threshold < 10, "threshold", threshold + " (0 ≤ threshold < 10; 0 computes every step)");
+            require(maxSkips >= 1, "maxSkips", maxSkips + " (at least 1)");
+        }
+
+        /** The outline stage's last step for a run of {@code steps}. */
+        public int boundary(int steps) { return b >= 0 ? b : DeltaDit.defaultB(steps); }
+
+        /** The cached range's size for a stack of {@code depth}. */
+        public int cached(int depth) { return cachedBlocks >= 1 ? cachedBlocks : DeltaDit.defaultCachedBlocks(depth); }
+
+        public StepPlan step(int s, int steps, int depth) { return StepPlan.full(s, depth); }
+
+        public void check(int steps, int depth) {
+            require(boundary(steps) <= steps, "b", b + " outside [0, " + steps + "] (the steps)");
+            require(cached(depth) <= depth, "cachedBlocks", cachedBlocks + " outside [1, " + depth + "] (the blocks)");
+        }
+
+        public String describe() {
+            return "adaptive-delta b=" + (b >= 0 ? b : "auto") + " Nc=" + (cachedBlocks >= 1 ? cachedBlocks : "auto") + " threshold=" + threshold + " max_skips=" + maxSkips
+                    + (forecast ? " forecast" : "");
+        }
+    }
+
+    /** Whether {@code p} decides at run time, per row (its plan is full; the denoiser decides and counts). */
+    static boolean runTime(CachePolicy p) {
+        return p instanceof FirstBlock || p instanceof TeaCache || p instanceof AdaptiveDelta;
+    }
+
+    /**
      * MagCache (Ma et al. 2025): per-step magnitude ratios γ_s of the whole stack's residual, measured once
      * on a calibration run ({@code dit tune}), decide which steps skip every block and add the residual of the
      * last computed step: after the first ⌈0.2·T⌉ steps, a step skips while the accumulated error

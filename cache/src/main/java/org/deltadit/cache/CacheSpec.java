@@ -14,7 +14,7 @@ import org.deltadit.weights.PixArtConfig;
  */
 public sealed interface CacheSpec extends java.io.Serializable { // serialisable: a cluster ships it to its executors
     /** The kinds {@link Named} accepts. */
-    String KINDS = "none, delta-dit, delta-cache, forecast, faster-diffusion, skip, tgate, deepcache, fbcache, teacache, magcache (a tuned policy file)";
+    String KINDS = "none, delta-dit, delta-cache, forecast, faster-diffusion, skip, tgate, deepcache, fbcache, teacache, adaptive-delta, magcache (a tuned policy file)";
 
     /** No caching. */
     CacheSpec NONE = new Fixed(new CachePolicy.None());

@@ -58,9 +58,13 @@ public final class DeltaStore {
         Tensor latest = take(r), prev = previous.get(r);
         int[] at = recordedAt.get(r);
         if (prev == null || at == null || at[0] < 0 || at[1] <= at[0]) return latest;
-        Tensor p = prev.dtype() == DType.F32 ? prev : prev.to(DType.F32);
-        float slope = (float) (s - at[1]) / (at[1] - at[0]);
-        return be.add(latest, be.scale(be.sub(latest, p), slope));
+        return extrapolate(latest, at[1], prev.dtype() == DType.F32 ? prev : prev.to(DType.F32), at[0], s, be);
+    }
+
+    /** TaylorSeer's first order: Δ(f₂) + (Δ(f₂) − Δ(f₁))·(s − f₂)/(f₂ − f₁), f₁ < f₂. */
+    static Tensor extrapolate(Tensor latest, int f2, Tensor before, int f1, int s, org.deltadit.engine.Backend be) {
+        float slope = (float) (s - f2) / (f2 - f1);
+        return be.add(latest, be.scale(be.sub(latest, before), slope));
     }
 
     /** Bytes held now. */

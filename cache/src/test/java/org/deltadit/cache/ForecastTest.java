@@ -55,4 +55,26 @@ class ForecastTest {
         assertEquals(List.of(new StepPlan.Range(StepPlan.Mode.FORECAST, 1, 5)), plan.step(3).records());
         assertEquals(3, cached.store().hits());
     }
+
+    /** Our adaptive policy's forecast: per row, from the row's two latest computed steps of the same stage. */
+    @Test
+    void theAdaptivePolicyForecastsEachRowFromItsOwnComputedSteps() {
+        int steps = 7;
+        // every step in the outline stage (b = T), span the rear 4 of 6 blocks; a threshold nothing reaches, so
+        // max_skips = 1 alone decides: compute at 1, 3, 5, 7, reuse at 2, 4, 6
+        CachePolicy.AdaptiveDelta p = new CachePolicy.AdaptiveDelta(steps, 4, 9.99, 1, true);
+        var cfg = org.deltadit.weights.DitConfig.ofPreset("DiT-S/2", 8, 4, 10); // for the MAC count only
+        RowCacheRunner<Integer> runner = new RowCacheRunner<>(new Linear(), p, 1, cfg);
+        BlockRunner<Integer> full = new BlockRunner<>(new Linear(), null, null);
+        Conditioner<Integer> byStep = (t, from, to) -> (int) t;
+        Tensor x = Tensor.of(new float[] {0.5f, -1f}, 1, 2);
+        for (int s = 1; s <= steps; s++) {
+            float[] want = full.run(x, s, s, 1).toFloatArray(), got = runner.run(x, s, byStep, s, s, steps).toFloatArray();
+            // the rear span's Δ is (3 + 4 + 5 + 6)·s = 18·s; at step 2 only Δ(1) = 18 is known, and it is reused as it is
+            if (s == 2) assertArrayEquals(new float[] {0.5f + 3 * 2 + 18, -1f + 3 * 2 + 18}, got, 1e-5f, "step 2 reuses Δ(1)");
+            // at 4: Δ(3) + (Δ(3) − Δ(1))·(4 − 3)/(3 − 1) = 54 + 18 = 72 = 18·4, exact as Δ is linear in the step
+            else assertArrayEquals(want, got, 1e-4f, "step " + s);
+        }
+        assertEquals(List.of(0, 1, 0, 1, 0, 1, 0), runner.reusedPerStep());
+    }
 }

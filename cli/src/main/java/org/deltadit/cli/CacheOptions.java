@@ -5,7 +5,7 @@ import picocli.CommandLine.Option;
 
 /** The cache options of {@code dit generate} and {@code dit plan} (DESIGN.md §6), as a {@link CacheSpec}. */
 final class CacheOptions {
-    @Option(names = "--cache", defaultValue = "none", description = "none, delta-dit, delta-cache, forecast (Δ-Cache with a first-order forecast of Δ), faster-diffusion, skip, tgate (PixArt), deepcache (U-Net), fbcache, teacache (decided at run time per row) (default: ${DEFAULT-VALUE})")
+    @Option(names = "--cache", defaultValue = "none", description = "none, delta-dit, delta-cache, forecast (Δ-Cache with a first-order forecast of Δ), faster-diffusion, skip, tgate (PixArt), deepcache (U-Net), fbcache, teacache, adaptive-delta (decided at run time per row) (default: ${DEFAULT-VALUE})")
     String cache;
     @Option(names = "--gate-step", description = "T-GATE: the last step that attends to the caption (default: round(0.4·T), 8 of 20)")
     Integer gateStep;
@@ -25,12 +25,14 @@ final class CacheOptions {
     boolean bf16;
     @Option(names = "--branch", description = "deepcache (SD 1.x U-Net): the skip of the first level whose deep side is cached (default 0)")
     Integer branch;
-    @Option(names = "--threshold", description = "fbcache/teacache: the change (block 0's residual / the summed change of its modulated input) under which a row skips blocks (default 0.1; 0 computes every step)")
+    @Option(names = "--threshold", description = "fbcache/teacache/adaptive-delta: the change (block 0's residual / the summed change of its modulated input / the stage's signal) under which a row skips blocks (default 0.1; 0 computes every step)")
     Double threshold;
+    @Option(names = "--max-skips", description = "adaptive-delta: at most this many reuses in a row for an image and guidance branch (default 1)")
+    Integer maxSkips;
     @Option(names = "--cache-config", description = "a policy file (JSON: kind, b, interval, cached_blocks, range, speedup, reverse, gate_step) instead of the options above")
     java.nio.file.Path config;
 
     CacheSpec spec() {
-        return org.deltadit.pipeline.PolicyFile.fromFlags(config, cache, b, interval, cachedBlocks, range, speedup, reverse, gateStep, branch, threshold);
+        return org.deltadit.pipeline.PolicyFile.fromFlags(config, cache, b, interval, cachedBlocks, range, speedup, reverse, gateStep, branch, threshold, maxSkips);
     }
 }

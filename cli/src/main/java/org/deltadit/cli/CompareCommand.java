@@ -125,10 +125,10 @@ final class CompareCommand implements Callable<Integer> {
             Double f = st.fid(refs.cnn());
             if (f == null) f = st.fidInception(refs.inception());
             if (f != null) {
-                fid.addSeries(shortLabel(list.get(k).label()), new double[] {st.speedup()}, new double[] {f});
+                style(fid, fid.addSeries(shortLabel(list.get(k).label()), new double[] {st.speedup()}, new double[] {f}), k);
                 anyFid = true;
             }
-            if (k > 0 && !Double.isNaN(st.psnr())) psnr.addSeries(shortLabel(list.get(k).label()), new double[] {st.speedup()}, new double[] {st.psnr()});
+            if (k > 0 && !Double.isNaN(st.psnr())) style(psnr, psnr.addSeries(shortLabel(list.get(k).label()), new double[] {st.speedup()}, new double[] {st.psnr()}), k);
         }
         java.util.List<java.awt.image.BufferedImage> panels = new java.util.ArrayList<>();
         if (anyFid) panels.add(org.knowm.xchart.BitmapEncoder.getBufferedImage(fid));
@@ -143,6 +143,14 @@ final class CompareCommand implements Callable<Integer> {
         }
         g.dispose();
         org.deltadit.weights.AtomicFiles.write(plot, out -> javax.imageio.ImageIO.write(all, "png", out));
+    }
+
+    /** Row k's colour and marker, the same in both panels (the PSNR panel has no full-compute row to take the first). */
+    private static void style(org.knowm.xchart.XYChart c, org.knowm.xchart.XYSeries series, int k) {
+        java.awt.Color[] colors = c.getStyler().getSeriesColors();
+        org.knowm.xchart.style.markers.Marker[] markers = c.getStyler().getSeriesMarkers();
+        series.setMarkerColor(colors[k % colors.length]);
+        series.setMarker(markers[k % markers.length]);
     }
 
     /** A row's label short enough for a legend: a policy file's name without its description, at most 36 characters. */

@@ -190,6 +190,14 @@ final class TuneCommand implements Callable<Integer> {
         }
         for (double t : new double[] {0.05, 0.1, 0.15, 0.2, 0.3}) out.add(new Object[] {"fbcache " + t, new CachePolicy.FirstBlock(t)});
         for (double t : new double[] {0.1, 0.2, 0.3, 0.5}) out.add(new Object[] {"teacache " + t, new CachePolicy.TeaCache(t, new double[] {1, 0})});
+        // ours: Δ-DiT's stages and default boundary, the refresh decided per row from the measured change, the reused Δ
+        // forecast (closer to full compute than plain reuse in all 16 settings dit tune tried on the demo model, 2026-11-30);
+        // N_c = depth caches the whole stack in both stages, which measured best there
+        for (int ncAd : new int[] {CachePolicy.DeltaDit.defaultCachedBlocks(depth), depth}) {
+            for (double t : new double[] {0.05, 0.1, 0.15, 0.25}) {
+                for (int k : new int[] {1, 2}) out.add(new Object[] {"adaptive-delta Nc=" + ncAd + " " + t + " K=" + k, new CachePolicy.AdaptiveDelta(-1, ncAd, t, k, true)});
+            }
+        }
         return out;
     }
 
@@ -275,6 +283,7 @@ final class TuneCommand implements Callable<Integer> {
             case "teacache" -> "TeaCache [1, 0]";
             case "fbcache" -> "First-Block Cache";
             case "magcache" -> "MagCache";
+            case "adaptive-delta" -> "adaptive Δ (ours)";
             case "forecast" -> "forecast";
             default -> label.split(" ")[0];
         };

@@ -103,6 +103,11 @@ class BadInputTableTest {
         gen("--cfg", "--cfg", "101");
         gen("--guide-channels", "--guide-channels", "5");
         gen("--guide-channels", "--guide-channels", "0");
+        gen("--max-skips: 0 (at least 1)", "--cache", "adaptive-delta", "--max-skips", "0");
+        gen("--max-skips: applies to --cache adaptive-delta", "--cache", "delta-dit", "--max-skips", "2");
+        gen("drop --interval", "--cache", "adaptive-delta", "--interval", "2");
+        gen("--cached-blocks", "--cache", "adaptive-delta", "--cached-blocks", "29");
+        gen("--threshold", "--cache", "adaptive-delta", "--threshold", "10");
         gen("--eta: applies to ddim", "--eta", "0.5");
         gen("--eta", "--sampler", "ddim", "--eta", "2");
         gen("--final-sigma", "--final-sigma", "max");

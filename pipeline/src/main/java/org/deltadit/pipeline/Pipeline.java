@@ -368,7 +368,7 @@ public final class Pipeline implements AutoCloseable {
         List<Tensor> parts = new ArrayList<>();
         long cacheBytes = 0;
         int hits = 0;
-        CachePolicy dynamic = policy instanceof CachePolicy.FirstBlock || policy instanceof CachePolicy.TeaCache ? policy : null;
+        CachePolicy dynamic = CachePolicy.runTime(policy) ? policy : null;
         boolean cached = !(policy instanceof CachePolicy.None) && dynamic == null;
         long[] dynamicMacs = {0, 0};
         int[] reusedRows = dynamic == null ? new int[0] : new int[steps];

@@ -28,12 +28,14 @@ final class CacheFlags {
     boolean reverse;
     @Option(names = "--branch", description = "deepcache (SD 1.x U-Net): the skip of the first level whose deep side is cached (default 0)")
     Integer branch;
-    @Option(names = "--threshold", description = "fbcache: the relative L1 change of block 0's residual under which a row skips the other blocks (default 0.1; 0 computes every step)")
+    @Option(names = "--threshold", description = "fbcache/teacache/adaptive-delta: the change under which a row skips blocks (default 0.1; 0 computes every step)")
     Double threshold;
+    @Option(names = "--max-skips", description = "adaptive-delta: at most this many reuses in a row for an image and guidance branch (default 1)")
+    Integer maxSkips;
     @Option(names = "--cache-config", description = "a policy file (dit generate --cache-config) instead of the flags above")
     Path config;
 
     CacheSpec spec() {
-        return org.deltadit.pipeline.PolicyFile.fromFlags(config, cache, b, interval, cachedBlocks, range, speedup, reverse, gateStep, branch, threshold);
+        return org.deltadit.pipeline.PolicyFile.fromFlags(config, cache, b, interval, cachedBlocks, range, speedup, reverse, gateStep, branch, threshold, maxSkips);
     }
 }
