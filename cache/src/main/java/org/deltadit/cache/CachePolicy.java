@@ -181,9 +181,10 @@ public sealed interface CachePolicy extends java.io.Serializable { // serialisab
      * every N-th step. Outline stage: the front blocks run for every row, and a row reuses the rear range's Δ
      * while the relative L1 change of the front blocks' residual since its last computed step stays under
      * {@code threshold}. Detail stage: a row reuses the front range's Δ while the relative L1 change of block
-     * 0's modulated input since its last computed step stays under it; the rear blocks run for every row.
-     * At most {@code maxSkips} reuses in a row (a bound on staleness); the first and last steps and the first
-     * step of the detail stage compute. With {@code forecast}, a reused Δ is extrapolated from the row's two
+     * 0's modulated input since its last computed step stays under it (so does the outline stage when N_c is the
+     * whole stack and no front block runs first); the rear blocks run for every row.
+     * At most {@code maxSkips} reuses in a row (a bound on staleness); the first and last steps compute, and so
+     * does the first step of the detail stage where the span changes there (N_c below the depth). With {@code forecast}, a reused Δ is extrapolated from the row's two
      * latest computed steps of the same stage, as {@link Forecast} does (TaylorSeer's first order). One signal
      * and one Δ per row (two with the forecast): memory bounded by the batch.
      * {@code b} and {@code cachedBlocks} of −1 take Δ-DiT's defaults (round(0.6·T), ⌈0.75·depth⌉).

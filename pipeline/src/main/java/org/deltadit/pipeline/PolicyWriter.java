@@ -25,8 +25,9 @@ public final class PolicyWriter {
             case CachePolicy.FirstBlock f -> String.format(Locale.ROOT, "\"kind\": \"fbcache\", \"threshold\": %s", f.threshold());
             case CachePolicy.TeaCache t -> String.format(Locale.ROOT, "\"kind\": \"teacache\", \"threshold\": %s, \"coefficients\": %s", t.threshold(),
                     java.util.Arrays.toString(t.coefficients()));
-            case CachePolicy.AdaptiveDelta a -> String.format(Locale.ROOT, "\"kind\": \"adaptive-delta\", \"b\": %d, \"cached_blocks\": %d, \"threshold\": %s, \"max_skips\": %d, \"forecast\": %b",
-                    a.b(), a.cachedBlocks(), a.threshold(), a.maxSkips(), a.forecast());
+            // b and N_c left out where they are Δ-DiT's defaults for the run (−1): a file is read back the same
+            case CachePolicy.AdaptiveDelta a -> String.format(Locale.ROOT, "\"kind\": \"adaptive-delta\", %s%s\"threshold\": %s, \"max_skips\": %d, \"forecast\": %b",
+                    a.b() >= 0 ? "\"b\": " + a.b() + ", " : "", a.cachedBlocks() >= 1 ? "\"cached_blocks\": " + a.cachedBlocks() + ", " : "", a.threshold(), a.maxSkips(), a.forecast());
             case CachePolicy.MagCache m -> String.format(Locale.ROOT, "\"kind\": \"magcache\", \"threshold\": %s, \"max_skips\": %d, \"ratios\": %s", m.threshold(), m.maxSkips(),
                     java.util.Arrays.toString(m.ratios()));
         };
