@@ -140,7 +140,6 @@ public sealed interface CacheSpec extends java.io.Serializable { // serialisable
         }
     }
 
-    /** The fixed Δ-Cache range named {@code name} (shallow, middle, deep or I:J) on {@code depth} blocks. */
     /** The span [from, to) of {@code blocks} blocks at the front ("shallow"), centre ("middle") or rear ("deep") of a stack of {@code depth}. */
     public static int[] span(String place, int blocks, int depth) {
         int from = switch (place) {
@@ -152,6 +151,7 @@ public sealed interface CacheSpec extends java.io.Serializable { // serialisable
         return new int[] {from, from + blocks};
     }
 
+    /** The fixed Δ-Cache range named {@code name} (shallow, middle, deep or I:J) on {@code depth} blocks. */
     public static CachePolicy.DeltaCache deltaCache(String name, int depth) {
         int[] r = parseRange(name, depth);
         return new CachePolicy.DeltaCache(r[0], r[1], CachePolicy.DEFAULT_INTERVAL);

@@ -326,7 +326,7 @@ public final class CpuBackend extends Backend {
     }
 
     /** Both rows contiguous; returns how many elements it did (the rest is the scalar tail's). */
-    private static int vectorRow(Binary op, MemorySegment a, long ao, MemorySegment b, long bo, MemorySegment o, long oo, int n) {
+    static int vectorRow(Binary op, MemorySegment a, long ao, MemorySegment b, long bo, MemorySegment o, long oo, int n) {
         int i = 0;
         for (int ub = S.loopBound(n); i < ub; i += LANES) {
             FloatVector x = FloatVector.fromMemorySegment(S, a, (ao + i) * 4, ORDER), y = FloatVector.fromMemorySegment(S, b, (bo + i) * 4, ORDER);

@@ -134,14 +134,9 @@ final class FusedBlock {
         for (; i < d; i++) os.setAtIndex(F, oo + i, bs.getAtIndex(F, bo + i) + gate[g + i] * ys.getAtIndex(F, yo + i));
     }
 
+    /** The cpu backend's contiguous ADD row (its vector part), then the scalar tail. */
     private static void plainRow(MemorySegment bs, long bo, MemorySegment ys, long yo, MemorySegment os, long oo, int d) {
-        int i = 0;
-        if (VEC) {
-            for (int ub = S.loopBound(d); i < ub; i += LANES) {
-                FloatVector.fromMemorySegment(S, bs, (bo + i) * 4, ORDER).add(FloatVector.fromMemorySegment(S, ys, (yo + i) * 4, ORDER))
-                        .intoMemorySegment(os, (oo + i) * 4, ORDER);
-            }
-        }
+        int i = VEC ? CpuBackend.vectorRow(org.deltadit.engine.Backend.Binary.ADD, bs, bo, ys, yo, os, oo, d) : 0;
         for (; i < d; i++) os.setAtIndex(F, oo + i, bs.getAtIndex(F, bo + i) + ys.getAtIndex(F, yo + i));
     }
 }
