@@ -86,9 +86,17 @@ public final class BlockRunner<C> {
         return h;
     }
 
-    private Tensor run(Tensor h, int from, int to, C c) {
-        for (int i = from; i < to; i++) h = block(i, h, c);
-        return h;
+    /** Blocks [from, to) as one run ({@link BlockStack#blocks}: on a device, h stays there between them). */
+    private Tensor run(Tensor h, int from, int to, C c) { return from >= to ? h : timed(() -> model.blocks(from, to, h, c)); }
+
+    /** The first position after i where a full step records something (a range starts or ends), or the depth. */
+    private int nextBoundary(StepPlan p, int i) {
+        int next = model.depth();
+        for (StepPlan.Range r : p.records()) {
+            if (r.from() > i) next = Math.min(next, r.from());
+            if (r.to() > i) next = Math.min(next, r.to());
+        }
+        return next;
     }
 
     /** h_i is kept by reference: the blocks return new tensors. */
@@ -107,7 +115,7 @@ public final class BlockRunner<C> {
                         crossKept = new Tensor[r.to() - r.from()];
                     }
                 }
-                for (int i = 0; i <= model.depth(); i++) {
+                for (int i = 0; i <= model.depth(); ) {
                     for (StepPlan.Range r : p.records()) {
                         boolean delta = r.mode() == StepPlan.Mode.DELTA || r.mode() == StepPlan.Mode.FORECAST;
                         if (delta && r.from() == i) entering.put(i, h);
@@ -122,8 +130,11 @@ public final class BlockRunner<C> {
                         Tensor cross = timed(() -> x.crossAttention(k, hs, c));
                         crossKept[i - gate.from()] = branchMean(be, cross, branches);
                         h = timed(() -> x.mlp(k, be.add(hs, cross), c));
+                        i++;
                     } else {
-                        h = block(i, h, c);
+                        int next = nextBoundary(p, i);
+                        h = run(h, i, next, c);
+                        i = next;
                     }
                 }
                 if (gate != null) store.put(gate, Tensor.concat(0, crossKept));

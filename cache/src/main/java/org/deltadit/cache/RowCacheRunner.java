@@ -80,7 +80,7 @@ final class RowCacheRunner<C> {
         Tensor h0 = model.embed(in, all);
         long t0 = System.nanoTime();
         Tensor from = h0;
-        for (int k = 0; k < a; k++) from = model.block(k, from, all);
+        if (a > 0) from = model.blocks(0, a, from, all);
         blockNanos += System.nanoTime() - t0;
         Tensor now = a > 0 ? be.sub(from, h0) : model.modulatedInput(0, h0, all);
         boolean[] reuse = new boolean[rows];
@@ -117,7 +117,7 @@ final class RowCacheRunner<C> {
                 C cond = conditioner.condition(t, r0, r1);
                 Tensor h = from.slice(0, r0, r1).contiguous();
                 long t1 = System.nanoTime();
-                for (int k = a; k < c; k++) h = model.block(k, h, cond);
+                h = model.blocks(a, c, h, cond);
                 blockNanos += System.nanoTime() - t1;
                 for (int i = r0; i < r1; i++) {
                     out[i] = h.slice(0, i - r0, i - r0 + 1);
@@ -133,7 +133,7 @@ final class RowCacheRunner<C> {
         }
         Tensor h = Tensor.concat(0, out);
         long t2 = System.nanoTime();
-        for (int k = c; k < depth; k++) h = model.block(k, h, all);
+        if (c < depth) h = model.blocks(c, depth, h, all);
         blockNanos += System.nanoTime() - t2;
         reusedPerStep.add(reused);
         int computed = rows - reused;

@@ -23,6 +23,15 @@ public interface BlockStack<C> {
     Tensor block(int i, Tensor h, C cond);
 
     /**
+     * Blocks [from, to) one after another. A model whose blocks are one backend op overrides it to hand the
+     * backend the whole run ({@code Backend.adaLnBlocks}), so that a device keeps h between them.
+     */
+    default Tensor blocks(int from, int to, Tensor h, C cond) {
+        for (int i = from; i < to; i++) h = block(i, h, cond);
+        return h;
+    }
+
+    /**
      * What block i's first sub-layer sees of h: the timestep-modulated, normalised input for adaLN models
      * (DiT, PixArt-α) — TeaCache's signal; by default h itself.
      */

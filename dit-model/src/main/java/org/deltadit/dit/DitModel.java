@@ -1,6 +1,9 @@
 package org.deltadit.dit;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import org.deltadit.engine.AdaLnBlock;
 import org.deltadit.engine.Backend;
 import org.deltadit.engine.DType;
 import org.deltadit.engine.Tensor;
@@ -21,7 +24,7 @@ public final class DitModel implements BlockStack<DitModel.Conditioning> {
     private final Tensor posEmbed;
     private final int freqShift;
     private final float mlpEps;
-    private final org.deltadit.engine.AdaLnBlock[] blocks;
+    private final AdaLnBlock[] blocks;
 
     /** What every block needs besides the hidden state: SiLU(c) for the adaLN projections. */
     public record Conditioning(Tensor siluC) {}
@@ -38,7 +41,7 @@ public final class DitModel implements BlockStack<DitModel.Conditioning> {
         Tensor pe = canonical.get("pos_embed");
         // The official checkpoint stores its (fixed) table; diffusers recomputes it, and so do we.
         this.posEmbed = pe != null ? pe.to(DType.F32) : Embeddings.sincos2d(cfg.hiddenSize(), g, g, g, g, 1);
-        this.blocks = new org.deltadit.engine.AdaLnBlock[cfg.depth()];
+        this.blocks = new AdaLnBlock[cfg.depth()];
         for (int i = 0; i < blocks.length; i++) blocks[i] = Layers.adaLnBlock(w, "blocks." + i + ".", null);
     }
 
@@ -78,9 +81,13 @@ public final class DitModel implements BlockStack<DitModel.Conditioning> {
 
     /** One adaLN-Zero block: h + gate·Attn(modulate(LN(h))), then h + gate·MLP(modulate(LN(h))). */
     @Override
-    public Tensor block(int i, Tensor h, Conditioning cond) {
-        Tensor mod = Layers.linear(be, w, "blocks." + i + ".adaLN_modulation.1", cond.siluC());
-        return be.adaLnBlock(h, mod, blocks[i], cfg.numHeads(), 1e-6f, mlpEps);
+    public Tensor block(int i, Tensor h, Conditioning cond) { return blocks(i, i + 1, h, cond); }
+
+    @Override
+    public Tensor blocks(int from, int to, Tensor h, Conditioning cond) {
+        List<AdaLnBlock.Call> calls = new ArrayList<>();
+        for (int i = from; i < to; i++) calls.add(new AdaLnBlock.Call(blocks[i], Layers.linear(be, w, "blocks." + i + ".adaLN_modulation.1", cond.siluC()), null));
+        return be.adaLnBlocks(h, calls, cfg.numHeads(), 1e-6f, mlpEps, null);
     }
 
     /** Final adaLN layer and unpatchify: tokens [B, N, D] → [B, outC, H, W]. */
@@ -96,7 +103,6 @@ public final class DitModel implements BlockStack<DitModel.Conditioning> {
     public Tensor forward(Tensor x, float[] t, int[] labels) {
         Conditioning c = condition(t, labels);
         Tensor h = embed(x);
-        for (int i = 0; i < depth(); i++) h = block(i, h, c);
-        return finalLayer(h, c);
+        return finalLayer(blocks(0, depth(), h, c), c);
     }
 }

@@ -1,6 +1,9 @@
 package org.deltadit.dit;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import org.deltadit.engine.AdaLnBlock;
 import org.deltadit.engine.Backend;
 import org.deltadit.engine.Tensor;
 import org.deltadit.weights.PixArtConfig;
@@ -19,7 +22,7 @@ public final class PixArtModel implements CrossAttentionStack<PixArtModel.Condit
     private final Backend be;
     private final Map<String, Tensor> w;
     private final Tensor posEmbed;
-    private final org.deltadit.engine.AdaLnBlock[] blocks;
+    private final AdaLnBlock[] blocks;
 
     /**
      * What the blocks need besides the hidden state: t0 = t_block(SiLU(t_emb)) [B, 6D], the raw t_emb
@@ -77,7 +80,7 @@ public final class PixArtModel implements CrossAttentionStack<PixArtModel.Condit
         this.cfg = cfg;
         this.be = backend;
         this.w = Map.copyOf(canonical);
-        this.blocks = new org.deltadit.engine.AdaLnBlock[cfg.depth()];
+        this.blocks = new AdaLnBlock[cfg.depth()];
         for (int i = 0; i < blocks.length; i++) blocks[i] = Layers.adaLnBlock(w, "blocks." + i + ".", Layers.cross(w, "blocks." + i + "."));
         int g = cfg.inputSize() / cfg.patchSize(), base = cfg.nativeSize() / cfg.patchSize();
         this.posEmbed = Embeddings.sincos2d(cfg.hiddenSize(), g, g, base, base, cfg.interpolationScale());
@@ -157,9 +160,16 @@ public final class PixArtModel implements CrossAttentionStack<PixArtModel.Condit
 
     /** x += gate·SelfAttn(modulate(LN x)); x += CrossAttn(x, caption); x += gate·MLP(modulate(LN x)). */
     @Override
-    public Tensor block(int i, Tensor h, Conditioning c) {
-        Tensor mod = be.add(c.t0(), w.get("blocks." + i + ".scale_shift_table")).reshape(h.dim(0), -1);
-        return be.adaLnBlockKv(h, mod, blocks[i], cfg.numHeads(), 1e-6f, 1e-6f, c.text().kv(i), c.mask());
+    public Tensor block(int i, Tensor h, Conditioning c) { return blocks(i, i + 1, h, c); }
+
+    @Override
+    public Tensor blocks(int from, int to, Tensor h, Conditioning c) {
+        List<AdaLnBlock.Call> calls = new ArrayList<>();
+        for (int i = from; i < to; i++) {
+            Tensor mod = be.add(c.t0(), w.get("blocks." + i + ".scale_shift_table")).reshape(h.dim(0), -1);
+            calls.add(new AdaLnBlock.Call(blocks[i], mod, c.text().kv(i)));
+        }
+        return be.adaLnBlocks(h, calls, cfg.numHeads(), 1e-6f, 1e-6f, c.mask());
     }
 
     @Override

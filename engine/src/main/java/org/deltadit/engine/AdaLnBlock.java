@@ -25,6 +25,13 @@ public record AdaLnBlock(Tensor qkvWeight, Tensor qkvBias, Tensor projWeight, Te
         }
     }
 
+    /** One block of a run of blocks ({@code Backend.adaLnBlocks}): its weights, its modulation [B, 6D], its caption kv [B, L, 2D] or null. */
+    public record Call(AdaLnBlock weights, Tensor mod, Tensor kv) {
+        public Call {
+            if (weights == null || mod == null) throw new IllegalArgumentException("adaLN block call: weights and modulation are needed");
+        }
+    }
+
     /** A block without cross-attention (DiT). */
     public AdaLnBlock(Tensor qkvWeight, Tensor qkvBias, Tensor projWeight, Tensor projBias, Tensor fc1Weight, Tensor fc1Bias, Tensor fc2Weight, Tensor fc2Bias) {
         this(qkvWeight, qkvBias, projWeight, projBias, fc1Weight, fc1Bias, fc2Weight, fc2Bias, null);

@@ -322,6 +322,17 @@ public abstract class Backend {
         return add(x, mul(m[5], y));
     }
 
+    /**
+     * Consecutive adaLN blocks, h → the last block's output: each {@link AdaLnBlock.Call} brings its weights,
+     * modulation [B, 6D] and caption kv [B, L, 2D] (or null); {@code mask} is the caption's, shared by all.
+     * Here one {@link #adaLnBlockKv} after another; a device backend keeps h on the device from the first
+     * block to the last, so one h goes up and one comes down for the whole run of blocks.
+     */
+    public Tensor adaLnBlocks(Tensor h, java.util.List<AdaLnBlock.Call> calls, int heads, float attentionEps, float mlpEps, Tensor mask) {
+        for (AdaLnBlock.Call c : calls) h = adaLnBlockKv(h, c.mod(), c.weights(), heads, attentionEps, mlpEps, c.kv(), mask);
+        return h;
+    }
+
     /** The shape checks of {@link #adaLnBlock}, for every backend: the caption [B, L, D] (width 1) or its keys and values [B, L, 2D] (width 2). */
     protected static void checkBlock(Tensor h, Tensor mod, AdaLnBlock w, int heads, Tensor caption, Tensor mask, int width) {
         int d = w.hidden();

@@ -166,6 +166,40 @@ abstract class BackendVsReferenceTest {
         org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> CPU.adaLnBlock(h, mod, w, heads, 1e-6f, 1e-6f), "a caption is needed");
     }
 
+    /** A run of blocks (what a device keeps h on the device through) equals the blocks one after another on the reference. */
+    @ParameterizedTest(name = "adaLnBlocks, a run of {0} blocks, cross-attention {1}")
+    @CsvSource({"0,false", "1,false", "3,false", "3,true"})
+    void adaLnBlocks(int count, boolean cross) {
+        int b = 2, n = 9, d = 16, heads = 2, l = 5;
+        java.util.List<AdaLnBlock.Call> calls = new java.util.ArrayList<>();
+        Tensor mask = null;
+        if (cross) {
+            mask = Tensor.zeros(b, 1, 1, l);
+            mask.set(-10000f, 1, 0, 0, l - 1);
+        }
+        for (int i = 0; i < count; i++) {
+            int s = 100 * i;
+            AdaLnBlock.Cross cr = cross ? new AdaLnBlock.Cross(Check.random(s + 50, d, d), Check.random(s + 51, d), Check.random(s + 52, 2 * d, d), null,
+                    Check.random(s + 54, d, d), Check.random(s + 55, d)) : null;
+            AdaLnBlock w = new AdaLnBlock(Check.random(s + 40, 3 * d, d), Check.random(s + 41, 3 * d), Check.random(s + 42, d, d), Check.random(s + 43, d),
+                    Check.random(s + 44, 3 * d, d), Check.random(s + 45, 3 * d), Check.random(s + 46, d, 3 * d), Check.random(s + 49, d), cr);
+            calls.add(new AdaLnBlock.Call(w, Check.random(s + 48, b, 6 * d), cross ? REF.captionKv(Check.random(s + 56, b, l, d), cr) : null));
+        }
+        Tensor h = Check.random(47, b, n, d);
+        Tensor want = h;
+        for (AdaLnBlock.Call c : calls) want = REF.adaLnBlockKv(want, c.mod(), c.weights(), heads, 1e-6f, 1e-6f, c.kv(), mask);
+        double max = 0;
+        for (float v : want.toFloatArray()) max = Math.max(max, Math.abs(v));
+        Tensor got = CPU.adaLnBlocks(h, calls, heads, 1e-6f, 1e-6f, mask);
+        Check.close(want, got, 1e-4 * max, 0, "a run of " + count + " blocks");
+        if (count > 0) {
+            java.util.List<AdaLnBlock.Call> bad = new java.util.ArrayList<>(calls);
+            bad.set(count - 1, new AdaLnBlock.Call(calls.get(0).weights(), Check.random(9, b, 5 * d), calls.get(0).kv()));
+            Tensor m = mask;
+            org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> CPU.adaLnBlocks(h, bad, heads, 1e-6f, 1e-6f, m), "a modulation of the wrong width");
+        }
+    }
+
     @Test
     void adaLnBlockRefusesShapesThatDoNotFit() {
         AdaLnBlock w = new AdaLnBlock(Check.random(40, 24, 8), null, Check.random(42, 8, 8), null, Check.random(44, 16, 8), null, Check.random(46, 8, 16), null);

@@ -63,6 +63,33 @@ class OpenClVsReferenceTest extends BackendVsReferenceTest {
         assertEquals(before + 1, cl.residentWeights(), "weights the engine could write are not kept");
     }
 
+    /** In a run of blocks h goes up once and comes down once; block by block it travels every time. */
+    @Test
+    void aRunOfBlocksKeepsTheHiddenStateOnTheDevice() {
+        OpenClBackend cl = (OpenClBackend) CPU;
+        int b = 2, n = 7, d = 16, heads = 2;
+        java.util.List<AdaLnBlock.Call> calls = new java.util.ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            AdaLnBlock w = new AdaLnBlock(Check.random(10 * i, 3 * d, d), null, Check.random(10 * i + 1, d, d), null, Check.random(10 * i + 2, 2 * d, d), null,
+                    Check.random(10 * i + 3, d, 2 * d), null);
+            calls.add(new AdaLnBlock.Call(w, Check.random(10 * i + 4, b, 6 * d), null));
+        }
+        Tensor h = Check.random(5, b, n, d);
+        long hBytes = 4L * h.numel();
+        var t0 = cl.traffic();
+        Tensor run = cl.adaLnBlocks(h, calls, heads, 1e-6f, 1e-6f, null);
+        var t1 = cl.traffic();
+        Tensor step = h;
+        for (AdaLnBlock.Call c : calls) step = cl.adaLnBlockKv(step, c.mod(), c.weights(), heads, 1e-6f, 1e-6f, null, null);
+        var t2 = cl.traffic();
+        assertEquals(1, t1.ops() - t0.ops(), "one device program for the run");
+        assertEquals(hBytes, t1.downBytes() - t0.downBytes(), "only the last block's h comes down");
+        assertEquals(4 * hBytes, t2.downBytes() - t1.downBytes(), "block by block, every h comes down");
+        // the rest of what goes up (modulations, biases, placeholders for absent arguments) is the same both ways
+        assertEquals(3 * hBytes, (t2.upBytes() - t1.upBytes()) - (t1.upBytes() - t0.upBytes()), "h goes up once instead of four times");
+        Check.close(step, run, 1e-6, 0, "the same kernels in the same order");
+    }
+
     @Test
     void namesItsDeviceAndRefusesOnesThatDoNotExist() {
         assertTrue(CPU.describe().startsWith("opencl:0 ("), CPU.describe());

@@ -20,7 +20,8 @@ import org.deltadit.engine.Tensor;
  * The op SPI on a device with its own memory (OpenCL, CUDA): every kernel of {@code ops.cl} launched the
  * same way, so a device backend only says how to allocate, copy and launch. Weights that cannot change
  * (read-only native memory: a checkpoint as the loaders map it, or random weights sealed after filling)
- * are uploaded once and kept; activations travel with each op (their inputs up, the output down). Calls
+ * are uploaded once and kept; activations travel with each op (their inputs up, the output down), except in a
+ * run of transformer blocks ({@link #adaLnBlocks}), where the hidden state stays on the device. Calls
  * are serialised: one queue or stream, and kernel arguments are per-kernel state.
  */
 public abstract class DeviceBackend extends Backend implements AutoCloseable {
@@ -220,6 +221,11 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
     /** Waits for everything queued on the device. */
     protected abstract void synchronize() throws Throwable;
 
+    /** What has crossed between host and device since the backend was made (resident weights not counted). */
+    public record Traffic(long ops, long upBytes, long downBytes, long launches) {}
+
+    public synchronized Traffic traffic() { return new Traffic(ops, upBytes, downBytes, launches); }
+
     /** A line on where the ops' time went since the backend was made. */
     public synchronized String stats() {
         long other = opNanos - upNanos - downNanos - launchNanos - allocNanos - weightNanos;
@@ -328,59 +334,82 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
                 a, matrix(ar, made, b), in(ar, made, bias), c, m, k, n, bias == null ? 0 : 1);
     }
 
-    /**
-     * The adaLN block as one device program: h, mod (and the caption's kv) go up, the new h comes down; everything between
-     * (norms, modulation, the q/k/v, attention and MLP GEMMs, residuals) stays in device buffers.
-     */
+    /** The adaLN block as one device program: {@link #adaLnBlocks} of one block. */
     @Override
     public Tensor adaLnBlockKv(Tensor h, Tensor mod, AdaLnBlock w, int heads, float attentionEps, float mlpEps, Tensor captionKv, Tensor mask) {
-        checkBlock(h, mod, w, heads, captionKv, mask, 2);
-        int b = h.dim(0), n = h.dim(1), d = w.hidden(), f = w.mlpHidden(), rows = b * n, dh = d / heads;
-        long size = (long) rows * d;
+        return adaLnBlocks(h, List.of(new AdaLnBlock.Call(w, mod, captionKv)), heads, attentionEps, mlpEps, mask);
+    }
+
+    /**
+     * A run of adaLN blocks as one device program: h (and the caption mask) go up once, each block's modulation
+     * and caption kv go up as it starts, and only the last block's h comes down; everything between (norms,
+     * modulation, the q/k/v, attention and MLP GEMMs, residuals, the hidden state between blocks) stays in
+     * device buffers, each block's intermediates back in the pool for the next.
+     */
+    @Override
+    public Tensor adaLnBlocks(Tensor h, List<AdaLnBlock.Call> calls, int heads, float attentionEps, float mlpEps, Tensor mask) {
+        for (AdaLnBlock.Call c : calls) checkBlock(h, c.mod(), c.weights(), heads, c.kv(), mask, 2);
+        if (calls.isEmpty()) return h;
         Tensor out = Tensor.zeros(h.shape());
         op((a, made) -> {
-            Buf x = in(a, made, h.toFloatArray()), md = in(a, made, mod.toFloatArray()), none = in(a, made, null);
-            Buf t = out(made, size), y = out(made, size), x2 = out(made, size);
-            // attention half
-            run("layer_norm", g(rows), null, x, none, none, t, rows, d, attentionEps, 0, 0);
-            run("modulate", g(size), null, t, md, t, b, n, d, 0, 1);
-            Buf qkv = out(made, 3 * size);
-            gemmOnDevice(a, made, t, Mat.of(w.qkvWeight()).transpose(), floats(w.qkvBias()), qkv, rows, d, 3 * d);
-            Buf q = out(made, size), k = out(made, size), v = out(made, size);
-            run("split_heads", g(size), null, qkv, q, b, n, 3, 0, heads, dh);
-            run("split_heads", g(size), null, qkv, k, b, n, 3, 1, heads, dh);
-            run("split_heads", g(size), null, qkv, v, b, n, 3, 2, heads, dh);
-            float scale = (float) (1 / Math.sqrt(dh));
-            attentionOnDevice(a, made, q, k, v, null, 1, t, b * heads, n, n, dh, dh, scale);
-            run("merge_heads", g(size), null, t, q, b, n, heads, dh);
-            gemmOnDevice(a, made, q, Mat.of(w.projWeight()).transpose(), floats(w.projBias()), y, rows, d, d);
-            run("gate_residual", g(size), null, x, md, y, x2, b, n, d, 2);
-            if (w.cross() != null) {
-                // x2 += CrossAttn(x2, caption): q from the tokens, k and v projected from the caption once per run ([B, L, 2D]), the key mask [B, L] per batch
-                AdaLnBlock.Cross cr = w.cross();
-                int l = captionKv.dim(1);
-                long kvSize = (long) b * l * d;
-                gemmOnDevice(a, made, x2, Mat.of(cr.qWeight()).transpose(), floats(cr.qBias()), y, rows, d, d);
-                run("split_heads", g(size), null, y, q, b, n, 1, 0, heads, dh);
-                Buf kv = in(a, made, captionKv.toFloatArray()), ck = out(made, kvSize), cv = out(made, kvSize);
-                run("split_heads", g(kvSize), null, kv, ck, b, l, 2, 0, heads, dh);
-                run("split_heads", g(kvSize), null, kv, cv, b, l, 2, 1, heads, dh);
-                attentionOnDevice(a, made, q, ck, cv, mask == null ? null : in(a, made, mask.toFloatArray()), heads * n, t, b * heads, n, l, dh, dh, scale);
-                run("merge_heads", g(size), null, t, q, b, n, heads, dh);
-                gemmOnDevice(a, made, q, Mat.of(cr.projWeight()).transpose(), floats(cr.projBias()), y, rows, d, d);
-                run("binary", g(size), null, x2, y, x2, (int) size, 0);
+            Buf x = in(a, made, h.toFloatArray()), maskBuf = mask == null ? null : in(a, made, mask.toFloatArray());
+            for (AdaLnBlock.Call c : calls) {
+                List<Buf> block = new ArrayList<>();
+                try {
+                    blockOnDevice(a, block, x, c, h.dim(0), h.dim(1), heads, attentionEps, mlpEps, maskBuf);
+                } finally {
+                    for (Buf b : block) recycle(b);
+                }
             }
-            // MLP half
-            run("layer_norm", g(rows), null, x2, none, none, t, rows, d, mlpEps, 0, 0);
-            run("modulate", g(size), null, t, md, t, b, n, d, 3, 4);
-            Buf hidden = out(made, (long) rows * f);
-            gemmOnDevice(a, made, t, Mat.of(w.fc1Weight()).transpose(), floats(w.fc1Bias()), hidden, rows, d, f);
-            run("unary", g((long) rows * f), null, hidden, hidden, rows * f, 0, 0f);
-            gemmOnDevice(a, made, hidden, Mat.of(w.fc2Weight()).transpose(), floats(w.fc2Bias()), y, rows, f, d);
-            run("gate_residual", g(size), null, x2, md, y, x, b, n, d, 5);
-            store(download(a, x, size), out);
+            store(download(a, x, h.numel()), out);
         });
         return out;
+    }
+
+    /** x [B·N, D] on the device ← block c applied to it; its buffers are made in {@code made}. */
+    private void blockOnDevice(Arena a, List<Buf> made, Buf x, AdaLnBlock.Call c, int b, int n, int heads, float attentionEps, float mlpEps, Buf mask) throws Throwable {
+        AdaLnBlock w = c.weights();
+        int d = w.hidden(), f = w.mlpHidden(), rows = b * n, dh = d / heads;
+        long size = (long) rows * d;
+        Buf md = in(a, made, c.mod().toFloatArray()), none = in(a, made, null);
+        Buf t = out(made, size), y = out(made, size), x2 = out(made, size);
+        // attention half
+        run("layer_norm", g(rows), null, x, none, none, t, rows, d, attentionEps, 0, 0);
+        run("modulate", g(size), null, t, md, t, b, n, d, 0, 1);
+        Buf qkv = out(made, 3 * size);
+        gemmOnDevice(a, made, t, Mat.of(w.qkvWeight()).transpose(), floats(w.qkvBias()), qkv, rows, d, 3 * d);
+        Buf q = out(made, size), k = out(made, size), v = out(made, size);
+        run("split_heads", g(size), null, qkv, q, b, n, 3, 0, heads, dh);
+        run("split_heads", g(size), null, qkv, k, b, n, 3, 1, heads, dh);
+        run("split_heads", g(size), null, qkv, v, b, n, 3, 2, heads, dh);
+        float scale = (float) (1 / Math.sqrt(dh));
+        attentionOnDevice(a, made, q, k, v, null, 1, t, b * heads, n, n, dh, dh, scale);
+        run("merge_heads", g(size), null, t, q, b, n, heads, dh);
+        gemmOnDevice(a, made, q, Mat.of(w.projWeight()).transpose(), floats(w.projBias()), y, rows, d, d);
+        run("gate_residual", g(size), null, x, md, y, x2, b, n, d, 2);
+        if (w.cross() != null) {
+            // x2 += CrossAttn(x2, caption): q from the tokens, k and v projected from the caption once per run ([B, L, 2D]), the key mask [B, L] per batch
+            AdaLnBlock.Cross cr = w.cross();
+            int l = c.kv().dim(1);
+            long kvSize = (long) b * l * d;
+            gemmOnDevice(a, made, x2, Mat.of(cr.qWeight()).transpose(), floats(cr.qBias()), y, rows, d, d);
+            run("split_heads", g(size), null, y, q, b, n, 1, 0, heads, dh);
+            Buf kv = in(a, made, c.kv().toFloatArray()), ck = out(made, kvSize), cv = out(made, kvSize);
+            run("split_heads", g(kvSize), null, kv, ck, b, l, 2, 0, heads, dh);
+            run("split_heads", g(kvSize), null, kv, cv, b, l, 2, 1, heads, dh);
+            attentionOnDevice(a, made, q, ck, cv, mask, heads * n, t, b * heads, n, l, dh, dh, scale);
+            run("merge_heads", g(size), null, t, q, b, n, heads, dh);
+            gemmOnDevice(a, made, q, Mat.of(cr.projWeight()).transpose(), floats(cr.projBias()), y, rows, d, d);
+            run("binary", g(size), null, x2, y, x2, (int) size, 0);
+        }
+        // MLP half
+        run("layer_norm", g(rows), null, x2, none, none, t, rows, d, mlpEps, 0, 0);
+        run("modulate", g(size), null, t, md, t, b, n, d, 3, 4);
+        Buf hidden = out(made, (long) rows * f);
+        gemmOnDevice(a, made, t, Mat.of(w.fc1Weight()).transpose(), floats(w.fc1Bias()), hidden, rows, d, f);
+        run("unary", g((long) rows * f), null, hidden, hidden, rows * f, 0, 0f);
+        gemmOnDevice(a, made, hidden, Mat.of(w.fc2Weight()).transpose(), floats(w.fc2Bias()), y, rows, f, d);
+        run("gate_residual", g(size), null, x2, md, y, x, b, n, d, 5);
     }
 
     private static float[] floats(Tensor t) { return t == null ? null : t.toFloatArray(); }

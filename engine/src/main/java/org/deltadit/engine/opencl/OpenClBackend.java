@@ -62,7 +62,7 @@ public final class OpenClBackend extends DeviceBackend {
 
     @Override public String name() { return "opencl"; }
 
-    @Override public String describe() { return "opencl:" + device.index() + " (" + device.platform() + " / " + device.name() + ", " + device.openClC() + "; weights resident, activations per op)"; }
+    @Override public String describe() { return "opencl:" + device.index() + " (" + device.platform() + " / " + device.name() + ", " + device.openClC() + "; weights resident, h resident across a run of blocks)"; }
 
     public OpenClDevices.Device device() { return device; }
 
