@@ -131,7 +131,7 @@ abstract class BackendVsReferenceTest {
 
     /** An adaLN-Zero block (the fused op device backends run as one program) on odd sizes, BF16 weights in one case. */
     @ParameterizedTest(name = "adaLnBlock B={0} N={1} D={2} heads={3} F={4} {5}")
-    @CsvSource({"1,1,8,1,8,F32", "2,7,12,3,20,F32", "2,17,24,2,96,BF16", "1,33,64,4,130,F32", "2,9,24,3,40,I8"})
+    @CsvSource({"1,1,8,1,8,F32", "2,7,12,3,20,F32", "2,17,24,2,96,BF16", "1,33,64,4,130,F32", "2,9,24,3,40,I8", "1,3,528,4,40,F32"})
     void adaLnBlock(int b, int n, int d, int heads, int f, DType wt) {
         AdaLnBlock w = new AdaLnBlock(weight(Check.random(40, 3 * d, d), wt), Check.random(41, 3 * d), weight(Check.random(42, d, d), wt), Check.random(43, d),
                 weight(Check.random(44, f, d), wt), Check.random(45, f), weight(Check.random(46, d, f), wt), null);

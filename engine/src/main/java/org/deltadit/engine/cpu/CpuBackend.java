@@ -26,6 +26,8 @@ public final class CpuBackend extends Backend {
     /** Below this many elements an elementwise op runs on the calling thread: handing off costs more. */
     private static final long PARALLEL_MIN = 1 << 15;
     private static final float SQRT_2_OVER_PI = (float) Math.sqrt(2 / Math.PI);
+    /** tanh-GELU as {@link #sigmoidGate}'s α and β: ½·v·(1 + tanh u) = v·σ(2u), u = √(2/π)·(v + 0.044715·v³). */
+    static final float GELU_ALPHA = -2 * SQRT_2_OVER_PI, GELU_BETA = -2 * SQRT_2_OVER_PI * 0.044715f;
 
     private final WorkerPool pool;
 
@@ -48,8 +50,15 @@ public final class CpuBackend extends Backend {
         return block.run(f32(h), mod, w, heads, attentionEps, mlpEps, kv, mask);
     }
 
-    /** tanh-GELU over a contiguous F32 tensor, in place. */
-    void geluInPlace(Tensor x) { unary(Unary.GELU_TANH, x, 0f, x); }
+    /**
+     * x·wᵀ + bias, then tanh-GELU, into out: the GELU applied by the GEMM as it writes each tile for the last time
+     * (the MLP's hidden layer is not read and written again). Shapes as {@link #linear}; the caller has checked them.
+     */
+    Tensor linearGelu(Tensor x, Tensor w, Tensor bias, Tensor out) {
+        Gemm.multiply(pool, Mat.of(x.reshape(-1, w.dim(1))), new Gemm.DenseB(Mat.of(w).transpose()), bias == null ? null : bias.toFloatArray(),
+                Mat.of(out.reshape(-1, w.dim(0))), true);
+        return out;
+    }
 
     @Override
     protected void gemm(Mat a, Mat b, float[] bias, Mat c) { Gemm.multiply(pool, a, new Gemm.DenseB(b), bias, c); }
@@ -225,7 +234,7 @@ public final class CpuBackend extends Backend {
         switch (op) {
             case SILU -> sigmoidGate(xs, xo, os, oo, n, -1f, 0f);
             // ½·v·(1 + tanh u) = v·σ(2u), u = √(2/π)·(v + 0.044715·v³)
-            case GELU_TANH -> sigmoidGate(xs, xo, os, oo, n, -2 * SQRT_2_OVER_PI, -2 * SQRT_2_OVER_PI * 0.044715f);
+            case GELU_TANH -> sigmoidGate(xs, xo, os, oo, n, GELU_ALPHA, GELU_BETA);
             case GELU_ERF -> geluErf(xs, xo, os, oo, n);
             case SCALE -> scale(xs, xo, os, oo, n, arg);
         }
@@ -236,7 +245,7 @@ public final class CpuBackend extends Backend {
      * C2 inlines the whole of {@link VectorMath#exp} (with more call sites in one method it did not, and
      * boxed the vectors).
      */
-    private static void sigmoidGate(MemorySegment xs, long xo, MemorySegment os, long oo, int n, float alpha, float beta) {
+    static void sigmoidGate(MemorySegment xs, long xo, MemorySegment os, long oo, int n, float alpha, float beta) {
         int i = 0;
         if (VEC) {
             for (int ub = S.loopBound(n); i < ub; i += LANES) {

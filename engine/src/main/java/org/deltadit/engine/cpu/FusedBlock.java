@@ -15,8 +15,8 @@ import org.deltadit.engine.Tensor;
 
 /**
  * The adaLN block on the cpu backend, fused where the composed form ({@code Backend.adaLnBlockKv}, the
- * reference) makes a pass and a tensor per op: LayerNorm and modulation in one pass, GELU in place on
- * fc1's output, gate × output + residual in one pass, and every intermediate in a workspace reused from
+ * reference) makes a pass and a tensor per op: LayerNorm and modulation in one pass, GELU applied by fc1's
+ * GEMM as it writes each tile ({@code CpuBackend.linearGelu}), gate × output + residual in one pass, and every intermediate in a workspace reused from
  * call to call, so a block allocates only the h it returns. Composed, one DiT-XL/2 block at batch 4 made
  * ~120 MB of garbage, a forward 3.4 GB, and G1 grew the heap to ~0.8 GB for it.
  * Same operations in the same order as the composed form, so results agree to rounding.
@@ -77,8 +77,7 @@ final class FusedBlock {
                 residual(x, out, x);
             }
             normModulate(x, m, 3, mlpEps, normed);
-            Tensor hidden = be.linear(normed, w.fc1Weight(), w.fc1Bias(), ws.get(HIDDEN, b, n, f));
-            be.geluInPlace(hidden);
+            Tensor hidden = be.linearGelu(normed, w.fc1Weight(), w.fc1Bias(), ws.get(HIDDEN, b, n, f));
             be.linear(hidden, w.fc2Weight(), w.fc2Bias(), out);
             gatedResidual(x, m, 5, out, x);
             return x;

@@ -98,7 +98,13 @@ final class Gemm {
     private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
 
     /** C = A·B (+ bias per column); C must have colStride 1. */
-    static void multiply(WorkerPool pool, Mat a, BSource b, float[] bias, Mat c) {
+    static void multiply(WorkerPool pool, Mat a, BSource b, float[] bias, Mat c) { multiply(pool, a, b, bias, c, false); }
+
+    /**
+     * As above, and with {@code gelu} C = tanh-GELU(A·B + bias), applied as each tile is written for the last
+     * time (its last K block), so the MLP's hidden layer is not read and written again by a separate pass.
+     */
+    static void multiply(WorkerPool pool, Mat a, BSource b, float[] bias, Mat c, boolean gelu) {
         int m = a.rows(), k = a.cols(), n = b.cols();
         if (m == 0 || n == 0) return;
         int threads = pool.threads();
@@ -110,16 +116,21 @@ final class Gemm {
         int rowBlocks = ceilDiv(m, mb), fmb = mb;
         pool.run(colBlocks * rowBlocks, task -> {
             int i0 = (task % rowBlocks) * fmb, j0 = (task / rowBlocks) * nb;
-            block(a, b, bias, c, i0, Math.min(m, i0 + fmb), j0, Math.min(n, j0 + nb), k);
+            block(a, b, bias, c, i0, Math.min(m, i0 + fmb), j0, Math.min(n, j0 + nb), k, gelu);
         });
     }
 
-    private static void block(Mat a, BSource b, float[] bias, Mat c, int i0, int i1, int j0, int j1, int k) {
+    private static void block(Mat a, BSource b, float[] bias, Mat c, int i0, int i1, int j0, int j1, int k, boolean gelu) {
         Buffers buf = BUFFERS.get();
         int nc = j1 - j0;
         if (k == 0) {
             Arrays.fill(buf.tile, 0f);
-            for (int i = i0; i < i1; i += MR) for (int j = j0; j < j1; j += NR) merge(buf.tile, c, i, Math.min(MR, i1 - i), j, Math.min(NR, j1 - j), true, bias);
+            for (int i = i0; i < i1; i += MR) {
+                for (int j = j0; j < j1; j += NR) {
+                    merge(buf.tile, c, i, Math.min(MR, i1 - i), j, Math.min(NR, j1 - j), true, bias);
+                    if (gelu) gelu(c, i, Math.min(MR, i1 - i), j, Math.min(NR, j1 - j));
+                }
+            }
             return;
         }
         // Row-major F32 activations on the heap are read in place: broadcasting from MR rows costs the
@@ -128,7 +139,7 @@ final class Gemm {
         long lda = a.rowStride();
         for (int k0 = 0; k0 < k; k0 += KC) {
             int kc = Math.min(KC, k - k0);
-            boolean first = k0 == 0;
+            boolean first = k0 == 0, last = gelu && k0 + kc >= k;
             b.pack(k0, kc, j0, nc, buf.b, buf.tmp);
             for (int ic = i0; ic < i1; ic += MC) {
                 int mc = Math.min(MC, i1 - ic);
@@ -151,6 +162,7 @@ final class Gemm {
                         else if (MR == 8) kernel8(kc, ap, buf.rows, ks, buf.b, jr * kc, buf.tile);
                         else kernel(kc, ap, buf.rows, ks, buf.b, jr * kc, buf.tile);
                         merge(buf.tile, c, ic + ir, mr, j0 + jr, Math.min(NR, nc - jr), first, bias);
+                        if (last) gelu(c, ic + ir, mr, j0 + jr, Math.min(NR, nc - jr));
                     }
                 }
             }
@@ -303,6 +315,14 @@ final class Gemm {
                 else if (bias != null) v += bias[col + j];
                 seg.setAtIndex(java.lang.foreign.ValueLayout.JAVA_FLOAT_UNALIGNED, at + j, v);
             }
+        }
+    }
+
+    /** tanh-GELU in place over an mr × nr tile of C just written (still in L1), row by row with the cpu backend's own GELU loop. */
+    private static void gelu(Mat c, int row, int mr, int col, int nr) {
+        for (int r = 0; r < mr; r++) {
+            long at = c.offset() + (long) (row + r) * c.rowStride() + col;
+            CpuBackend.sigmoidGate(c.seg(), at, c.seg(), at, nr, CpuBackend.GELU_ALPHA, CpuBackend.GELU_BETA);
         }
     }
 
