@@ -63,6 +63,13 @@ class OpenClVsReferenceTest extends BackendVsReferenceTest {
         assertEquals(before + 1, cl.residentWeights(), "weights the engine could write are not kept");
     }
 
+    /** {@code t} in read-only native memory, as a mapped checkpoint's weights are (so a device keeps it resident). */
+    static Tensor sealed(Tensor t) {
+        java.lang.foreign.MemorySegment seg = java.lang.foreign.Arena.ofAuto().allocate(4 * t.numel(), 64);
+        java.lang.foreign.MemorySegment.copy(t.toFloatArray(), 0, seg, java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, (int) t.numel());
+        return Tensor.wrap(seg.asReadOnly(), DType.F32, t.shape());
+    }
+
     /** In a run of blocks h goes up once and comes down once; block by block it travels every time. */
     @Test
     void aRunOfBlocksKeepsTheHiddenStateOnTheDevice() {
@@ -70,12 +77,13 @@ class OpenClVsReferenceTest extends BackendVsReferenceTest {
         int b = 2, n = 7, d = 16, heads = 2;
         java.util.List<AdaLnBlock.Call> calls = new java.util.ArrayList<>();
         for (int i = 0; i < 4; i++) {
-            AdaLnBlock w = new AdaLnBlock(Check.random(10 * i, 3 * d, d), null, Check.random(10 * i + 1, d, d), null, Check.random(10 * i + 2, 2 * d, d), null,
-                    Check.random(10 * i + 3, d, 2 * d), null);
+            AdaLnBlock w = new AdaLnBlock(sealed(Check.random(10 * i, 3 * d, d)), null, sealed(Check.random(10 * i + 1, d, d)), null,
+                    sealed(Check.random(10 * i + 2, 2 * d, d)), null, sealed(Check.random(10 * i + 3, d, 2 * d)), null);
             calls.add(new AdaLnBlock.Call(w, Check.random(10 * i + 4, b, 6 * d), null));
         }
         Tensor h = Check.random(5, b, n, d);
         long hBytes = 4L * h.numel();
+        cl.adaLnBlocks(h, calls, heads, 1e-6f, 1e-6f, null); // the weights go up on first use, and stay
         var t0 = cl.traffic();
         Tensor run = cl.adaLnBlocks(h, calls, heads, 1e-6f, 1e-6f, null);
         var t1 = cl.traffic();
@@ -83,6 +91,9 @@ class OpenClVsReferenceTest extends BackendVsReferenceTest {
         for (AdaLnBlock.Call c : calls) step = cl.adaLnBlockKv(step, c.mod(), c.weights(), heads, 1e-6f, 1e-6f, null, null);
         var t2 = cl.traffic();
         assertEquals(1, t1.ops() - t0.ops(), "one device program for the run");
+        // kernels are queued, not waited for one by one: the run waits once, before its download
+        assertTrue(t1.launches() - t0.launches() > 40, "the run's kernels: " + (t1.launches() - t0.launches()));
+        assertEquals(1, t1.waits() - t0.waits(), "waits in the run");
         assertEquals(hBytes, t1.downBytes() - t0.downBytes(), "only the last block's h comes down");
         assertEquals(4 * hBytes, t2.downBytes() - t1.downBytes(), "block by block, every h comes down");
         // the rest of what goes up (modulations, biases, placeholders for absent arguments) is the same both ways

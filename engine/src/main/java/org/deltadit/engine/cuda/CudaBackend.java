@@ -156,14 +156,13 @@ public final class CudaBackend extends DeviceBackend {
             }
             Driver.check((int) Driver.cuLaunchKernel.invokeExact(f, (int) gx, (int) gy, 1, bx, by, 1, 0, MemorySegment.NULL, params, MemorySegment.NULL),
                     "cuLaunchKernel(" + name + ")");
-            Driver.check((int) Driver.cuCtxSynchronize.invokeExact(), "cuCtxSynchronize after " + name);
         }
     }
 
     // ---- cuBLAS -------------------------------------------------------------------------------
 
     @Override
-    protected void gemmOnDevice(Arena ar, List<Buf> made, Buf a32, Mat b, float[] bias, Buf c, int m, int k, int n) throws Throwable {
+    protected void gemmOnDevice(Arena ar, List<Buf> made, Buf a32, Mat b, Buf bias, Buf c, int m, int k, int n) throws Throwable {
         MemorySegment alpha = ar.allocateFrom(JAVA_FLOAT, 1f), beta = ar.allocateFrom(JAVA_FLOAT, 0f);
         if (gemmMode == Gemm.BF16) {
             Buf w = matrix(ar, made, b, Form.BF16);
@@ -177,7 +176,7 @@ public final class CudaBackend extends DeviceBackend {
             library((x, y) -> Cublas.check((int) Cublas.gemmEx.invokeExact(cublas, Cublas.OP_N, Cublas.OP_N, n, m, k, alpha, w.handle(), Cublas.R_32F, n,
                     a32.handle(), Cublas.R_32F, k, beta, c.handle(), Cublas.R_32F, n, compute(), Cublas.GEMM_DEFAULT), "cublasGemmEx(" + m + "×" + k + "×" + n + ")"), ar, made);
         }
-        if (bias != null) run("bias_rows", new long[] {Math.max(1, (long) m * n)}, null, c, in(ar, made, bias), m, n);
+        if (bias != null) run("bias_rows", new long[] {Math.max(1, (long) m * n)}, null, c, bias, m, n);
     }
 
     private int compute() { return gemmMode == Gemm.FP32 ? Cublas.COMPUTE_32F : Cublas.COMPUTE_32F_FAST_TF32; }
@@ -190,7 +189,7 @@ public final class CudaBackend extends DeviceBackend {
         // Sᵀ (column-major lk×lq) = K (lk×d) · Qᵀ: K's rows read column-major are Kᵀ, so transpose it back
         library((x, y) -> Cublas.check((int) Cublas.gemmStridedBatchedEx.invokeExact(cublas, Cublas.OP_T, Cublas.OP_N, lk, lq, d, alpha, k.handle(), Cublas.R_32F, d,
                 (long) lk * d, q.handle(), Cublas.R_32F, d, (long) lq * d, beta, s.handle(), Cublas.R_32F, lk, (long) lq * lk, bh, compute(), Cublas.GEMM_DEFAULT), "scores"), a, made);
-        run("scale_mask_softmax", new long[] {Math.max(1, (long) bh * lq)}, null, s, mask == null ? in(a, made, null) : mask, bh * lq, lk, scale, mask == null ? 0 : 1, maskDiv);
+        run("scale_mask_softmax", new long[] {Math.max(1, (long) bh * lq)}, null, s, mask == null ? none() : mask, bh * lq, lk, scale, mask == null ? 0 : 1, maskDiv);
         // Oᵀ (dv×lq) = Vᵀ (dv×lk) · Pᵀ (lk×lq): both are the row-major arrays read column-major
         library((x, y) -> Cublas.check((int) Cublas.gemmStridedBatchedEx.invokeExact(cublas, Cublas.OP_N, Cublas.OP_N, dv, lq, lk, alpha, v.handle(), Cublas.R_32F, dv,
                 (long) lk * dv, s.handle(), Cublas.R_32F, lk, (long) lq * lk, beta, o.handle(), Cublas.R_32F, dv, (long) lq * dv, bh, compute(), Cublas.GEMM_DEFAULT), "values"), a, made);

@@ -21,7 +21,8 @@ import org.deltadit.engine.Tensor;
  * same way, so a device backend only says how to allocate, copy and launch. Weights that cannot change
  * (read-only native memory: a checkpoint as the loaders map it, or random weights sealed after filling)
  * are uploaded once and kept; activations travel with each op (their inputs up, the output down), except in a
- * run of transformer blocks ({@link #adaLnBlocks}), where the hidden state stays on the device. Calls
+ * run of transformer blocks ({@link #adaLnBlocks}), where the hidden state stays on the device. Kernels are
+ * queued without waiting; an op waits once, before it reads its result back. Calls
  * are serialised: one queue or stream, and kernel arguments are per-kernel state.
  */
 public abstract class DeviceBackend extends Backend implements AutoCloseable {
@@ -51,7 +52,9 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
     private boolean closed;
 
     /** Where an op's time goes (nanoseconds, bytes), for {@link #stats()}: the host's share is what residency would save. */
-    private long ops, opNanos, upNanos, upBytes, downNanos, downBytes, launchNanos, launches, allocNanos, allocs, weightNanos, weightBytes;
+    private long ops, opNanos, upNanos, upBytes, downNanos, downBytes, launchNanos, launches, allocNanos, allocs, weightNanos, weightBytes, waits;
+    /** Kernels or library calls queued since the last wait. */
+    private boolean pending;
 
     // ---- what a device provides -------------------------------------------------------------
 
@@ -65,8 +68,10 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
     protected abstract void free(Buf b) throws Throwable;
 
     /**
-     * Runs {@code kernel} over {@code global} work-items (1 or 2 dimensions) in work-groups of {@code local}
-     * (null: the backend chooses) with the arguments (Buf, Integer, Float), and waits for it.
+     * Queues {@code kernel} over {@code global} work-items (1 or 2 dimensions) in work-groups of {@code local}
+     * (null: the backend chooses) with the arguments (Buf, Integer, Float), without waiting for it: the queue
+     * (stream) is in order, so later kernels, copies and library calls see its results, and the op waits once,
+     * before its download ({@link #synchronize}). Arguments are copied when the kernel is queued.
      */
     protected abstract void launch(String kernel, long[] global, long[] local, Object... args) throws Throwable;
 
@@ -86,10 +91,13 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
         closed = true;
         try {
             enter();
+            synchronize();
         } catch (Throwable ignored) {
             // freeing still goes ahead
         }
-        for (Buf b : weights.values()) {
+        List<Buf> resident = new ArrayList<>(weights.values());
+        if (none != null) resident.add(none);
+        for (Buf b : resident) {
             try {
                 free(b);
             } catch (Throwable ignored) {
@@ -131,6 +139,7 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
         try (Arena a = Arena.ofConfined()) {
             enter();
             body.run(a, made);
+            waitForQueue(); // an op that downloads nothing still reports its kernels' failures as its own
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
@@ -146,6 +155,7 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
         float[] d = data == null || data.length == 0 ? new float[1] : data;
         Buf b = out(made, d.length);
         MemorySegment host = a.allocateFrom(JAVA_FLOAT, d);
+        waitForQueue(); // a copy waits for the queue anyway (a blocking write, a synchronous memcpy): count the wait as the kernels'
         long t0 = System.nanoTime();
         write(b, host, 4L * d.length);
         upNanos += System.nanoTime() - t0;
@@ -195,36 +205,56 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
     }
 
     private void timedRead(Buf b, MemorySegment host, long bytes) throws Throwable {
+        waitForQueue();
         long t0 = System.nanoTime();
         read(b, host, bytes);
         downNanos += System.nanoTime() - t0;
         downBytes += bytes;
     }
 
-    /** {@link #launch} timed (kernel and the wait for it) for {@link #stats()}. */
+    /**
+     * {@code -Ddit.device.sync=launch}: wait after every kernel and library call, so that a failing kernel is
+     * reported by name rather than at the op's next wait (slower; for finding faults).
+     */
+    private static final boolean SYNC_EACH = "launch".equals(System.getProperty("dit.device.sync"));
+
+    /** {@link #launch} timed (queueing it; its run is timed by the wait that follows) for {@link #stats()}. */
     protected final void run(String kernel, long[] global, long[] local, Object... args) throws Throwable {
         long t0 = System.nanoTime();
         launch(kernel, global, local, args);
+        pending = true;
         launchNanos += System.nanoTime() - t0;
         launches++;
+        if (SYNC_EACH) waitForQueue();
     }
 
-    /** A library call (a cuBLAS GEMM) and the wait for it, timed with the kernels for {@link #stats()}. */
+    /** A library call (a cuBLAS GEMM) on the same queue, timed with the kernels for {@link #stats()}. */
     protected final void library(Body call, Arena a, List<Buf> made) throws Throwable {
         long t0 = System.nanoTime();
         call.run(a, made);
-        synchronize();
+        pending = true;
         launchNanos += System.nanoTime() - t0;
         launches++;
+        if (SYNC_EACH) waitForQueue();
+    }
+
+    /** Waits for the queued kernels and library calls; the time counts as theirs. */
+    private void waitForQueue() throws Throwable {
+        if (!pending) return;
+        pending = false;
+        long t0 = System.nanoTime();
+        waits++;
+        synchronize();
+        launchNanos += System.nanoTime() - t0;
     }
 
     /** Waits for everything queued on the device. */
     protected abstract void synchronize() throws Throwable;
 
     /** What has crossed between host and device since the backend was made (resident weights not counted). */
-    public record Traffic(long ops, long upBytes, long downBytes, long launches) {}
+    public record Traffic(long ops, long upBytes, long downBytes, long launches, long waits) {}
 
-    public synchronized Traffic traffic() { return new Traffic(ops, upBytes, downBytes, launches); }
+    public synchronized Traffic traffic() { return new Traffic(ops, upBytes, downBytes, launches, waits); }
 
     /** A line on where the ops' time went since the backend was made. */
     public synchronized String stats() {
@@ -260,6 +290,7 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
         if (fixed) dropUnmapped();
         Buf b = fixed ? weights.get(key) : null;
         if (b != null) return b;
+        waitForQueue(); // the copy would wait for the queue anyway: count the wait as the kernels'
         long n = (long) m.rows() * m.cols(), t0 = System.nanoTime();
         MemorySegment host = form == Form.F32 ? a.allocate(JAVA_FLOAT, Math.max(1, n)) : a.allocate(JAVA_SHORT, Math.max(1, n));
         if (m.rowStride() == 1 && m.colStride() != 1) {
@@ -320,7 +351,7 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
         int m = a.rows(), k = a.cols(), n = b.cols();
         op((ar, made) -> {
             Buf o = out(made, (long) m * n);
-            gemmOnDevice(ar, made, matrix(ar, made, a), b, bias, o, m, k, n);
+            gemmOnDevice(ar, made, matrix(ar, made, a), b, bias == null ? null : in(ar, made, bias), o, m, k, n);
             MemorySegment host = ar.allocate(JAVA_FLOAT, Math.max(1, (long) m * n));
             timedRead(o, host, 4L * m * n);
             // C is F32 with column stride 1 (the SPI's promise): a row at a time
@@ -328,11 +359,22 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
         });
     }
 
-    /** c [m, n] = a [m, k] (on the device, row-major F32)·b (+ bias); the shared tiled kernel unless a backend has a library GEMM. */
-    protected void gemmOnDevice(Arena ar, List<Buf> made, Buf a, Mat b, float[] bias, Buf c, int m, int k, int n) throws Throwable {
+    /** c [m, n] = a [m, k] (on the device, row-major F32)·b (+ bias [n] on the device, or null); the shared tiled kernel unless a backend has a library GEMM. */
+    protected void gemmOnDevice(Arena ar, List<Buf> made, Buf a, Mat b, Buf bias, Buf c, int m, int k, int n) throws Throwable {
         run("gemm", new long[] {roundUp(n, TILE), roundUp(m, TILE)}, new long[] {TILE, TILE},
-                a, matrix(ar, made, b), in(ar, made, bias), c, m, k, n, bias == null ? 0 : 1);
+                a, matrix(ar, made, b), bias == null ? none() : bias, c, m, k, n, bias == null ? 0 : 1);
     }
+
+    private Buf none;
+
+    /** One float of device memory, passed where a kernel's optional argument is absent (a kernel argument is never null). */
+    protected final Buf none() throws Throwable {
+        if (none == null) none = allocate(4);
+        return none;
+    }
+
+    /** A bias [n] on the device: resident when read-only (a checkpoint's), else uploaded for this op; null for none. */
+    private Buf bias(Arena a, List<Buf> made, Tensor b) throws Throwable { return b == null ? null : matrix(a, made, Mat.of(b.reshape(1, -1))); }
 
     /** The adaLN block as one device program: {@link #adaLnBlocks} of one block. */
     @Override
@@ -352,13 +394,20 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
         if (calls.isEmpty()) return h;
         Tensor out = Tensor.zeros(h.shape());
         op((a, made) -> {
+            // everything the run needs goes up before its first kernel, so no copy waits for a kernel in between
             Buf x = in(a, made, h.toFloatArray()), maskBuf = mask == null ? null : in(a, made, mask.toFloatArray());
-            for (AdaLnBlock.Call c : calls) {
+            Buf[] mods = new Buf[calls.size()], kvs = new Buf[calls.size()];
+            for (int i = 0; i < calls.size(); i++) {
+                mods[i] = in(a, made, calls.get(i).mod().toFloatArray());
+                if (calls.get(i).kv() != null) kvs[i] = in(a, made, calls.get(i).kv().toFloatArray());
+            }
+            for (int i = 0; i < calls.size(); i++) {
                 List<Buf> block = new ArrayList<>();
                 try {
-                    blockOnDevice(a, block, x, c, h.dim(0), h.dim(1), heads, attentionEps, mlpEps, maskBuf);
+                    blockOnDevice(a, block, x, calls.get(i).weights(), mods[i], kvs[i], calls.get(i).kv() == null ? 0 : calls.get(i).kv().dim(1),
+                            h.dim(0), h.dim(1), heads, attentionEps, mlpEps, maskBuf);
                 } finally {
-                    for (Buf b : block) recycle(b);
+                    for (Buf b : block) recycle(b); // the queue is in order: the next block's kernels run after this one's
                 }
             }
             store(download(a, x, h.numel()), out);
@@ -366,18 +415,18 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
         return out;
     }
 
-    /** x [B·N, D] on the device ← block c applied to it; its buffers are made in {@code made}. */
-    private void blockOnDevice(Arena a, List<Buf> made, Buf x, AdaLnBlock.Call c, int b, int n, int heads, float attentionEps, float mlpEps, Buf mask) throws Throwable {
-        AdaLnBlock w = c.weights();
+    /** x [B·N, D] on the device ← block w applied to it, with its modulation md and caption kv (l tokens) on the device; its buffers are made in {@code made}. */
+    private void blockOnDevice(Arena a, List<Buf> made, Buf x, AdaLnBlock w, Buf md, Buf kv, int l, int b, int n, int heads, float attentionEps, float mlpEps, Buf mask)
+            throws Throwable {
         int d = w.hidden(), f = w.mlpHidden(), rows = b * n, dh = d / heads;
         long size = (long) rows * d;
-        Buf md = in(a, made, c.mod().toFloatArray()), none = in(a, made, null);
+        Buf none = none();
         Buf t = out(made, size), y = out(made, size), x2 = out(made, size);
         // attention half
         run("layer_norm", g(rows), null, x, none, none, t, rows, d, attentionEps, 0, 0);
         run("modulate", g(size), null, t, md, t, b, n, d, 0, 1);
         Buf qkv = out(made, 3 * size);
-        gemmOnDevice(a, made, t, Mat.of(w.qkvWeight()).transpose(), floats(w.qkvBias()), qkv, rows, d, 3 * d);
+        gemmOnDevice(a, made, t, Mat.of(w.qkvWeight()).transpose(), bias(a, made, w.qkvBias()), qkv, rows, d, 3 * d);
         Buf q = out(made, size), k = out(made, size), v = out(made, size);
         run("split_heads", g(size), null, qkv, q, b, n, 3, 0, heads, dh);
         run("split_heads", g(size), null, qkv, k, b, n, 3, 1, heads, dh);
@@ -385,34 +434,31 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
         float scale = (float) (1 / Math.sqrt(dh));
         attentionOnDevice(a, made, q, k, v, null, 1, t, b * heads, n, n, dh, dh, scale);
         run("merge_heads", g(size), null, t, q, b, n, heads, dh);
-        gemmOnDevice(a, made, q, Mat.of(w.projWeight()).transpose(), floats(w.projBias()), y, rows, d, d);
+        gemmOnDevice(a, made, q, Mat.of(w.projWeight()).transpose(), bias(a, made, w.projBias()), y, rows, d, d);
         run("gate_residual", g(size), null, x, md, y, x2, b, n, d, 2);
         if (w.cross() != null) {
             // x2 += CrossAttn(x2, caption): q from the tokens, k and v projected from the caption once per run ([B, L, 2D]), the key mask [B, L] per batch
             AdaLnBlock.Cross cr = w.cross();
-            int l = c.kv().dim(1);
             long kvSize = (long) b * l * d;
-            gemmOnDevice(a, made, x2, Mat.of(cr.qWeight()).transpose(), floats(cr.qBias()), y, rows, d, d);
+            gemmOnDevice(a, made, x2, Mat.of(cr.qWeight()).transpose(), bias(a, made, cr.qBias()), y, rows, d, d);
             run("split_heads", g(size), null, y, q, b, n, 1, 0, heads, dh);
-            Buf kv = in(a, made, c.kv().toFloatArray()), ck = out(made, kvSize), cv = out(made, kvSize);
+            Buf ck = out(made, kvSize), cv = out(made, kvSize);
             run("split_heads", g(kvSize), null, kv, ck, b, l, 2, 0, heads, dh);
             run("split_heads", g(kvSize), null, kv, cv, b, l, 2, 1, heads, dh);
             attentionOnDevice(a, made, q, ck, cv, mask, heads * n, t, b * heads, n, l, dh, dh, scale);
             run("merge_heads", g(size), null, t, q, b, n, heads, dh);
-            gemmOnDevice(a, made, q, Mat.of(cr.projWeight()).transpose(), floats(cr.projBias()), y, rows, d, d);
+            gemmOnDevice(a, made, q, Mat.of(cr.projWeight()).transpose(), bias(a, made, cr.projBias()), y, rows, d, d);
             run("binary", g(size), null, x2, y, x2, (int) size, 0);
         }
         // MLP half
         run("layer_norm", g(rows), null, x2, none, none, t, rows, d, mlpEps, 0, 0);
         run("modulate", g(size), null, t, md, t, b, n, d, 3, 4);
         Buf hidden = out(made, (long) rows * f);
-        gemmOnDevice(a, made, t, Mat.of(w.fc1Weight()).transpose(), floats(w.fc1Bias()), hidden, rows, d, f);
+        gemmOnDevice(a, made, t, Mat.of(w.fc1Weight()).transpose(), bias(a, made, w.fc1Bias()), hidden, rows, d, f);
         run("unary", g((long) rows * f), null, hidden, hidden, rows * f, 0, 0f);
-        gemmOnDevice(a, made, hidden, Mat.of(w.fc2Weight()).transpose(), floats(w.fc2Bias()), y, rows, f, d);
+        gemmOnDevice(a, made, hidden, Mat.of(w.fc2Weight()).transpose(), bias(a, made, w.fc2Bias()), y, rows, f, d);
         run("gate_residual", g(size), null, x2, md, y, x, b, n, d, 5);
     }
-
-    private static float[] floats(Tensor t) { return t == null ? null : t.toFloatArray(); }
 
     @Override
     protected void layerNormRows(Tensor x, float[] gamma, float[] beta, float eps, Tensor out) {
@@ -518,7 +564,7 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
      * (= h·lq + i) takes mask row r / maskDiv (1: a full [bh, lq, lk] mask; H·lq: a key mask [B, lk]). One work-item per query row here.
      */
     protected void attentionOnDevice(Arena a, List<Buf> made, Buf q, Buf k, Buf v, Buf mask, int maskDiv, Buf o, int bh, int lq, int lk, int d, int dv, float scale) throws Throwable {
-        run("attention", new long[] {Math.max(1, lq), Math.max(1, bh)}, null, q, k, v, mask == null ? in(a, made, null) : mask, o, bh, lq, lk, d, dv, scale,
+        run("attention", new long[] {Math.max(1, lq), Math.max(1, bh)}, null, q, k, v, mask == null ? none() : mask, o, bh, lq, lk, d, dv, scale,
                 mask == null ? 0 : 1, maskDiv);
     }
 

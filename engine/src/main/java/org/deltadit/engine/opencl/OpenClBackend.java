@@ -138,7 +138,6 @@ public final class OpenClBackend extends DeviceBackend {
             MemorySegment g = a.allocateFrom(JAVA_LONG, global), l = local == null ? MemorySegment.NULL : a.allocateFrom(JAVA_LONG, local);
             OpenCl.check((int) OpenCl.enqueueNDRangeKernel.invokeExact(queue, k, global.length, MemorySegment.NULL, g, l, 0, MemorySegment.NULL, MemorySegment.NULL),
                     "clEnqueueNDRangeKernel(" + name + ")");
-            OpenCl.check((int) OpenCl.finish.invokeExact(queue), "clFinish");
         }
     }
 
