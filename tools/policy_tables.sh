@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Reruns issue 16's evidence on a model (default: the demo model): `dit tune` at 1.6×, 2× and 2.5× MAC budgets,
+# then one `bench compare` per sampler with the baselines, the paper's Δ-DiT at each budget, the field's adaptive
+# caches and the tuned policies, all on the same seeds. Writes docs/policy_tables.md and the Pareto plots.
+#   tools/policy_tables.sh [COUNT] [MODEL]   (COUNT images per row, default 1000; a run at 1000 takes ~2 h on 2 cores)
+#   CALIBRATION=N sets dit tune's calibration images (default 32).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+count=${1:-1000}
+model=${2:-models/demo}
+cal=${CALIBRATION:-32}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+out=docs/policy_tables.md
+echo '{"kind": "fbcache", "threshold": 0.1}' > "$work/fbcache-0.1.json"
+echo '{"kind": "fbcache", "threshold": 0.2}' > "$work/fbcache-0.2.json"
+{
+  echo "# Cache policies at 1.6×, 2× and 2.5× on $model (n = $count per row)"
+  echo
+  echo "Machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(date -u +%F). Made by \`CALIBRATION=$cal tools/policy_tables.sh $count $model\`."
+  for sampler in dpm-solver++:20 ddim:50; do
+    s=${sampler%%:*} n=${sampler##*:}
+    configs=()
+    echo
+    echo "## $s, $n steps, guidance 4"
+    echo
+    for x in 1.6 2 2.5; do
+      f="$work/tuned-$s-$x.json"
+      ./dit tune --model "$model" --sampler "$s" --steps "$n" --speedup "$x" --calibration "$cal" --out "$f" > "$work/tune.txt"
+      echo "\`dit tune --sampler $s --steps $n --speedup $x --calibration $cal\`: $(head -1 "$work/tune.txt")  "
+      echo "chose \`$(tr -d '\n' < "$f")\`  "
+      configs+=(--cache-config "$f")
+    done
+    t16=$(( (n * 10 + 8) / 16 )) t2=$(( n / 2 )) t25=$(( (n * 10 + 12) / 25 ))
+    echo
+    ./dit bench compare --model "$model" --sampler "$s" --steps "$n" --count "$count" \
+        --rows "full,t$t16,t$t2,t$t25,delta-dit,delta-dit@2,delta-dit@2.5" \
+        --cache-config "$work/fbcache-0.1.json" --cache-config "$work/fbcache-0.2.json" "${configs[@]}" \
+        --plot "docs/policy_pareto_$s.png"
+    echo
+    echo "![MAC speedup against FID and PSNR, $s](policy_pareto_$s.png)"
+  done
+} > "$out"
+echo "written: $out, docs/policy_pareto_*.png"
