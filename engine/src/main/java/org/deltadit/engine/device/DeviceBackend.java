@@ -260,9 +260,9 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
     public synchronized String stats() {
         long other = opNanos - upNanos - downNanos - launchNanos - allocNanos - weightNanos;
         return String.format(java.util.Locale.ROOT,
-                "%s: %d ops in %.2f s: uploads %.2f s (%.2f GB), downloads %.2f s (%.2f GB), kernels and library calls %.2f s (%d launches), "
+                "%s: %d ops in %.2f s: uploads %.2f s (%.2f GB), downloads %.2f s (%.2f GB), kernels and library calls %.2f s (%d launches, %d waits), "
                         + "allocations %.2f s (%d), resident weights %.2f s (%.2f GB), host work %.2f s",
-                prefix(), ops, opNanos / 1e9, upNanos / 1e9, upBytes / 1e9, downNanos / 1e9, downBytes / 1e9, launchNanos / 1e9, launches,
+                prefix(), ops, opNanos / 1e9, upNanos / 1e9, upBytes / 1e9, downNanos / 1e9, downBytes / 1e9, launchNanos / 1e9, launches, waits,
                 allocNanos / 1e9, allocs, weightNanos / 1e9, weightBytes / 1e9, other / 1e9);
     }
 
