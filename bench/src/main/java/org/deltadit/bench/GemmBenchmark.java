@@ -25,6 +25,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * {@code weights} is B's dtype (F16/BF16 are widened while packing; I8 is weight-only INT8 per output
  * channel, dequantized while packing) and {@code layout} is
  * {@code kn} (B stored [K,N], as torch's x @ w) or {@code nk} (B = Wᵀ with W [N,K], as nn.Linear).
+ * {@code constant=true} puts B in read-only native memory, as a loaded checkpoint's weights are: the cpu backend
+ * then packs it once and keeps the packed copy (F32 by default; {@code -Ddit.cpu.prepack}), as in a model run.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -41,6 +43,9 @@ public class GemmBenchmark {
 
     @Param({"kn"})
     public String layout;
+
+    @Param({"false"})
+    public boolean constant;
 
     private Backend backend;
     private Tensor a, b, c;
@@ -60,7 +65,16 @@ public class GemmBenchmark {
         } else {
             b = dt == DType.F32 ? w : (w.isContiguous() ? w.to(dt) : w.transpose(0, 1).to(dt).transpose(0, 1));
         }
+        if (constant) b = sealed(b);
         c = Tensor.zeros(m, n);
+    }
+
+    /** t's storage copied to read-only native memory, viewed the same way (F32/F16/BF16). */
+    static Tensor sealed(Tensor t) {
+        if (t.quant() != null) throw new IllegalArgumentException("constant=true: not for INT8 weights here");
+        java.lang.foreign.MemorySegment src = t.segment();
+        java.lang.foreign.MemorySegment seg = java.lang.foreign.Arena.ofAuto().allocate(src.byteSize(), 64).copyFrom(src);
+        return Tensor.wrapStrided(seg.asReadOnly(), t.dtype(), t.shape(), t.strides(), t.offset());
     }
 
     @Benchmark

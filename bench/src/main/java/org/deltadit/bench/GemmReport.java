@@ -24,15 +24,15 @@ public final class GemmReport {
         int threads = Backends.select(null, null).threads();
         FmaPeak.Peak peak = FmaPeak.measure(threads, 1.5);
         System.out.printf(Locale.ROOT, "%nFMA peak %.1f GFLOP/s (%d threads, %d-bit vectors), %s%n", peak.gflops(), threads, peak.bits(), FmaPeak.machine());
-        System.out.println("| shape MxKxN | weights | layout | GFLOP/s | ± | % of peak |");
-        System.out.println("|---|---|---|---|---|---|");
+        System.out.println("| shape MxKxN | weights | layout | constant | GFLOP/s | ± | % of peak |");
+        System.out.println("|---|---|---|---|---|---|---|");
         for (RunResult r : results) {
             String shape = r.getParams().getParam("shape");
             String[] p = shape.split("x");
             double flop = 2.0 * Long.parseLong(p[0]) * Long.parseLong(p[1]) * Long.parseLong(p[2]) / 1e9;
             double gflops = r.getPrimaryResult().getScore() * flop, err = r.getPrimaryResult().getScoreError() * flop;
-            System.out.printf(Locale.ROOT, "| %s | %s | %s | %.1f | %.1f | %.1f %% |%n", shape, r.getParams().getParam("weights"), r.getParams().getParam("layout"),
-                    gflops, Double.isNaN(err) ? 0 : err, peak.percent(gflops));
+            System.out.printf(Locale.ROOT, "| %s | %s | %s | %s | %.1f | %.1f | %.1f %% |%n", shape, r.getParams().getParam("weights"), r.getParams().getParam("layout"),
+                    r.getParams().getParam("constant"), gflops, Double.isNaN(err) ? 0 : err, peak.percent(gflops));
         }
     }
 }

@@ -16,6 +16,18 @@ public record Mat(MemorySegment seg, DType dtype, long offset, long rowStride, l
         return new Mat(t.segment(), t.dtype(), t.offset(), t.stride(0), t.stride(1), t.dim(0), t.dim(1), t.quant());
     }
 
+    /**
+     * Identifies a matrix in read-only native memory (a mapped checkpoint's weight, sealed random weights), for
+     * caches of what is derived from it (packed panels, device copies). The mapping's scope is part of it: an
+     * address can come back in a later mapping once the first is closed ({@link #alive}).
+     */
+    public record Key(MemorySegment.Scope scope, long address, long offset, long rowStride, long colStride, int rows, int cols, DType dtype) {
+        public boolean alive() { return scope.isAlive(); }
+    }
+
+    /** This matrix's {@link Key}, or null where its memory may change (the heap, writable native memory). */
+    public Key fixedKey() { return seg.isNative() && seg.isReadOnly() ? new Key(seg.scope(), seg.address(), offset, rowStride, colStride, rows, cols, dtype) : null; }
+
     public Mat transpose() { return new Mat(seg, dtype, offset, colStride, rowStride, cols, rows, quant); }
 
     public float get(int r, int c) { return at(offset + r * rowStride + c * colStride); }

@@ -40,6 +40,16 @@ abstract class BackendVsReferenceTest {
         Check.close(REF.linear(x, w, null), CPU.linear(x, w, null), gemmTol(in), 1e-5, "linear without bias");
     }
 
+    /** Constant weights (read-only native memory, as checkpoints are mapped): the cpu backend packs them once and keeps them. */
+    @ParameterizedTest(name = "linear {0}x{1}x{2} constant weights")
+    @CsvSource({"1,7,1", "7,17,255", "33,600,37", "256,1100,70"})
+    void linearWithConstantWeights(int m, int in, int out) {
+        Tensor x = Check.random(3, m, in), w = Check.sealed(Check.random(4, out, in)), bias = Check.random(5, out);
+        Tensor want = REF.linear(x, w, bias), first = CPU.linear(x, w, bias), again = CPU.linear(x, w, bias);
+        Check.close(want, first, gemmTol(in), 1e-5, "linear, first call");
+        Check.close(first, again, 0, 0, "linear, again (the kept copy)");
+    }
+
     /** Weight-only INT8 (per output channel, or groups): the GEMM dequantizes while packing, the reference per element. */
     @ParameterizedTest(name = "linear {0}x{1}x{2} INT8 group {3}")
     @CsvSource({"1,7,1,0", "7,17,255,0", "17,256,33,32", "33,257,17,0", "200,64,600,16", "5,1000,3,8", "3,40,70,40"})

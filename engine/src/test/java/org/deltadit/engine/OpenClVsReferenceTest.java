@@ -63,13 +63,6 @@ class OpenClVsReferenceTest extends BackendVsReferenceTest {
         assertEquals(before + 1, cl.residentWeights(), "weights the engine could write are not kept");
     }
 
-    /** {@code t} in read-only native memory, as a mapped checkpoint's weights are (so a device keeps it resident). */
-    static Tensor sealed(Tensor t) {
-        java.lang.foreign.MemorySegment seg = java.lang.foreign.Arena.ofAuto().allocate(4 * t.numel(), 64);
-        java.lang.foreign.MemorySegment.copy(t.toFloatArray(), 0, seg, java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, (int) t.numel());
-        return Tensor.wrap(seg.asReadOnly(), DType.F32, t.shape());
-    }
-
     /** In a run of blocks h goes up once and comes down once; block by block it travels every time. */
     @Test
     void aRunOfBlocksKeepsTheHiddenStateOnTheDevice() {
@@ -77,8 +70,8 @@ class OpenClVsReferenceTest extends BackendVsReferenceTest {
         int b = 2, n = 7, d = 16, heads = 2;
         java.util.List<AdaLnBlock.Call> calls = new java.util.ArrayList<>();
         for (int i = 0; i < 4; i++) {
-            AdaLnBlock w = new AdaLnBlock(sealed(Check.random(10 * i, 3 * d, d)), null, sealed(Check.random(10 * i + 1, d, d)), null,
-                    sealed(Check.random(10 * i + 2, 2 * d, d)), null, sealed(Check.random(10 * i + 3, d, 2 * d)), null);
+            AdaLnBlock w = new AdaLnBlock(Check.sealed(Check.random(10 * i, 3 * d, d)), null, Check.sealed(Check.random(10 * i + 1, d, d)), null,
+                    Check.sealed(Check.random(10 * i + 2, 2 * d, d)), null, Check.sealed(Check.random(10 * i + 3, d, 2 * d)), null);
             calls.add(new AdaLnBlock.Call(w, Check.random(10 * i + 4, b, 6 * d), null));
         }
         Tensor h = Check.random(5, b, n, d);

@@ -32,8 +32,18 @@ public final class CpuBackend extends Backend {
     private final WorkerPool pool;
 
     private final FusedBlock block = new FusedBlock(this);
+    private final Prepacked weights;
 
-    public CpuBackend(int threads) { this.pool = new WorkerPool(threads); }
+    /** {@code threads} workers; constant F32 weights packed once ({@link Prepacked}, {@code -Ddit.cpu.prepack}). */
+    public CpuBackend(int threads) { this(threads, Prepacked.fromProperties()); }
+
+    CpuBackend(int threads, Prepacked weights) {
+        this.pool = new WorkerPool(threads);
+        this.weights = weights;
+    }
+
+    /** The packed weights this backend keeps (for the tests). */
+    Prepacked prepacked() { return weights; }
 
     @Override
     public int threads() { return pool.threads(); }
@@ -55,13 +65,13 @@ public final class CpuBackend extends Backend {
      * (the MLP's hidden layer is not read and written again). Shapes as {@link #linear}; the caller has checked them.
      */
     Tensor linearGelu(Tensor x, Tensor w, Tensor bias, Tensor out) {
-        Gemm.multiply(pool, Mat.of(x.reshape(-1, w.dim(1))), new Gemm.DenseB(Mat.of(w).transpose()), bias == null ? null : bias.toFloatArray(),
+        Gemm.multiply(pool, Mat.of(x.reshape(-1, w.dim(1))), weights.of(Mat.of(w).transpose(), pool), bias == null ? null : bias.toFloatArray(),
                 Mat.of(out.reshape(-1, w.dim(0))), true);
         return out;
     }
 
     @Override
-    protected void gemm(Mat a, Mat b, float[] bias, Mat c) { Gemm.multiply(pool, a, new Gemm.DenseB(b), bias, c); }
+    protected void gemm(Mat a, Mat b, float[] bias, Mat c) { Gemm.multiply(pool, a, weights.of(b, pool), bias, c); }
 
     @Override
     protected void attentionKernel(Tensor q, Tensor k, Tensor v, Tensor mask, long[] ms, float scale, Tensor out) {

@@ -33,11 +33,8 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
     /** How a resident weight is kept: F32 row-major, or BF16 row-major for tensor-core GEMMs. */
     protected enum Form { F32, BF16 }
 
-    /**
-     * Where a read-only matrix lives, how it is viewed and kept. The mapping's scope is part of the key: an
-     * address can come back in a later mapping of another file once the first is closed.
-     */
-    private record WeightKey(MemorySegment.Scope scope, long address, long offset, long rowStride, long colStride, int rows, int cols, DType dtype, Form form) {}
+    /** A read-only matrix ({@link Mat.Key}: where it lives and how it is viewed) and how its device copy is kept. */
+    private record WeightKey(Mat.Key mat, Form form) {}
 
     private final Map<WeightKey, Buf> weights = new HashMap<>();
     /**
@@ -285,8 +282,9 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
 
     /** As {@link #matrix(Arena, List, Mat)} in {@code form}. */
     protected final Buf matrix(Arena a, List<Buf> made, Mat m, Form form) throws Throwable {
-        boolean fixed = m.seg().isNative() && m.seg().isReadOnly();
-        WeightKey key = fixed ? new WeightKey(m.seg().scope(), m.seg().address(), m.offset(), m.rowStride(), m.colStride(), m.rows(), m.cols(), m.dtype(), form) : null;
+        Mat.Key fixedKey = m.fixedKey();
+        boolean fixed = fixedKey != null;
+        WeightKey key = fixed ? new WeightKey(fixedKey, form) : null;
         if (fixed) dropUnmapped();
         Buf b = fixed ? weights.get(key) : null;
         if (b != null) return b;
@@ -337,7 +335,7 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
         var it = weights.entrySet().iterator();
         while (it.hasNext()) {
             var e = it.next();
-            if (!e.getKey().scope().isAlive()) {
+            if (!e.getKey().mat().alive()) {
                 free(e.getValue());
                 it.remove();
             }

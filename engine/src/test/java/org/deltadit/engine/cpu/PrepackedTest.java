@@ -1,0 +1,102 @@
+package org.deltadit.engine.cpu;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+import org.deltadit.engine.DType;
+import org.deltadit.engine.Tensor;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Constant weights packed once: the same products as packing per call, which weights are kept, the budget, closed mappings. */
+class PrepackedTest {
+    private static float[] random(long seed, int n) {
+        Random r = new Random(seed);
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float) r.nextGaussian();
+        return v;
+    }
+
+    private static Tensor sealed(float[] v, DType dtype, int... shape) {
+        Tensor t = Tensor.of(v, shape).to(dtype);
+        MemorySegment seg = Arena.ofAuto().allocate(t.numel() * dtype.bytes(), 64).copyFrom(t.segment().asSlice(t.offset() * dtype.bytes(), t.numel() * dtype.bytes()));
+        return Tensor.wrap(seg.asReadOnly(), dtype, shape);
+    }
+
+    private static CpuBackend backend(Prepacked.Mode mode, long budget) { return new CpuBackend(2, new Prepacked(mode, budget)); }
+
+    /** K past one K block, N with a partial panel, M past one row block. */
+    @Test
+    void packedOnceGivesTheProductsOfPackingPerCall() {
+        int m = 130, k = 600, n = 37;
+        Tensor x = Tensor.of(random(1, m * k), m, k), w = sealed(random(2, n * k), DType.F32, n, k), bias = Tensor.of(random(3, n), n);
+        CpuBackend off = backend(Prepacked.Mode.OFF, Long.MAX_VALUE), on = backend(Prepacked.Mode.F32, Long.MAX_VALUE);
+        float[] want = off.linear(x, w, bias).toFloatArray();
+        assertArrayEquals(want, on.linear(x, w, bias).toFloatArray(), "first call (packs)");
+        assertArrayEquals(want, on.linear(x, w, bias).toFloatArray(), "second call (the kept copy)");
+        assertEquals(1, on.prepacked().count());
+        assertEquals(4L << 20, on.prepacked().bytes(), "the first slab: 4 MB, for K × N rounded up to whole panels");
+        assertEquals(0, off.prepacked().count());
+        assertArrayEquals(off.linearGelu(x, w, bias, Tensor.zeros(m, n)).toFloatArray(), on.linearGelu(x, w, bias, Tensor.zeros(m, n)).toFloatArray(), "GELU epilogue");
+    }
+
+    @Test
+    void keepsWhatItsModeAndBudgetAllow() {
+        Tensor x = Tensor.of(random(1, 5 * 40), 5, 40), bf16 = sealed(random(2, 70 * 40), DType.BF16, 70, 40), heap = Tensor.of(random(4, 70 * 40), 70, 40);
+        CpuBackend f32 = backend(Prepacked.Mode.F32, Long.MAX_VALUE), all = backend(Prepacked.Mode.ALL, Long.MAX_VALUE), tiny = backend(Prepacked.Mode.ALL, 1000);
+        float[] want = backend(Prepacked.Mode.OFF, 0).linear(x, bf16, null).toFloatArray();
+        assertArrayEquals(want, f32.linear(x, bf16, null).toFloatArray());
+        assertEquals(0, f32.prepacked().count(), "f32 mode leaves BF16 weights their memory");
+        assertArrayEquals(want, all.linear(x, bf16, null).toFloatArray());
+        assertEquals(1, all.prepacked().count(), "all packs them too");
+        assertArrayEquals(want, tiny.linear(x, bf16, null).toFloatArray());
+        assertEquals(0, tiny.prepacked().count(), "over the budget: packed per call");
+        all.linear(x, heap, null);
+        assertEquals(1, all.prepacked().count(), "weights that could change are never kept");
+    }
+
+    @Test
+    void aClosedMappingsCopyIsDropped(@TempDir Path dir) throws Exception {
+        int k = 40, n = 33;
+        Tensor x = Tensor.of(random(1, 3 * k), 3, k);
+        CpuBackend cpu = backend(Prepacked.Mode.F32, Long.MAX_VALUE);
+        float[][] products = new float[2][];
+        for (int f = 0; f < 2; f++) {
+            float[] v = random(10 + f, n * k);
+            Path file = dir.resolve("w" + f + ".bin");
+            try (Arena write = Arena.ofConfined()) {
+                Files.write(file, write.allocateFrom(ValueLayout.JAVA_FLOAT, v).toArray(ValueLayout.JAVA_BYTE));
+            }
+            try (Arena a = Arena.ofShared(); FileChannel ch = FileChannel.open(file)) {
+                Tensor w = Tensor.wrap(ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), a), DType.F32, n, k);
+                products[f] = cpu.linear(x, w, null).toFloatArray();
+                assertArrayEquals(products[f], cpu.linear(x, w, null).toFloatArray(), "the mapped pages were released; the packed copy serves");
+                assertEquals(1, cpu.prepacked().count(), "the first mapping's copy was dropped when the second weight came");
+                assertArrayEquals(products[f], new CpuBackend(1, new Prepacked(Prepacked.Mode.OFF, 0)).linear(x, Tensor.of(v, n, k), null).toFloatArray());
+            }
+        }
+        assertTrue(products[0][0] != products[1][0], "two different weights");
+    }
+
+    @Test
+    void refusesAnUnknownMode() {
+        String before = System.getProperty("dit.cpu.prepack");
+        System.setProperty("dit.cpu.prepack", "sometimes");
+        try {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, Prepacked::fromProperties);
+            assertTrue(e.getMessage().contains("f32, all or off"), e.getMessage());
+        } finally {
+            if (before == null) System.clearProperty("dit.cpu.prepack");
+            else System.setProperty("dit.cpu.prepack", before);
+        }
+    }
+}
