@@ -47,14 +47,17 @@ final class Gemm {
 
         public int cols() { return m.cols(); }
 
-        public void pack(int k0, int kc, int j0, int nc, float[] dst, float[] tmp) {
+        public void pack(int k0, int kc, int j0, int nc, float[] dst, float[] tmp) { pack(k0, kc, j0, nc, dst, 0, tmp); }
+
+        /** As {@link #pack(int, int, int, int, float[], float[])}, into dst from {@code dstAt}. */
+        void pack(int k0, int kc, int j0, int nc, float[] dst, int dstAt, float[] tmp) {
             int panels = (nc + NR - 1) / NR;
             if (m.colStride() == 1 || m.rowStride() != 1) {
                 // Row by row: each row of B (k fixed) is contiguous when colStride == 1.
                 for (int k = 0; k < kc; k++) {
                     readLine(m, m.offset() + (long) (k0 + k) * m.rowStride() + (long) j0 * m.colStride(), m.colStride(), nc, tmp);
                     for (int q = 0; q < panels; q++) {
-                        int w = Math.min(NR, nc - q * NR), at = q * NR * kc + k * NR;
+                        int w = Math.min(NR, nc - q * NR), at = dstAt + q * NR * kc + k * NR;
                         System.arraycopy(tmp, q * NR, dst, at, w);
                         if (w < NR) Arrays.fill(dst, at + w, at + NR, 0f);
                     }
@@ -64,7 +67,7 @@ final class Gemm {
                 // Read a panel's NR columns whole, then write the panel in order: scattering each column
                 // at stride NR touches a new cache line per value and cost a sixth of DiT's forward time.
                 for (int q = 0; q < panels; q++) {
-                    int w = Math.min(NR, nc - q * NR), base = q * NR * kc;
+                    int w = Math.min(NR, nc - q * NR), base = dstAt + q * NR * kc;
                     for (int c = 0; c < w; c++) {
                         readLine(m, m.offset() + (long) k0 * m.rowStride() + (long) (j0 + q * NR + c) * m.colStride(), m.rowStride(), kc, tmp, c * kc);
                     }
@@ -96,9 +99,7 @@ final class Gemm {
             DenseB dense = new DenseB(m);
             pool.run(ceilDiv(k, KC) * chunks, task -> {
                 int k0 = task / chunks * KC, kc = Math.min(KC, k - k0), j0 = task % chunks * NB_MAX, nc = Math.min(NB_MAX, n - j0);
-                Buffers buf = BUFFERS.get();
-                dense.pack(k0, kc, j0, nc, buf.b, buf.tmp);
-                System.arraycopy(buf.b, 0, data, base + k0 * width + j0 * kc, roundUp(nc, NR) * kc);
+                dense.pack(k0, kc, j0, nc, data, base + k0 * width + j0 * kc, BUFFERS.get().tmp);
             });
             return new PackedB(data, base, k, n);
         }
