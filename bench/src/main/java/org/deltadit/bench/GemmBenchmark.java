@@ -65,20 +65,9 @@ public class GemmBenchmark {
         } else {
             b = dt == DType.F32 ? w : (w.isContiguous() ? w.to(dt) : w.transpose(0, 1).to(dt).transpose(0, 1));
         }
-        if (constant) b = sealed(b);
+        if (constant) b = org.deltadit.engine.SelfCheck.sealed(b);
         c = Tensor.zeros(m, n);
     }
-
-    /** t's storage copied to read-only native memory, viewed the same way (F32/F16/BF16). */
-    static Tensor sealed(Tensor t) {
-        if (t.quant() != null) throw new IllegalArgumentException("constant=true: not for INT8 weights here");
-        java.lang.foreign.MemorySegment src = t.segment();
-        java.lang.foreign.MemorySegment seg = java.lang.foreign.Arena.ofAuto().allocate(src.byteSize(), 64).copyFrom(src);
-        return Tensor.wrapStrided(seg.asReadOnly(), t.dtype(), t.shape(), t.strides(), t.offset());
-    }
-
-    @Benchmark
-    public Tensor gemm() { return backend.matmul(a, b, c); }
 
     static Tensor random(long seed, int... shape) {
         SplittableRandom r = new SplittableRandom(seed);

@@ -37,7 +37,7 @@ public class MainTest {
     void selfcheckPassesOnBothBackends() {
         Run cpu = run("selfcheck", "--gemm", "none", "--threads", "2");
         assertEquals(0, cpu.status(), cpu.out() + cpu.err());
-        assertTrue(cpu.out().contains("all 18 ops match"), cpu.out());
+        assertTrue(cpu.out().contains("all 20 ops match"), cpu.out());
         Run ref = run("selfcheck", "--gemm", "none", "--backend", "reference");
         assertEquals(0, ref.status(), ref.out() + ref.err());
     }

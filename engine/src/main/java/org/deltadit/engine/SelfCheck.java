@@ -25,6 +25,9 @@ public final class SelfCheck {
         compare(out, "linear f32", 1e-4, ref, backend, be -> be.linear(x, w, b));
         compare(out, "linear bf16 weights", 1e-4, ref, backend, be -> be.linear(x, w.to(DType.BF16), b));
         compare(out, "linear f16 weights", 1e-4, ref, backend, be -> be.linear(x, w.to(DType.F16), b));
+        Tensor constant = sealed(w);
+        compare(out, "linear constant", 1e-4, ref, backend, be -> be.linear(x, constant, b));
+        compare(out, "linear constant again", 1e-4, ref, backend, be -> be.linear(x, constant, b));
         compare(out, "matmul", 1e-4, ref, backend, be -> be.matmul(x, w.transpose(0, 1)));
         compare(out, "layerNorm", 1e-5, ref, backend, be -> be.layerNorm(x, g, null, 1e-6f));
         compare(out, "rmsNorm", 1e-5, ref, backend, be -> be.rmsNorm(x, g, 1e-6f));
@@ -55,6 +58,18 @@ public final class SelfCheck {
         out.add(new Result(op, worst, tol));
     }
 
+    /**
+     * {@code t}'s storage copied to read-only native memory and viewed the same way (dtype, strides; not INT8):
+     * constant, as a loaded checkpoint's weights are, so backends may keep what they derive from it (the cpu
+     * backend's packed panels, a device's resident copy).
+     */
+    public static Tensor sealed(Tensor t) {
+        if (t.quant() != null) throw new IllegalArgumentException("sealed: not for INT8 tensors");
+        java.lang.foreign.MemorySegment src = t.segment();
+        java.lang.foreign.MemorySegment seg = java.lang.foreign.Arena.ofAuto().allocate(src.byteSize(), 64).copyFrom(src);
+        return Tensor.wrapStrided(seg.asReadOnly(), t.dtype(), t.shape(), t.strides(), t.offset());
+    }
+
     /** Uniform [-1, 1) values from a fixed seed. */
     public static Tensor random(long seed, int... shape) {
         SplittableRandom r = new SplittableRandom(seed);
@@ -65,9 +80,12 @@ public final class SelfCheck {
         return Tensor.of(v, shape);
     }
 
-    /** Median GFLOP/s of {@code reps} timed C[m,n] = A[m,k]·B[k,n] after a 2 s warm-up (a rough figure; JMH gives the real one). */
+    /**
+     * Median GFLOP/s of {@code reps} timed C[m,n] = A[m,k]·B[k,n] after a 2 s warm-up, B constant as a model's
+     * weights are (a rough figure; JMH gives the real one).
+     */
     public static double gemmGflops(Backend be, int m, int k, int n, int reps) {
-        Tensor a = random(1, m, k), b = random(2, k, n), c = Tensor.zeros(m, n);
+        Tensor a = random(1, m, k), b = sealed(random(2, k, n)), c = Tensor.zeros(m, n);
         // Warm up long enough for C2 to compile the kernels; before that they run interpreted.
         for (long end = System.nanoTime() + 2_000_000_000L; System.nanoTime() < end; ) be.matmul(a, b, c);
         double[] t = new double[reps];

@@ -17,12 +17,8 @@ final class Check {
         return Tensor.of(a, shape);
     }
 
-    /** {@code t} in read-only native memory, as a mapped checkpoint's weights are (so backends may keep derived copies). */
-    static Tensor sealed(Tensor t) {
-        java.lang.foreign.MemorySegment seg = java.lang.foreign.Arena.ofAuto().allocate(4 * t.numel(), 64);
-        java.lang.foreign.MemorySegment.copy(t.toFloatArray(), 0, seg, java.lang.foreign.ValueLayout.JAVA_FLOAT, 0, (int) t.numel());
-        return Tensor.wrap(seg.asReadOnly(), DType.F32, t.shape());
-    }
+    /** {@code t} in read-only native memory, as a mapped checkpoint's weights are ({@link SelfCheck#sealed}). */
+    static Tensor sealed(Tensor t) { return SelfCheck.sealed(t); }
 
     /** |actual − expected| ≤ atol + rtol·|expected| for every element. */
     static void close(Tensor expected, Tensor actual, double atol, double rtol, String what) {

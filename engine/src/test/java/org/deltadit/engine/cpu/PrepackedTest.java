@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
 import org.deltadit.engine.DType;
+import org.deltadit.engine.SelfCheck;
 import org.deltadit.engine.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,11 +27,7 @@ class PrepackedTest {
         return v;
     }
 
-    private static Tensor sealed(float[] v, DType dtype, int... shape) {
-        Tensor t = Tensor.of(v, shape).to(dtype);
-        MemorySegment seg = Arena.ofAuto().allocate(t.numel() * dtype.bytes(), 64).copyFrom(t.segment().asSlice(t.offset() * dtype.bytes(), t.numel() * dtype.bytes()));
-        return Tensor.wrap(seg.asReadOnly(), dtype, shape);
-    }
+    private static Tensor sealed(float[] v, DType dtype, int... shape) { return SelfCheck.sealed(Tensor.of(v, shape).to(dtype)); }
 
     private static CpuBackend backend(Prepacked.Mode mode, long budget) { return new CpuBackend(2, new Prepacked(mode, budget)); }
 
