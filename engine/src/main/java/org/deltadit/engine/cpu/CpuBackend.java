@@ -50,7 +50,7 @@ public final class CpuBackend extends Backend {
 
     @Override public String name() { return "cpu"; }
 
-    @Override public String describe() { return "cpu (" + VectorConfig.describe() + ", " + pool.threads() + " threads)"; }
+    @Override public String describe() { return "cpu (" + VectorConfig.describe() + ", " + pool.threads() + " threads, " + weights.describe() + ")"; }
 
     /** The block fused, with its intermediates in reused buffers ({@link FusedBlock}); the composed form is the reference. */
     @Override

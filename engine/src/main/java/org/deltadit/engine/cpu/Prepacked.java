@@ -96,6 +96,15 @@ final class Prepacked {
         b.seg().asSlice(first * size, (last - first + 1) * size).unload();
     }
 
+    /** How weights reach the GEMM, for the backend's description (benchmarks record it). */
+    String describe() {
+        return switch (mode) {
+            case OFF -> "weights packed per call";
+            case F32 -> "F32 weights packed once";
+            case ALL -> "all weights packed once, as F32";
+        };
+    }
+
     /** Packed copies held, and the bytes of their slabs (for the tests and logs). */
     int count() { return packed.size(); }
 
