@@ -119,7 +119,6 @@ final class Prepacked {
         java.util.Set<float[]> live = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         for (Gemm.PackedB p : packed.values()) live.add(p.data());
         if (slab != null && !live.contains(slab)) slab = null; // nothing left in it: let it go
-        if (slab != null) live.add(slab);
         long held = 0;
         for (float[] s : live) held += 4L * s.length;
         bytes.set(held);
