@@ -147,9 +147,13 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
         }
     }
 
-    /** A buffer of this op holding {@code data} (at least one float, so no argument is ever null). */
+    /**
+     * A buffer of this op holding {@code data} (at least one float, so no argument is ever null); for absent data
+     * (null) the shared {@link #none()}, so an op's optional arguments cost no upload.
+     */
     protected final Buf in(Arena a, List<Buf> made, float[] data) throws Throwable {
-        float[] d = data == null || data.length == 0 ? new float[1] : data;
+        if (data == null) return none();
+        float[] d = data.length == 0 ? new float[1] : data;
         Buf b = out(made, d.length);
         MemorySegment host = a.allocateFrom(JAVA_FLOAT, d);
         waitForQueue(); // a copy waits for the queue anyway (a blocking write, a synchronous memcpy): count the wait as the kernels'
