@@ -69,6 +69,9 @@ public class GemmBenchmark {
         c = Tensor.zeros(m, n);
     }
 
+    @Benchmark
+    public Tensor gemm() { return backend.matmul(a, b, c); }
+
     static Tensor random(long seed, int... shape) {
         SplittableRandom r = new SplittableRandom(seed);
         long n = 1;
