@@ -3,7 +3,8 @@
 # then one `bench compare` per sampler with the baselines, the paper's Δ-DiT at each budget, the field's adaptive
 # caches and the tuned policies, all on the same seeds. Writes docs/policy_tables.md and the Pareto plots.
 #   tools/policy_tables.sh [COUNT] [MODEL]   (COUNT images per row, default 1000; a run at 1000 takes ~2 h on 2 cores)
-#   CALIBRATION=N sets dit tune's calibration images (default 32).
+#   CALIBRATION=N sets dit tune's calibration images (default 32); SAMPLERS="dpm-solver++:20" runs one sampler
+#   (default "dpm-solver++:20 ddim:50", each NAME:STEPS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${1:-1000}
@@ -17,8 +18,8 @@ echo '{"kind": "fbcache", "threshold": 0.2}' > "$work/fbcache-0.2.json"
 {
   echo "# Cache policies at 1.6×, 2× and 2.5× on $model (n = $count per row)"
   echo
-  echo "Machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(date -u +%F). Made by \`CALIBRATION=$cal tools/policy_tables.sh $count $model\`."
-  for sampler in dpm-solver++:20 ddim:50; do
+  echo "Machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(date -u +%F). Made by \`CALIBRATION=$cal${SAMPLERS:+ SAMPLERS=\"$SAMPLERS\"} tools/policy_tables.sh $count $model\`."
+  for sampler in ${SAMPLERS:-dpm-solver++:20 ddim:50}; do
     s=${sampler%%:*} n=${sampler##*:}
     configs=()
     echo
