@@ -73,6 +73,9 @@ final class GenerateCommand implements Callable<Integer> {
     Integer guideChannels;
     @Option(names = "--eta", description = "DDIM η (default: 0; ddim only)")
     Double eta;
+
+    @Option(names = "--clip-sample", description = "clamp each predicted x0 to [-R, R], as diffusers' clip_sample (ddpm, ddim, dpm-solver++; for pixel-space models such as the demo; default: none)")
+    Double clipSample;
     @Option(names = "--final-sigma", description = "DPM-Solver++ last step: zero (default, diffusers ≥ 0.26) or min (older)")
     String finalSigma;
     @Option(names = "--lcm-timesteps", description = "LCM: current (default, diffusers ≥ 0.24: 999, 759, 499, 259) or legacy (999, 759, 519, 279)")
@@ -103,7 +106,7 @@ final class GenerateCommand implements Callable<Integer> {
                 textEncoder, tokenizer, randomWeights, seed, engine.device, engine.threads);
         GenerationRequest.Builder rb = GenerationRequest.builder().classes(classList == null ? null : parseClasses(classList)).prompts(prompts).negativePrompt(negativePrompt)
                 .textEmbeddings(textEmbeddings).count(count).batch(batch).seed(seed).steps(steps).sampler(sampler).spacing(spacing).cfg(cfg)
-                .guideChannels(guideChannels).eta(eta).finalSigma(finalSigma).lcmTimesteps(lcmTimesteps)
+                .guideChannels(guideChannels).eta(eta).clipSample(clipSample).finalSigma(finalSigma).lcmTimesteps(lcmTimesteps)
                 .cache(cacheOptions.spec()).cacheBf16(cacheOptions.bf16);
         rb.build(); // every field checked before the model loads
         try (Pipeline p = Pipeline.open(spec)) {

@@ -110,6 +110,9 @@ class BadInputTableTest {
         gen("--threshold", "--cache", "adaptive-delta", "--threshold", "10");
         gen("--eta: applies to ddim", "--eta", "0.5");
         gen("--eta", "--sampler", "ddim", "--eta", "2");
+        gen("--clip-sample: applies to ddpm, ddim and dpm-solver++, not euler", "--sampler", "euler", "--clip-sample", "1");
+        gen("--clip-sample: 0.0 (a range above 0)", "--clip-sample", "0");
+        gen("--clip-sample", "--clip-sample", "nan");
         gen("--final-sigma", "--final-sigma", "max");
         gen("--final-sigma: applies to dpm-solver++", "--sampler", "ddim", "--final-sigma", "min");
         gen("--lcm-timesteps: applies to lcm", "--lcm-timesteps", "legacy");

@@ -30,8 +30,15 @@ import org.deltadit.weights.ModelConfig;
 public final class Comparison {
     private Comparison() {}
 
-    /** The run every row shares; {@code prompts} (text-to-image models: image i takes prompt i; at least count of them) or null (classes in turn). */
-    public record Settings(String sampler, int steps, double cfg, int count, int batch, long seed, List<String> prompts) implements Serializable {
+    /**
+     * The run every row shares; {@code prompts} (text-to-image models: image i takes prompt i; at least count of them) or null (classes in turn);
+     * {@code clipSample} the x0 clamp (null: none; see {@link GenerationRequest}).
+     */
+    public record Settings(String sampler, int steps, double cfg, int count, int batch, long seed, List<String> prompts, Double clipSample) implements Serializable {
+        public Settings(String sampler, int steps, double cfg, int count, int batch, long seed, List<String> prompts) {
+            this(sampler, steps, cfg, count, batch, seed, prompts, null);
+        }
+
         public Settings {
             if (prompts != null && prompts.size() < count) {
                 throw new IllegalArgumentException("--prompts: " + prompts.size() + " prompts for " + count + " images per row (image i takes prompt i: give at least --count)");
@@ -209,7 +216,7 @@ public final class Comparison {
     /** Images [from, to) of a row: class i mod classes, noise (seed, i), latents kept for the metrics, 8-bit images when Inception measures them. */
     static GenerationRequest request(CompareRow r, Settings s, int from, int to, int classes, boolean decode) {
         GenerationRequest.Builder b = GenerationRequest.builder().count(to - from).firstImage(from).batch(s.batch()).seed(s.seed()).steps(r.steps())
-                .sampler(s.sampler()).cfg(s.cfg()).cache(new CacheSpec.Fixed(r.policy())).decode(decode).keepLatents(true);
+                .sampler(s.sampler()).cfg(s.cfg()).clipSample(s.clipSample()).cache(new CacheSpec.Fixed(r.policy())).decode(decode).keepLatents(true);
         if (s.prompts() != null) return b.prompts(s.prompts().subList(from, to)).build();
         return b.classes(IntStream.range(from, to).map(i -> i % classes).boxed().toList()).build();
     }
@@ -245,7 +252,8 @@ public final class Comparison {
             }
         }
         if (!json) {
-            out.printf(Locale.ROOT, "%s, %s %d steps, guidance %.1f, %d images per row (MACs per image)%s%n%n", arch, s.sampler(), s.steps(), s.cfg(), s.count(),
+            out.printf(Locale.ROOT, "%s, %s %d steps, guidance %.1f%s, %d images per row (MACs per image)%s%n%n", arch, s.sampler(), s.steps(), s.cfg(),
+                    s.clipSample() == null ? "" : ", x0 clamped to ±" + s.clipSample(), s.count(),
                     reference == null ? "" : "; PSNR/SSIM against " + reference);
             out.println("| Method | MACs | Speedup | Latency (s/image) | FID | Accuracy |" + (fidI ? " FID (Inception) |" : "") + (isI ? " IS |" : "") + (clipI ? " CLIP |" : "") + " PSNR | SSIM |");
             out.println("|---|---|---|---|---|---|" + (fidI ? "---|" : "") + (isI ? "---|" : "") + (clipI ? "---|" : "") + "---|---|");

@@ -36,6 +36,8 @@ import org.deltadit.sampler.Spacing;
  * @param eta            DDIM η (null: 0; only with ddim)
  * @param finalSigma     DPM-Solver++ last step: zero or min (null: zero; only with dpm-solver++)
  * @param lcmTimesteps   LCM: current or legacy (null: current; only with lcm)
+ * @param clipSample     clamp each predicted x0 to [−clipSample, clipSample] (null: no clamp; ddpm, ddim and
+ *                       dpm-solver++; for pixel-space models such as the demo, diffusers' clip_sample)
  * @param cache          the cache policy (null: none)
  * @param cacheBf16      keep cached state in BF16
  * @param noise          x_T [count, C, H, W] instead of seeded noise (null: seeded)
@@ -44,7 +46,7 @@ import org.deltadit.sampler.Spacing;
  */
 public record GenerationRequest(List<Integer> classes, List<String> prompts, String negativePrompt, Path textEmbeddings,
                                 Integer count, Integer batch, long seed, int firstImage, Integer steps, String sampler, String spacing,
-                                Double cfg, Integer guideChannels, Double eta, String finalSigma, String lcmTimesteps,
+                                Double cfg, Integer guideChannels, Double eta, String finalSigma, String lcmTimesteps, Double clipSample,
                                 CacheSpec cache, boolean cacheBf16, Tensor noise, boolean decode, boolean keepLatents) {
 
     private static final Set<String> SAMPLERS = Set.of("ddpm", "ddim", "dpm-solver++", "dpmsolver++", "dpm++", "euler", "deis", "lcm", "flow-euler", "pndm");
@@ -76,6 +78,7 @@ public record GenerationRequest(List<Integer> classes, List<String> prompts, Str
         require(cfg == null || (cfg >= 0 && cfg <= 100), "cfg", cfg + " (0..100)");
         require(guideChannels == null || guideChannels >= 1, "guideChannels", guideChannels + " (must be at least 1)");
         require(eta == null || (eta >= 0 && eta <= 1), "eta", eta + " (0..1)");
+        require(clipSample == null || (clipSample > 0 && clipSample <= 1e6), "clipSample", clipSample + " (a range above 0)");
         // a list longer than count would drop its tail without a word
         require(classes == null || count == null || count >= classes.size(), "count", count + " is fewer than the " + (classes == null ? 0 : classes.size()) + " classes listed");
         require(prompts == null || count == null || count >= prompts.size(), "count", count + " is fewer than the " + (prompts == null ? 0 : prompts.size()) + " prompts given");
@@ -102,7 +105,7 @@ public record GenerationRequest(List<Integer> classes, List<String> prompts, Str
         private long seed;
         private int firstImage;
         private Double cfg;
-        private Double eta;
+        private Double eta, clipSample;
         private CacheSpec cache;
         private boolean cacheBf16, decode = true, keepLatents;
         private Tensor noise;
@@ -125,6 +128,7 @@ public record GenerationRequest(List<Integer> classes, List<String> prompts, Str
         public Builder eta(Double v) { eta = v; return this; }
         public Builder finalSigma(String v) { finalSigma = v; return this; }
         public Builder lcmTimesteps(String v) { lcmTimesteps = v; return this; }
+        public Builder clipSample(Double v) { clipSample = v; return this; }
         public Builder cache(CacheSpec v) { cache = v; return this; }
         public Builder cacheBf16(boolean v) { cacheBf16 = v; return this; }
         public Builder noise(Tensor v) { noise = v; return this; }
@@ -133,7 +137,7 @@ public record GenerationRequest(List<Integer> classes, List<String> prompts, Str
 
         public GenerationRequest build() {
             return new GenerationRequest(classes, prompts, negativePrompt, textEmbeddings, count, batch, seed, firstImage, steps, sampler, spacing, cfg,
-                    guideChannels, eta, finalSigma, lcmTimesteps, cache, cacheBf16, noise, decode, keepLatents);
+                    guideChannels, eta, finalSigma, lcmTimesteps, clipSample, cache, cacheBf16, noise, decode, keepLatents);
         }
     }
 }

@@ -121,6 +121,22 @@ class PipelineTest {
         }
     }
 
+    @Test
+    void clipSampleClampsTheSamplersX0() {
+        try (Pipeline p = dit("cpu")) {
+            GenerationRequest.Builder r = GenerationRequest.builder().classes(1, 4).seed(2).steps(3).keepLatents(true).decode(false);
+            float[] plain = p.generate(r.build(), null).latents().toFloatArray();
+            assertArrayEquals(plain, p.generate(r.clipSample(1e6).build(), null).latents().toFloatArray(), "a range nothing reaches changes nothing");
+            float[] tight = p.generate(r.clipSample(0.01).build(), null).latents().toFloatArray();
+            boolean outside = false;
+            for (float v : plain) outside |= Math.abs(v) > 0.01f;
+            assertTrue(outside, "the unclamped run already stays within ±0.01: the test shows nothing");
+            for (float v : tight) assertTrue(Math.abs(v) <= 0.01f + 1e-7f, "dpm-solver++ ends on the clamped x0: " + v);
+            InvalidParameter e = assertThrows(InvalidParameter.class, () -> p.generate(r.sampler("euler").build(), null));
+            assertEquals("clipSample: applies to ddpm, ddim and dpm-solver++, not euler", e.getMessage());
+        }
+    }
+
     static void sameImages(GenerationResult want, GenerationResult got) {
         assertArrayEquals(want.latents().toFloatArray(), got.latents().toFloatArray());
         assertEquals(want.images().size(), got.images().size());
@@ -203,6 +219,7 @@ class PipelineTest {
         bad.put("firstImage", () -> GenerationRequest.builder().firstImage(-1).build());
         bad.put("eta", () -> GenerationRequest.builder().eta(2.0).build());
         bad.put("finalSigma", () -> GenerationRequest.builder().finalSigma("max").build());
+        bad.put("clipSample", () -> GenerationRequest.builder().clipSample(0.0).build());
         bad.put("cacheBf16", () -> GenerationRequest.builder().cacheBf16(true).build());
         bad.put("textEmbeddings", () -> GenerationRequest.builder().prompts("a").textEmbeddings(Path.of("x")).build());
         bad.put("cachedBlocks", () -> new CacheSpec.Named("delta-cache", null, null, 3, null, null, false, null));

@@ -25,6 +25,8 @@ public final class DdimSampler extends Sampler {
 
     @Override public String name() { return "ddim"; }
 
+    @Override protected boolean formsX0() { return true; }
+
     @Override public float[] timesteps() { return asFloats(ds.timesteps()); }
 
     @Override
@@ -36,7 +38,7 @@ public final class DdimSampler extends Sampler {
         float[] out = new float[x.length];
         for (int k = 0; k < x.length; k++) {
             // x0 and ε as DiT's ddim_sample derives them (ε re-derived from x0, identical without clipping)
-            double x0 = Math.sqrt(1 / ab) * x[k] - Math.sqrt(1 / ab - 1) * eps[k];
+            double x0 = clipX0(Math.sqrt(1 / ab) * x[k] - Math.sqrt(1 / ab - 1) * eps[k]);
             double e = (Math.sqrt(1 / ab) * x[k] - x0) / Math.sqrt(1 / ab - 1);
             out[k] = (float) (Math.sqrt(prev) * x0 + dir * e + (z == null ? 0 : sigma * z[k]));
         }

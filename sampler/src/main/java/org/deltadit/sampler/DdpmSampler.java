@@ -16,6 +16,8 @@ public final class DdpmSampler extends Sampler {
 
     @Override public String name() { return "ddpm"; }
 
+    @Override protected boolean formsX0() { return true; }
+
     @Override public float[] timesteps() { return asFloats(ds.timesteps()); }
 
     private double posteriorVariance(int i) {
@@ -35,7 +37,7 @@ public final class DdpmSampler extends Sampler {
         float[] z = last ? null : fresh.next(x.length);
         float[] out = new float[x.length];
         for (int k = 0; k < x.length; k++) {
-            double x0 = Math.sqrt(1 / ab) * x[k] - Math.sqrt(1 / ab - 1) * eps[k];
+            double x0 = clipX0(Math.sqrt(1 / ab) * x[k] - Math.sqrt(1 / ab - 1) * eps[k]);
             double mean = c1 * x0 + c2 * x[k];
             double logVar = var == null ? minLog : (var[k] + 1) / 2 * maxLog + (1 - (var[k] + 1) / 2) * minLog;
             out[k] = (float) (z == null ? mean : mean + Math.exp(0.5 * logVar) * z[k]);

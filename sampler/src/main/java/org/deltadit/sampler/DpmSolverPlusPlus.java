@@ -25,6 +25,8 @@ public final class DpmSolverPlusPlus extends Sampler {
 
     @Override public String name() { return "dpm-solver++"; }
 
+    @Override protected boolean formsX0() { return true; }
+
     @Override protected void reset() { previousX0 = null; }
 
     @Override public float[] timesteps() { return asFloats(ss.timesteps()); }
@@ -34,7 +36,7 @@ public final class DpmSolverPlusPlus extends Sampler {
         double s0 = ss.sigmas()[i], st = ss.sigmas()[i + 1];
         double a0 = SigmaSteps.alpha(s0), v0 = SigmaSteps.sigmaVp(s0);
         float[] x0 = new float[x.length];
-        for (int k = 0; k < x.length; k++) x0[k] = (float) ((x[k] - v0 * eps[k]) / a0);
+        for (int k = 0; k < x.length; k++) x0[k] = (float) clipX0((x[k] - v0 * eps[k]) / a0);
         float[] out = new float[x.length];
         boolean lastFirstOrder = i == steps - 1 && (!legacyFinal || steps < 15);
         if (st == 0) {

@@ -22,6 +22,8 @@ public abstract class Sampler {
 
     protected final NoiseSchedule schedule;
     protected final int steps;
+    /** x0 is clamped to [−clip, clip] where the sampler forms it; 0: not clamped. */
+    private double clip;
 
     protected Sampler(int steps) { this(steps, new NoiseSchedule()); }
 
@@ -49,6 +51,24 @@ public abstract class Sampler {
      * learned-σ models) the next C, laid out like x; var is null when the model has no σ channels.
      */
     protected abstract float[] step(int i, float[] x, float[] eps, float[] var, FreshNoise fresh);
+
+    /**
+     * Clamps each predicted x0 to [−range, range] before the update uses it: diffusers' {@code clip_sample}, IDDPM's
+     * {@code clip_denoised}. For pixel-space models trained on [−1, 1], where strong guidance pushes x0 past the
+     * data's range; latent models (DiT, PixArt) leave it off. DDPM, DDIM and DPM-Solver++ form x0; the others refuse.
+     */
+    public Sampler clipSample(double range) {
+        if (!formsX0()) throw new org.deltadit.engine.InvalidParameter("clipSample", "applies to ddpm, ddim and dpm-solver++, not " + name());
+        if (!(range > 0 && range <= 1e6)) throw new org.deltadit.engine.InvalidParameter("clipSample", range + " (a range above 0)");
+        clip = range;
+        return this;
+    }
+
+    /** Whether {@link #step} forms x0 through {@link #clipX0}, so that {@link #clipSample} applies. */
+    protected boolean formsX0() { return false; }
+
+    /** x0 clamped to the range {@link #clipSample} set, unchanged without one. */
+    protected final double clipX0(double x0) { return clip == 0 ? x0 : Math.max(-clip, Math.min(clip, x0)); }
 
     /** Forgets what earlier steps left behind (multistep history), so an instance can run batch after batch. */
     protected void reset() {}

@@ -22,7 +22,7 @@ final class RequestJson {
     record Parsed(String model, GenerationRequest request) {}
 
     private static final Set<String> FIELDS = Set.of("model", "class", "classes", "prompt", "prompts", "negative_prompt", "seed", "count", "batch", "steps",
-            "sampler", "spacing", "cfg", "guide_channels", "eta", "cache", "cache_bf16");
+            "sampler", "spacing", "cfg", "guide_channels", "eta", "clip_sample", "cache", "cache_bf16");
 
     static Parsed parse(Map<String, Object> j) {
         for (String k : j.keySet()) if (!FIELDS.contains(k)) throw new InvalidParameter(k, "unknown field (" + String.join(", ", new java.util.TreeSet<>(FIELDS)) + ")");
@@ -36,7 +36,7 @@ final class RequestJson {
         GenerationRequest r = GenerationRequest.builder().classes(classes).prompts(prompts).negativePrompt(string(j, "negative_prompt"))
                 .seed(seed).count(integer(j, "count")).batch(integer(j, "batch")).steps(integer(j, "steps"))
                 .sampler(string(j, "sampler")).spacing(string(j, "spacing")).cfg(number(j, "cfg")).guideChannels(integer(j, "guide_channels"))
-                .eta(number(j, "eta")).cache(cache(j.get("cache"))).cacheBf16(JsonFields.flag(j, "", "cache_bf16"))
+                .eta(number(j, "eta")).clipSample(number(j, "clip_sample")).cache(cache(j.get("cache"))).cacheBf16(JsonFields.flag(j, "", "cache_bf16"))
                 .build();
         return new Parsed(model, r);
     }
