@@ -73,7 +73,6 @@ final class GenerateCommand implements Callable<Integer> {
     Integer guideChannels;
     @Option(names = "--eta", description = "DDIM η (default: 0; ddim only)")
     Double eta;
-
     @Option(names = "--clip-sample", description = "clamp each predicted x0 to [-R, R], as diffusers' clip_sample (ddpm, ddim, dpm-solver++; for pixel-space models such as the demo; default: none)")
     Double clipSample;
     @Option(names = "--final-sigma", description = "DPM-Solver++ last step: zero (default, diffusers ≥ 0.26) or min (older)")
