@@ -8,6 +8,7 @@ import java.util.Locale;
 import java.util.Set;
 import org.deltadit.cache.CacheSpec;
 import org.deltadit.engine.Tensor;
+import org.deltadit.sampler.Sampler;
 import org.deltadit.sampler.Samplers;
 import org.deltadit.sampler.Spacing;
 
@@ -78,7 +79,7 @@ public record GenerationRequest(List<Integer> classes, List<String> prompts, Str
         require(cfg == null || (cfg >= 0 && cfg <= 100), "cfg", cfg + " (0..100)");
         require(guideChannels == null || guideChannels >= 1, "guideChannels", guideChannels + " (must be at least 1)");
         require(eta == null || (eta >= 0 && eta <= 1), "eta", eta + " (0..1)");
-        require(clipSample == null || (clipSample > 0 && clipSample <= 1e6), "clipSample", clipSample + " (a range above 0)");
+        if (clipSample != null) Sampler.checkClipRange(clipSample);
         // a list longer than count would drop its tail without a word
         require(classes == null || count == null || count >= classes.size(), "count", count + " is fewer than the " + (classes == null ? 0 : classes.size()) + " classes listed");
         require(prompts == null || count == null || count >= prompts.size(), "count", count + " is fewer than the " + (prompts == null ? 0 : prompts.size()) + " prompts given");

@@ -59,9 +59,14 @@ public abstract class Sampler {
      */
     public Sampler clipSample(double range) {
         if (!formsX0()) throw new org.deltadit.engine.InvalidParameter("clipSample", "applies to ddpm, ddim and dpm-solver++, not " + name());
-        if (!(range > 0 && range <= 1e6)) throw new org.deltadit.engine.InvalidParameter("clipSample", range + " (a range above 0)");
-        clip = range;
+        clip = checkClipRange(range);
         return this;
+    }
+
+    /** {@code range} if {@link #clipSample} takes it (above 0, at most 1e6), else an {@code InvalidParameter} naming clipSample. */
+    public static double checkClipRange(double range) {
+        if (!(range > 0 && range <= 1e6)) throw new org.deltadit.engine.InvalidParameter("clipSample", range + " (a range above 0)");
+        return range;
     }
 
     /** Whether {@link #step} forms x0 through {@link #clipX0}, so that {@link #clipSample} applies. */
