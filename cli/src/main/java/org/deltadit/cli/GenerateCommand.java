@@ -130,6 +130,8 @@ final class GenerateCommand implements Callable<Integer> {
                     PlanJson.macs(r.macs()), r.speedup(),
                     r.cacheHits() > 0 ? String.format(Locale.ROOT, ", %d cache hits, %.1f MB cached", r.cacheHits(), r.cacheBytes() / 1e6) : "",
                     written.isEmpty() ? "" : " → " + written);
+            // a device says what crossed between it and the host, and where the time went
+            if (p.backend() instanceof org.deltadit.engine.device.DeviceBackend d) System.err.println("dit: " + d.stats());
             if (json) System.out.println(json(p, r, n, written));
         }
         return 0;

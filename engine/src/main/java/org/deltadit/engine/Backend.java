@@ -101,7 +101,7 @@ public abstract class Backend {
         return out;
     }
 
-    private static int[] linearShape(Tensor x, Tensor w, Tensor bias) {
+    protected static int[] linearShape(Tensor x, Tensor w, Tensor bias) {
         if (w.rank() != 2 || x.rank() < 1 || x.dim(-1) != w.dim(1)) {
             throw new IllegalArgumentException("linear: input " + x.shapeString() + " and weight " + w.shapeString()
                     + " do not match (weight is [out, in])");
@@ -369,7 +369,7 @@ public abstract class Backend {
         }
     }
 
-    private static void checkOut(String op, Tensor out, int[] shape, Tensor a, Tensor b) {
+    protected static void checkOut(String op, Tensor out, int[] shape, Tensor a, Tensor b) {
         if (!Arrays.equals(out.shape(), shape) || out.dtype() != DType.F32 || !out.isContiguous()) {
             throw new IllegalArgumentException(op + ": output " + out.shapeString() + " " + out.dtype() + " for inputs "
                     + a.shapeString() + " and " + b.shapeString() + " (needs contiguous F32 " + Tensor.str(shape) + ")");

@@ -91,7 +91,7 @@ public record Quant(MemorySegment scales, long base, int group) {
         int at = 0;
         for (Tensor p : parts) {
             int len = Math.toIntExact(p.numel());
-            MemorySegment.copy(p.segment(), ValueLayout.JAVA_BYTE, p.offset(), values, at, len);
+            MemorySegment.copy(p.readSegment(), ValueLayout.JAVA_BYTE, p.offset(), values, at, len);
             MemorySegment.copy(p.quant().scales, FLOAT, 4 * ((p.offset() - p.quant().base) / group), scales, at / group, len / group);
             at += len;
         }

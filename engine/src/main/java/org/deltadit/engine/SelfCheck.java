@@ -65,7 +65,7 @@ public final class SelfCheck {
      */
     public static Tensor sealed(Tensor t) {
         if (t.quant() != null) throw new IllegalArgumentException("sealed: not for INT8 tensors");
-        java.lang.foreign.MemorySegment src = t.segment();
+        java.lang.foreign.MemorySegment src = t.readSegment();
         java.lang.foreign.MemorySegment seg = java.lang.foreign.Arena.ofAuto().allocate(src.byteSize(), 64).copyFrom(src);
         return Tensor.wrapStrided(seg.asReadOnly(), t.dtype(), t.shape(), t.strides(), t.offset());
     }

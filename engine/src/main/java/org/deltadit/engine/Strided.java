@@ -45,7 +45,7 @@ public final class Strided {
         int r = shape.length;
         int inner = r == 0 ? 1 : shape[r - 1];
         long ss = r == 0 ? 1 : src.stride(-1), ds = r == 0 ? 1 : dst.stride(-1);
-        MemorySegment sseg = src.segment(), dseg = dst.segment();
+        MemorySegment sseg = src.readSegment(), dseg = dst.segment();
         DType st = src.dtype(), dt = dst.dtype();
         Quant q = src.quant();
         float[] buf = new float[inner];

@@ -2,6 +2,7 @@ package org.deltadit.engine;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.ref.Cleaner;
 import java.util.Arrays;
 
 /**
@@ -14,9 +15,15 @@ import java.util.Arrays;
  *
  * <p>An {@link DType#I8} tensor is weight-only INT8 and carries its scales ({@link #quant()}); its views
  * share them, every read dequantizes, and copies of it are F32.
+ *
+ * <p>A device backend may leave the result of an op in its own memory ({@link #attach}): the tensor's host
+ * storage is then filled from the device on the first host access, and any host write drops the device copy,
+ * so host code never sees the difference; the backend's next op finds the copy and uses it without an upload.
  */
 public final class Tensor {
     private final MemorySegment data;
+    /** The storage's device copy, shared by every view of it; null for storage no device has seen. */
+    private final Home home;
     private final DType dtype;
     private final int[] shape;
     private final long[] strides;
@@ -24,11 +31,16 @@ public final class Tensor {
     private final Quant quant;
 
     private Tensor(MemorySegment data, DType dtype, int[] shape, long[] strides, long offset) {
-        this(data, dtype, shape, strides, offset, null);
+        this(data, dtype, shape, strides, offset, null, new Home());
     }
 
     private Tensor(MemorySegment data, DType dtype, int[] shape, long[] strides, long offset, Quant quant) {
+        this(data, dtype, shape, strides, offset, quant, new Home());
+    }
+
+    private Tensor(MemorySegment data, DType dtype, int[] shape, long[] strides, long offset, Quant quant, Home home) {
         this.data = data;
+        this.home = home;
         this.dtype = dtype;
         this.shape = shape;
         this.strides = strides;
@@ -37,7 +49,100 @@ public final class Tensor {
     }
 
     /** A view of this tensor's storage (and scales, when INT8) with another shape, strides and offset. */
-    private Tensor view(int[] shape, long[] strides, long offset) { return new Tensor(data, dtype, shape, strides, offset, quant); }
+    private Tensor view(int[] shape, long[] strides, long offset) { return new Tensor(data, dtype, shape, strides, offset, quant, home); }
+
+    // ---- a device copy ----------------------------------------------------------------------
+
+    /** A copy of a tensor's whole storage in a device's memory, made by the backend that owns it. */
+    public interface DeviceCopy {
+        /** The backend whose memory holds it: only that backend reads it in place. */
+        Object owner();
+
+        /** Writes the copy's bytes (the whole storage) into {@code host}. */
+        void download(MemorySegment host);
+
+        /** Gives the device memory back; called once, possibly on a cleaner thread, so it may only queue the freeing. */
+        void release();
+    }
+
+    /** Frees the device copies of storage nobody references any more. */
+    private static final Cleaner CLEANER = Cleaner.create();
+
+    /** The device side of one storage, shared by its views: a {@link Slot} from the first {@link #attach} on. */
+    private static final class Home {
+        private Slot slot;
+    }
+
+    /** The device copy and whether it is newer than the host bytes; the cleaner's action, so it must not reach the {@link Home} it watches. */
+    private static final class Slot implements Runnable {
+        private DeviceCopy copy;
+        private boolean hostStale;
+
+        @Override
+        public synchronized void run() { drop(); }
+
+        private void drop() {
+            DeviceCopy c = copy;
+            copy = null;
+            if (c != null) c.release();
+        }
+    }
+
+    /**
+     * Makes {@code copy} this storage's value: the host bytes are stale until read, the previous device copy is
+     * released. The tensor must view its whole storage, contiguously from element 0 (an op's output).
+     */
+    public void attach(DeviceCopy copy) {
+        if (copy == null) throw new IllegalArgumentException("attach: no device copy");
+        if (quant != null || offset != 0 || !isContiguous() || numel() * dtype.bytes() != data.byteSize()) {
+            throw new IllegalArgumentException("attach: " + str(shape) + " " + dtype + " does not view its whole storage contiguously");
+        }
+        Slot s;
+        synchronized (home) {
+            if (home.slot == null) {
+                home.slot = new Slot();
+                CLEANER.register(home, home.slot);
+            }
+            s = home.slot;
+        }
+        synchronized (s) {
+            if (s.copy != copy) s.drop();
+            s.copy = copy;
+            s.hostStale = true;
+        }
+    }
+
+    /** The storage's device copy (current: a host write drops it), or null. */
+    public DeviceCopy deviceCopy() {
+        Slot s = slot();
+        if (s == null) return null;
+        synchronized (s) {
+            return s.copy;
+        }
+    }
+
+    /** Bytes of the whole underlying storage, without reading it. */
+    public long storageBytes() { return data.byteSize(); }
+
+    private Slot slot() {
+        synchronized (home) {
+            return home.slot;
+        }
+    }
+
+    /** The host storage, filled from the device copy first if that is newer; {@code write}: the device copy is dropped. */
+    private MemorySegment host(boolean write) {
+        Slot s = slot();
+        if (s == null) return data;
+        synchronized (s) {
+            if (s.hostStale) {
+                s.copy.download(data);
+                s.hostStale = false;
+            }
+            if (write) s.drop();
+        }
+        return data;
+    }
 
     // ---- creation ---------------------------------------------------------------------------
 
@@ -141,8 +246,14 @@ public final class Tensor {
     public long[] strides() { return strides.clone(); }
     /** Offset of the first element, in elements of {@link #dtype()}, into {@link #segment()}. */
     public long offset() { return offset; }
-    /** The whole underlying storage (not just this view). */
-    public MemorySegment segment() { return data; }
+    /**
+     * The whole underlying storage (not just this view), for reading or writing: a device copy is read back
+     * first and then dropped, since the caller may write. Code that only reads uses {@link #readSegment()}.
+     */
+    public MemorySegment segment() { return host(true); }
+
+    /** As {@link #segment()} for code that only reads it: a device copy stays valid. */
+    public MemorySegment readSegment() { return host(false); }
     /** The scales of an INT8 tensor, null for the float types. */
     public Quant quant() { return quant; }
     public long numel() { return count(shape); }
@@ -168,10 +279,11 @@ public final class Tensor {
 
     public float get(int... idx) {
         long at = index("get", idx);
-        return quant != null ? quant.get(data, at) : dtype.get(data, at);
+        MemorySegment d = host(false);
+        return quant != null ? quant.get(d, at) : dtype.get(d, at);
     }
 
-    public void set(float v, int... idx) { dtype.set(data, index("set", idx), v); }
+    public void set(float v, int... idx) { dtype.set(host(true), index("set", idx), v); }
 
     private long index(String op, int[] idx) {
         if (idx.length != shape.length) {

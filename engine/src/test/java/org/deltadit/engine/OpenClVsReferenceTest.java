@@ -63,9 +63,12 @@ class OpenClVsReferenceTest extends BackendVsReferenceTest {
         assertEquals(before + 1, cl.residentWeights(), "weights the engine could write are not kept");
     }
 
-    /** In a run of blocks h goes up once and comes down once; block by block it travels every time. */
+    /**
+     * A run of blocks is one device program, and h stays on the device after it: the next run (or block) reads it
+     * in place, and it comes down once, when the host reads it. Without kept results, every h comes down.
+     */
     @Test
-    void aRunOfBlocksKeepsTheHiddenStateOnTheDevice() {
+    void theHiddenStateStaysOnTheDeviceUntilTheHostReadsIt() {
         OpenClBackend cl = (OpenClBackend) CPU;
         int b = 2, n = 7, d = 16, heads = 2;
         java.util.List<AdaLnBlock.Call> calls = new java.util.ArrayList<>();
@@ -75,6 +78,7 @@ class OpenClVsReferenceTest extends BackendVsReferenceTest {
             calls.add(new AdaLnBlock.Call(w, Check.random(10 * i + 4, b, 6 * d), null));
         }
         Tensor h = Check.random(5, b, n, d);
+        float[] hBefore = h.toFloatArray();
         long hBytes = 4L * h.numel();
         cl.adaLnBlocks(h, calls, heads, 1e-6f, 1e-6f, null); // the weights go up on first use, and stay
         var t0 = cl.traffic();
@@ -84,14 +88,77 @@ class OpenClVsReferenceTest extends BackendVsReferenceTest {
         for (AdaLnBlock.Call c : calls) step = cl.adaLnBlockKv(step, c.mod(), c.weights(), heads, 1e-6f, 1e-6f, null, null);
         var t2 = cl.traffic();
         assertEquals(1, t1.ops() - t0.ops(), "one device program for the run");
-        // kernels are queued, not waited for one by one: the run waits once, before its download
+        // kernels are queued, not waited for one by one: the run waits once, at its end
         assertTrue(t1.launches() - t0.launches() > 40, "the run's kernels: " + (t1.launches() - t0.launches()));
         assertEquals(1, t1.waits() - t0.waits(), "waits in the run");
-        assertEquals(hBytes, t1.downBytes() - t0.downBytes(), "only the last block's h comes down");
-        assertEquals(4 * hBytes, t2.downBytes() - t1.downBytes(), "block by block, every h comes down");
+        assertEquals(0, t1.downBytes() - t0.downBytes(), "nothing comes down: the host has not read h");
+        assertEquals(0, t2.downBytes() - t1.downBytes(), "block by block, h stays on the device between blocks");
         // the rest of what goes up (modulations, biases, placeholders for absent arguments) is the same both ways
-        assertEquals(3 * hBytes, (t2.upBytes() - t1.upBytes()) - (t1.upBytes() - t0.upBytes()), "h goes up once instead of four times");
+        assertEquals(0, (t2.upBytes() - t1.upBytes()) - (t1.upBytes() - t0.upBytes()), "h goes up once either way");
+        assertTrue(run.deviceCopy() != null && step.deviceCopy() != null, "both results are held on the device");
         Check.close(step, run, 1e-6, 0, "the same kernels in the same order");
+        assertEquals(2 * hBytes, cl.traffic().downBytes() - t2.downBytes(), "each result comes down once, when read");
+        Check.close(step, run, 1e-6, 0, "read again: from host memory");
+        assertEquals(2 * hBytes, cl.traffic().downBytes() - t2.downBytes(), "nothing comes down twice");
+        assertTrue(run.deviceCopy() != null, "reading keeps the device copy");
+        assertEquals(java.util.Arrays.toString(hBefore), java.util.Arrays.toString(h.toFloatArray()), "the blocks did not write their input");
+        // a run from a resident h: the same values, without h going up again
+        var t3 = cl.traffic();
+        Tensor again = cl.adaLnBlocks(step, calls.subList(0, 1), heads, 1e-6f, 1e-6f, null);
+        Tensor want = REF.adaLnBlocks(step, calls.subList(0, 1), heads, 1e-6f, 1e-6f, null);
+        assertEquals(4L * b * 6 * d, cl.traffic().upBytes() - t3.upBytes(), "only the modulation goes up, not h");
+        Check.close(want, again, 1e-4, 1e-4, "from a resident h");
+        cl.keepResults(false);
+        try {
+            var t4 = cl.traffic();
+            cl.adaLnBlocks(h, calls, heads, 1e-6f, 1e-6f, null);
+            assertEquals(hBytes, cl.traffic().downBytes() - t4.downBytes(), "results not kept: h comes down at the end of the run");
+        } finally {
+            cl.keepResults(true);
+        }
+    }
+
+    /** A cache's Δ arithmetic (h_j − h_i, h + Δ, a forecast's scaled difference) on held results: nothing crosses, the values are the reference's. */
+    @Test
+    void deltaArithmeticOnHeldResultsStaysOnTheDevice() {
+        OpenClBackend cl = (OpenClBackend) CPU;
+        Tensor hi = Check.random(40, 2, 5, 8), hj = Check.random(41, 2, 5, 8), row = Check.random(42, 8);
+        Tensor a = cl.scale(hi, 1f), b = cl.scale(hj, 1f); // held on the device
+        var t0 = cl.traffic();
+        Tensor delta = cl.sub(b, a);
+        Tensor next = cl.add(a, delta);
+        Tensor forecast = cl.add(delta, cl.scale(cl.sub(delta, a), 0.5f));
+        var t1 = cl.traffic();
+        assertEquals(0, t1.upBytes() - t0.upBytes(), "held inputs are read in place");
+        assertEquals(0, t1.downBytes() - t0.downBytes(), "results stay until read");
+        Tensor wantDelta = REF.sub(hj, hi);
+        Check.close(wantDelta, delta, 1e-6, 1e-6, "Δ");
+        Check.close(REF.add(hi, wantDelta), next, 1e-6, 1e-6, "h + Δ");
+        Check.close(REF.add(wantDelta, REF.scale(REF.sub(wantDelta, hi), 0.5f)), forecast, 1e-6, 1e-6, "forecast");
+        // a broadcast operand goes up; the held one is still read in place
+        var t2 = cl.traffic();
+        Tensor biased = cl.add(a, row);
+        assertEquals(4L * a.numel(), cl.traffic().upBytes() - t2.upBytes(), "only the expanded row goes up");
+        Check.close(REF.add(hi, row), biased, 1e-6, 1e-6, "broadcast add");
+        // in place: the output is an input's storage
+        Tensor c = cl.scale(hi, 1f);
+        cl.binary(Backend.Binary.ADD, c, b, c);
+        Check.close(REF.add(hi, hj), c, 1e-6, 1e-6, "in place");
+        Check.close(hj, b, 0, 0, "the other input is unchanged");
+    }
+
+    /** A held result's device memory goes back to the backend when its tensor is gone. */
+    @Test
+    void heldResultsAreGivenBackWhenTheirTensorsAreGone() throws InterruptedException {
+        OpenClBackend cl = (OpenClBackend) CPU;
+        int before = cl.heldResults();
+        for (int i = 0; i < 20; i++) cl.scale(Check.random(50 + i, 64), 2f);
+        assertTrue(cl.heldResults() > before, "results are held: " + cl.heldResults() + " after " + before);
+        for (int i = 0; i < 200 && cl.heldResults() > before; i++) {
+            System.gc();
+            Thread.sleep(10);
+        }
+        assertTrue(cl.heldResults() <= before, "after collection: " + cl.heldResults() + " held, " + before + " before");
     }
 
     @Test

@@ -84,7 +84,7 @@ public final class CudaBackend extends DeviceBackend {
     @Override
     public String describe() {
         return "cuda:" + ordinal + " (" + device.name() + ", sm_" + device.computeCapability() + "; cuBLAS GEMMs " + gemmMode.name().toLowerCase(Locale.ROOT)
-                + "; weights resident, h resident across a run of blocks; experimental)";
+                + "; weights and results resident; experimental)";
     }
 
     public CudaDevices.Device device() { return device; }

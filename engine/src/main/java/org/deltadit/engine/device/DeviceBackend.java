@@ -20,10 +20,13 @@ import org.deltadit.engine.Tensor;
  * The op SPI on a device with its own memory (OpenCL, CUDA): every kernel of {@code ops.cl} launched the
  * same way, so a device backend only says how to allocate, copy and launch. Weights that cannot change
  * (read-only native memory: a checkpoint as the loaders map it, or random weights sealed after filling)
- * are uploaded once and kept; activations travel with each op (their inputs up, the output down), except in a
- * run of transformer blocks ({@link #adaLnBlocks}), where the hidden state stays on the device. Kernels are
- * queued without waiting; an op waits once, before it reads its result back. Calls
- * are serialised: one queue or stream, and kernel arguments are per-kernel state.
+ * are uploaded once and kept. An op's result stays in device memory, attached to the output tensor
+ * ({@link Tensor#attach}): the next op on this backend that takes the whole tensor as an input reads it in place,
+ * and host code that reads it brings it down then. So the hidden state stays on the device through a run of
+ * transformer blocks ({@link #adaLnBlocks}), from one run to the next and into the Δ arithmetic of a cache;
+ * what host code reads (the final layer's GEMMs, the sampler's latent) crosses. GEMM results come down, as
+ * the SPI's GEMM writes a host matrix. Kernels are queued without waiting; an op waits once, at its end or before
+ * a download. Calls are serialised: one queue or stream, and kernel arguments are per-kernel state.
  */
 public abstract class DeviceBackend extends Backend implements AutoCloseable {
 
@@ -47,6 +50,13 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
     /** At most this much device memory is held idle in the pool. */
     private static final long POOL_LIMIT = 1L << 31;
     private boolean closed;
+    private int reclaims;
+    /** Buffers attached to tensors ({@link Held}), by identity, so that closing frees them. */
+    private final java.util.Set<Held> held = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    /** Buffers whose tensors are gone (queued by the cleaner thread), back to the pool at the next op. */
+    private final java.util.concurrent.ConcurrentLinkedQueue<Held> dead = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    /** Whether ops leave their results on the device ({@code -Ddit.device.resident=false}: every result comes down, as before). */
+    private volatile boolean keepResults = !"false".equals(System.getProperty("dit.device.resident"));
 
     /** Where an op's time goes (nanoseconds, bytes), for {@link #stats()}: the host's share is what residency would save. */
     private long ops, opNanos, upNanos, upBytes, downNanos, downBytes, launchNanos, launches, allocNanos, allocs, weightNanos, weightBytes, waits;
@@ -94,6 +104,9 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
         }
         List<Buf> resident = new ArrayList<>(weights.values());
         if (none != null) resident.add(none);
+        for (Held h : held) resident.add(h.buf);
+        held.clear();
+        dead.clear();
         for (Buf b : resident) {
             try {
                 free(b);
@@ -135,6 +148,7 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
         ops++;
         try (Arena a = Arena.ofConfined()) {
             enter();
+            drainDead();
             body.run(a, made);
             waitForQueue(); // an op that downloads nothing still reports its kernels' failures as its own
         } catch (RuntimeException | Error e) {
@@ -164,6 +178,80 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
         return b;
     }
 
+    /** A result left on the device: a buffer of this backend attached to the tensor it is the value of. */
+    private final class Held implements Tensor.DeviceCopy {
+        final Buf buf;
+        private final java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
+
+        Held(Buf buf) { this.buf = buf; }
+
+        @Override
+        public Object owner() { return DeviceBackend.this; }
+
+        @Override
+        public void download(MemorySegment host) {
+            op((a, made) -> {
+                MemorySegment tmp = a.allocate(buf.bytes(), 64);
+                timedRead(buf, tmp, buf.bytes());
+                MemorySegment.copy(tmp, 0, host, 0, buf.bytes());
+            });
+        }
+
+        @Override
+        public void release() { if (released.compareAndSet(false, true)) dead.add(this); }
+    }
+
+    /** Whether ops leave their results on the device (default: yes; {@code -Ddit.device.resident=false}: no). */
+    public void keepResults(boolean keep) { keepResults = keep; }
+
+    /** Results now held on the device for tensors (for the tests and logs). */
+    public synchronized int heldResults() {
+        drainDead();
+        return held.size();
+    }
+
+    /** Buffers of tensors the cleaner found gone go back to the pool. */
+    private void drainDead() {
+        for (Held h; (h = dead.poll()) != null; ) if (held.remove(h)) recycle(h.buf);
+    }
+
+    /** x's device copy on this backend, where x is the whole of it as F32 (then an op reads it in place), else null. */
+    private Buf residentBuf(Tensor x) {
+        if (!(x.deviceCopy() instanceof Held h) || h.owner() != this || x.dtype() != DType.F32 || x.offset() != 0 || !x.isContiguous()
+                || 4 * x.numel() != x.storageBytes()) return null;
+        return h.buf;
+    }
+
+    /** x on the device for this op: its resident copy read in place (an op must not write it), else uploaded. */
+    protected final Buf in(Arena a, List<Buf> made, Tensor x) throws Throwable {
+        Buf r = residentBuf(x);
+        return r != null ? r : in(a, made, x.toFloatArray());
+    }
+
+    /** {@code t} read through {@code strides} at every index of {@code shape}: in place where that is t itself, whole and resident, else expanded and uploaded. */
+    private Buf in(Arena a, List<Buf> made, Tensor t, long[] strides, int[] shape) throws Throwable {
+        if (t.offset() == 0 && Arrays.equals(strides, Tensor.contiguousStrides(shape)) && Arrays.equals(t.shape(), shape)) {
+            Buf r = residentBuf(t);
+            if (r != null) return r;
+        }
+        return in(a, made, expand(t, strides, shape));
+    }
+
+    /**
+     * Makes {@code o} (a buffer of this op holding out's values) out's value: left on the device and attached to
+     * out where out is a whole F32 storage, else brought down into it.
+     */
+    protected final void result(Arena a, List<Buf> made, Buf o, Tensor out) throws Throwable {
+        if (keepResults && out.dtype() == DType.F32 && out.offset() == 0 && out.isContiguous() && 4 * out.numel() == out.storageBytes()
+                && o.bytes() == out.storageBytes() && made.remove(o)) {
+            Held h = new Held(o);
+            held.add(h);
+            out.attach(h);
+            return;
+        }
+        store(download(a, o, out.numel()), out);
+    }
+
     /** An uninitialised F32 buffer of this op. */
     protected final Buf out(List<Buf> made, long floats) throws Throwable {
         Buf b = obtain(4L * Math.max(1, floats));
@@ -179,11 +267,35 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
             return q.pop();
         }
         long t0 = System.nanoTime();
-        Buf b = allocate(bytes);
+        Buf b;
+        try {
+            b = allocate(bytes);
+        } catch (Throwable t) {
+            if (held.isEmpty() && pooledBytes == 0) throw t;
+            reclaim();
+            b = allocate(bytes); // still failing: the device is full of what is in use
+        }
         allocNanos += System.nanoTime() - t0;
         allocs++;
         return b;
     }
+
+    /**
+     * Device memory ran out: held results whose tensors are gone wait for the garbage collector, which knows
+     * nothing of device memory, so collect now, give their buffers back, and free the idle pool.
+     */
+    private void reclaim() throws Throwable {
+        reclaims++;
+        System.gc();
+        for (int i = 0; i < 50 && dead.isEmpty(); i++) Thread.sleep(10); // the cleaner runs on its own thread
+        drainDead();
+        for (var q : pool.values()) for (Buf p : q) free(p);
+        pool.clear();
+        pooledBytes = 0;
+    }
+
+    /** Times device memory ran out and was reclaimed from results nobody references (for the tests and logs). */
+    public synchronized int reclaims() { return reclaims; }
 
     /** Back to the pool, or freed where the pool is full. */
     private void recycle(Buf b) {
@@ -260,11 +372,14 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
     /** A line on where the ops' time went since the backend was made. */
     public synchronized String stats() {
         long other = opNanos - upNanos - downNanos - launchNanos - allocNanos - weightNanos;
+        drainDead();
+        long heldBytes = 0;
+        for (Held h : held) heldBytes += h.buf.bytes();
         return String.format(java.util.Locale.ROOT,
-                "%s: %d ops in %.2f s: uploads %.2f s (%.2f GB), downloads %.2f s (%.2f GB), kernels and library calls %.2f s (%d launches, %d waits), "
-                        + "allocations %.2f s (%d), resident weights %.2f s (%.2f GB), host work %.2f s",
-                prefix(), ops, opNanos / 1e9, upNanos / 1e9, upBytes / 1e9, downNanos / 1e9, downBytes / 1e9, launchNanos / 1e9, launches, waits,
-                allocNanos / 1e9, allocs, weightNanos / 1e9, weightBytes / 1e9, other / 1e9);
+                "%s: %d ops in %.2f s: uploads %.2f s (%.1f MB), downloads %.2f s (%.1f MB), kernels and library calls %.2f s (%d launches, %d waits), "
+                        + "allocations %.2f s (%d), resident weights %.2f s (%.1f MB), host work %.2f s; %d results held on the device (%.1f MB)",
+                prefix(), ops, opNanos / 1e9, upNanos / 1e9, upBytes / 1e6, downNanos / 1e9, downBytes / 1e6, launchNanos / 1e9, launches, waits,
+                allocNanos / 1e9, allocs, weightNanos / 1e9, weightBytes / 1e6, other / 1e9, held.size(), heldBytes / 1e6);
     }
 
     private static void store(float[] values, Tensor out) { out.copyFrom(Tensor.of(values, out.shape())); }
@@ -361,6 +476,19 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
         });
     }
 
+    /** As the SPI's linear, with x read in place where it is held here and the result left on the device. */
+    @Override
+    public Tensor linear(Tensor x, Tensor w, Tensor bias, Tensor out) {
+        checkOut("linear", out, linearShape(x, w, bias), x, w);
+        int k = w.dim(1), n = w.dim(0), rows = Math.toIntExact(x.numel() / Math.max(1, k));
+        op((a, made) -> {
+            Buf o = out(made, (long) rows * n);
+            gemmOnDevice(a, made, in(a, made, x), Mat.of(w).transpose(), bias(a, made, bias), o, rows, k, n);
+            result(a, made, o, out);
+        });
+        return out;
+    }
+
     /** c [m, n] = a [m, k] (on the device, row-major F32)·b (+ bias [n] on the device, or null); the shared tiled kernel unless a backend has a library GEMM. */
     protected void gemmOnDevice(Arena ar, List<Buf> made, Buf a, Mat b, Buf bias, Buf c, int m, int k, int n) throws Throwable {
         run("gemm", new long[] {roundUp(n, TILE), roundUp(m, TILE)}, new long[] {TILE, TILE},
@@ -397,11 +525,18 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
         Tensor out = Tensor.zeros(h.shape());
         op((a, made) -> {
             // everything the run needs goes up before its first kernel, so no copy waits for a kernel in between
-            Buf x = in(a, made, h.toFloatArray()), maskBuf = mask == null ? null : in(a, made, mask.toFloatArray());
+            Buf x = residentBuf(h), maskBuf = mask == null ? null : in(a, made, mask);
+            if (x == null) {
+                x = in(a, made, h);
+            } else { // the blocks update x in place: h's own copy must stay as it is (scaled by 1, exactly)
+                Buf copy = out(made, h.numel());
+                run("unary", g(h.numel()), null, x, copy, (int) h.numel(), 3, 1f);
+                x = copy;
+            }
             Buf[] mods = new Buf[calls.size()], kvs = new Buf[calls.size()];
             for (int i = 0; i < calls.size(); i++) {
-                mods[i] = in(a, made, calls.get(i).mod().toFloatArray());
-                if (calls.get(i).kv() != null) kvs[i] = in(a, made, calls.get(i).kv().toFloatArray());
+                mods[i] = in(a, made, calls.get(i).mod());
+                if (calls.get(i).kv() != null) kvs[i] = in(a, made, calls.get(i).kv());
             }
             for (int i = 0; i < calls.size(); i++) {
                 List<Buf> block = new ArrayList<>();
@@ -412,7 +547,7 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
                     for (Buf b : block) recycle(b); // the queue is in order: the next block's kernels run after this one's
                 }
             }
-            store(download(a, x, h.numel()), out);
+            result(a, made, x, out);
         });
         return out;
     }
@@ -467,8 +602,8 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
         int rows = x.dim(0), n = x.dim(1);
         op((a, made) -> {
             Buf o = out(made, (long) rows * n);
-            run("layer_norm", g(rows), null, in(a, made, x.toFloatArray()), in(a, made, gamma), in(a, made, beta), o, rows, n, eps, gamma == null ? 0 : 1, beta == null ? 0 : 1);
-            store(download(a, o, (long) rows * n), out);
+            run("layer_norm", g(rows), null, in(a, made, x), in(a, made, gamma), in(a, made, beta), o, rows, n, eps, gamma == null ? 0 : 1, beta == null ? 0 : 1);
+            result(a, made, o, out);
         });
     }
 
@@ -483,8 +618,8 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
         float[] weight = gm;
         op((a, made) -> {
             Buf o = out(made, (long) rows * n);
-            run("rms_norm", g(rows), null, in(a, made, x.toFloatArray()), in(a, made, weight), o, rows, n, eps);
-            store(download(a, o, (long) rows * n), out);
+            run("rms_norm", g(rows), null, in(a, made, x), in(a, made, weight), o, rows, n, eps);
+            result(a, made, o, out);
         });
     }
 
@@ -493,9 +628,9 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
         int batch = x.dim(0), c = x.dim(1), s = x.dim(2);
         op((a, made) -> {
             Buf o = out(made, x.numel());
-            run("group_norm", g((long) batch * groups), null, in(a, made, x.toFloatArray()), in(a, made, gamma), in(a, made, beta), o,
+            run("group_norm", g((long) batch * groups), null, in(a, made, x), in(a, made, gamma), in(a, made, beta), o,
                     batch, c, s, groups, eps, gamma == null ? 0 : 1, beta == null ? 0 : 1);
-            store(download(a, o, x.numel()), out);
+            result(a, made, o, out);
         });
     }
 
@@ -503,8 +638,8 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
         long n = x.numel();
         op((a, made) -> {
             Buf o = out(made, n);
-            run("unary", g(n), null, in(a, made, x.toFloatArray()), o, (int) n, code, arg);
-            store(download(a, o, n), out);
+            run("unary", g(n), null, in(a, made, x), o, (int) n, code, arg);
+            result(a, made, o, out);
         });
     }
 
@@ -520,7 +655,6 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
     @Override
     protected void binaryKernel(Binary op, Tensor a, long[] aStrides, Tensor b, long[] bStrides, Tensor out) {
         int[] shape = out.shape();
-        float[] av = expand(a, aStrides, shape), bv = expand(b, bStrides, shape);
         long n = out.numel();
         int code = switch (op) {
             case ADD -> 0;
@@ -529,14 +663,14 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
         };
         op((ar, made) -> {
             Buf o = out(made, n);
-            run("binary", g(n), null, in(ar, made, av), in(ar, made, bv), o, (int) n, code);
-            store(download(ar, o, n), out);
+            run("binary", g(n), null, in(ar, made, a, aStrides, shape), in(ar, made, b, bStrides, shape), o, (int) n, code);
+            result(ar, made, o, out);
         });
     }
 
     /** {@code t} read through {@code strides} (elements; 0 where broadcast) at every index of {@code shape}, row-major. */
     protected static float[] expand(Tensor t, long[] strides, int[] shape) {
-        return Tensor.wrapStrided(t.segment(), t.dtype(), shape, strides, t.offset()).toFloatArray();
+        return Tensor.wrapStrided(t.readSegment(), t.dtype(), shape, strides, t.offset()).toFloatArray();
     }
 
     @Override
@@ -544,8 +678,8 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
         int rows = x.dim(0), n = x.dim(1);
         op((a, made) -> {
             Buf o = out(made, (long) rows * n);
-            run("softmax_rows", g(rows), null, in(a, made, x.toFloatArray()), o, rows, n);
-            store(download(a, o, (long) rows * n), out);
+            run("softmax_rows", g(rows), null, in(a, made, x), o, rows, n);
+            result(a, made, o, out);
         });
     }
 
@@ -555,9 +689,9 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
         float[] mv = mask == null ? null : expand(mask, maskStrides, new int[] {b, h, lq, lk});
         op((a, made) -> {
             Buf o = out(made, (long) bh * lq * dv);
-            attentionOnDevice(a, made, in(a, made, q.toFloatArray()), in(a, made, k.toFloatArray()), in(a, made, v.toFloatArray()),
+            attentionOnDevice(a, made, in(a, made, q), in(a, made, k), in(a, made, v),
                     mv == null ? null : in(a, made, mv), 1, o, bh, lq, lk, d, dv, scale);
-            store(download(a, o, (long) bh * lq * dv), out);
+            result(a, made, o, out);
         });
     }
 
@@ -576,9 +710,9 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
         op((a, made) -> {
             Buf o = out(made, out.numel());
             Buf wb = matrix(a, made, Mat.of(w.reshape(w.dim(0), -1)));
-            run("conv2d", g(out.numel()), null, in(a, made, x.toFloatArray()), wb, in(a, made, bias), o,
+            run("conv2d", g(out.numel()), null, in(a, made, x), wb, in(a, made, bias), o,
                     n, cin, h, wd, cout, kh, kw, stride, padding, ho, wo, bias == null ? 0 : 1);
-            store(download(a, o, out.numel()), out);
+            result(a, made, o, out);
         });
     }
 
@@ -587,8 +721,8 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
         int planes = x.dim(0) * x.dim(1), h = x.dim(2), w = x.dim(3);
         op((a, made) -> {
             Buf o = out(made, out.numel());
-            run("upsample_nearest", g(out.numel()), null, in(a, made, x.toFloatArray()), o, planes, h, w, factor);
-            store(download(a, o, out.numel()), out);
+            run("upsample_nearest", g(out.numel()), null, in(a, made, x), o, planes, h, w, factor);
+            result(a, made, o, out);
         });
     }
 }

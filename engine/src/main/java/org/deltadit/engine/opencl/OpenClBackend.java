@@ -62,7 +62,7 @@ public final class OpenClBackend extends DeviceBackend {
 
     @Override public String name() { return "opencl"; }
 
-    @Override public String describe() { return "opencl:" + device.index() + " (" + device.platform() + " / " + device.name() + ", " + device.openClC() + "; weights resident, h resident across a run of blocks)"; }
+    @Override public String describe() { return "opencl:" + device.index() + " (" + device.platform() + " / " + device.name() + ", " + device.openClC() + "; weights and results resident)"; }
 
     public OpenClDevices.Device device() { return device; }
 
