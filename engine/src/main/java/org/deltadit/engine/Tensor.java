@@ -84,6 +84,7 @@ public final class Tensor {
         private void drop() {
             DeviceCopy c = copy;
             copy = null;
+            hostStale = false;
             if (c != null) c.release();
         }
     }
@@ -134,12 +135,20 @@ public final class Tensor {
     private MemorySegment host(boolean write) {
         Slot s = slot();
         if (s == null) return data;
+        DeviceCopy newer;
         synchronized (s) {
-            if (s.hostStale) {
-                s.copy.download(data);
-                s.hostStale = false;
+            newer = s.hostStale ? s.copy : null;
+        }
+        if (newer != null) {
+            newer.download(data); // outside the slot's lock: the device takes its own, and its ops read slots
+            synchronized (s) {
+                if (s.copy == newer) s.hostStale = false;
             }
-            if (write) s.drop();
+        }
+        if (write) {
+            synchronized (s) {
+                s.drop();
+            }
         }
         return data;
     }
