@@ -35,10 +35,6 @@ public final class Comparison {
      * {@code clipSample} the x0 clamp (null: none; see {@link GenerationRequest}).
      */
     public record Settings(String sampler, int steps, double cfg, int count, int batch, long seed, List<String> prompts, Double clipSample) implements Serializable {
-        public Settings(String sampler, int steps, double cfg, int count, int batch, long seed, List<String> prompts) {
-            this(sampler, steps, cfg, count, batch, seed, prompts, null);
-        }
-
         public Settings {
             if (prompts != null && prompts.size() < count) {
                 throw new IllegalArgumentException("--prompts: " + prompts.size() + " prompts for " + count + " images per row (image i takes prompt i: give at least --count)");
@@ -127,6 +123,11 @@ public final class Comparison {
     public static void checkModel(Pipeline p, Settings s) {
         if (p.textConditioned() && s.prompts() == null) throw new IllegalArgumentException("--prompts: " + p.config().archName() + " is a text-to-image model: give its prompts (a file, one per line)");
         if (!p.textConditioned() && s.prompts() != null) throw new IllegalArgumentException("--prompts: " + p.config().archName() + " is class-conditional; its rows take classes in turn, not prompts");
+    }
+
+    /** Every row's request for one image, checked against the model (sampler, steps, clamp, policy), before any work is handed out. */
+    public static void checkRows(Pipeline p, List<CompareRow> rows, Settings s) {
+        for (CompareRow r : rows) p.validate(request(r, s, 0, 1, p.numClasses(), false));
     }
 
     /** The latents of images [from, to) of {@code row} on {@code p}: the reference another model's rows are compared with. */

@@ -37,6 +37,8 @@ final class CompareCommand implements Callable<Integer> {
     int steps;
     @Option(names = "--cfg", defaultValue = "4.0", description = "guidance scale (default: ${DEFAULT-VALUE})")
     double cfg;
+    @Option(names = "--clip-sample", description = "clamp each predicted x0 to [-R, R] (ddpm, ddim, dpm-solver++; pixel-space models; default: none)")
+    Double clipSample;
     @Option(names = "--count", defaultValue = "100", description = "images per row, classes in turn (default: ${DEFAULT-VALUE})")
     int count;
     @Option(names = "--batch", defaultValue = "50", description = "images per model batch within a task (default: ${DEFAULT-VALUE})")
@@ -70,7 +72,7 @@ final class CompareCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Comparison.Settings s = new Comparison.Settings(sampler, steps, cfg, count, batch, seed, prompts == null ? null : org.deltadit.pipeline.Captions.readPromptFile(prompts));
+        Comparison.Settings s = new Comparison.Settings(sampler, steps, cfg, count, batch, seed, prompts == null ? null : org.deltadit.pipeline.Captions.readPromptFile(prompts), clipSample);
         Comparison.Metrics m = Comparison.Metrics.parse(metrics, fidWeights, fidStats, clipModel, prompts != null);
         ModelRef ref = modelOptions.ref(job);
         List<CompareRow> list;
@@ -83,6 +85,7 @@ final class CompareCommand implements Callable<Integer> {
             Comparison.checkModel(p, s);
             list = new ArrayList<>(CompareRow.parse(rows, steps, c, cfg > 1 ? 2 : 1));
             if (policyFiles != null) for (Path f : policyFiles) list.add(CompareRow.policyFile(f, steps, c, cfg));
+            Comparison.checkRows(p, list, s);
             evalDir = Comparison.evaluationFolder(Path.of(ref.model()), classifier, c, System.err);
             Comparison.Networks nets = Comparison.networks(evalDir, m, p.backend()); // the networks and statistics checked here too
             refs = Comparison.references(evalDir, nets);

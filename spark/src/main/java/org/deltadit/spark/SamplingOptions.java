@@ -21,8 +21,10 @@ final class SamplingOptions {
     Integer guideChannels;
     @Option(names = "--eta", description = "DDIM η (default: 0; ddim only)")
     Double eta;
+    @Option(names = "--clip-sample", description = "clamp each predicted x0 to [-R, R], as diffusers' clip_sample (ddpm, ddim, dpm-solver++; for pixel-space models such as the demo; default: none)")
+    Double clipSample;
 
     GenerateJob.Settings settings(CacheSpec cache, String negativePrompt) {
-        return new GenerateJob.Settings(seed, steps, sampler, spacing, cfg, batch, guideChannels, eta, negativePrompt, cache, false);
+        return new GenerateJob.Settings(seed, steps, sampler, spacing, cfg, batch, guideChannels, eta, clipSample, negativePrompt, cache, false);
     }
 }
