@@ -70,7 +70,8 @@ public final class Tensor {
 
     /** The device side of one storage, shared by its views: a {@link Slot} from the first {@link #attach} on. */
     private static final class Home {
-        private Slot slot;
+        /** Volatile: storage no device has seen (nearly all) is checked without a lock on every access. */
+        private volatile Slot slot;
     }
 
     /** The device copy and whether it is newer than the host bytes; the cleaner's action, so it must not reach the {@link Home} it watches. */
@@ -125,11 +126,7 @@ public final class Tensor {
     /** Bytes of the whole underlying storage, without reading it. */
     public long storageBytes() { return data.byteSize(); }
 
-    private Slot slot() {
-        synchronized (home) {
-            return home.slot;
-        }
-    }
+    private Slot slot() { return home.slot; }
 
     /** The host storage, filled from the device copy first if that is newer; {@code write}: the device copy is dropped. */
     private MemorySegment host(boolean write) {
