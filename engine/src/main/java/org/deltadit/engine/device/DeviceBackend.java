@@ -24,9 +24,9 @@ import org.deltadit.engine.Tensor;
  * ({@link Tensor#attach}): the next op on this backend that takes the whole tensor as an input reads it in place,
  * and host code that reads it brings it down then. So the hidden state stays on the device through a run of
  * transformer blocks ({@link #adaLnBlocks}), from one run to the next and into the Δ arithmetic of a cache;
- * what host code reads (the final layer's GEMMs, the sampler's latent) crosses. GEMM results come down, as
- * the SPI's GEMM writes a host matrix. Kernels are queued without waiting; an op waits once, at its end or before
- * a download. Calls are serialised: one queue or stream, and kernel arguments are per-kernel state.
+ * what host code reads (the model's output for the sampler) crosses, and so do inputs that are only part of a
+ * storage (a slice, permuted heads) and matmul's results (the SPI's GEMM writes a host matrix; linear's stay).
+ * Kernels are queued without waiting; an op waits once, at its end or before a download. Calls are serialised: one queue or stream, and kernel arguments are per-kernel state.
  */
 public abstract class DeviceBackend extends Backend implements AutoCloseable {
 
