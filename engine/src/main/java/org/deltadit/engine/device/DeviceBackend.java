@@ -104,6 +104,18 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
         }
         List<Buf> resident = new ArrayList<>(weights.values());
         if (none != null) resident.add(none);
+        drainDead();
+        // results still referenced come down into their tensors, which stay readable after the backend is gone
+        try (Arena a = Arena.ofConfined()) {
+            for (Held h : held) {
+                MemorySegment tmp = a.allocate(h.buf.bytes(), 64);
+                read(h.buf, tmp, h.buf.bytes());
+                MemorySegment.copy(tmp, 0, h.host, 0, h.buf.bytes());
+                h.saved = true;
+            }
+        } catch (Throwable ignored) {
+            // a device that fails here leaves those tensors unreadable: their reads say the backend was closed
+        }
         for (Held h : held) resident.add(h.buf);
         held.clear();
         dead.clear();
@@ -181,15 +193,23 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
     /** A result left on the device: a buffer of this backend attached to the tensor it is the value of. */
     private final class Held implements Tensor.DeviceCopy {
         final Buf buf;
+        /** The tensor's host storage (not the tensor: the cleaner watches that), filled when the backend closes. */
+        final MemorySegment host;
+        /** Set when closing brought the values down into {@link #host}: nothing is left to read on the device. */
+        volatile boolean saved;
         private final java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
 
-        Held(Buf buf) { this.buf = buf; }
+        Held(Buf buf, MemorySegment host) {
+            this.buf = buf;
+            this.host = host;
+        }
 
         @Override
         public Object owner() { return DeviceBackend.this; }
 
         @Override
         public void download(MemorySegment host) {
+            if (saved) return;
             op((a, made) -> {
                 MemorySegment tmp = a.allocate(buf.bytes(), 64);
                 timedRead(buf, tmp, buf.bytes());
@@ -244,7 +264,7 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
     protected final void result(Arena a, List<Buf> made, Buf o, Tensor out) throws Throwable {
         if (keepResults && out.dtype() == DType.F32 && out.offset() == 0 && out.isContiguous() && 4 * out.numel() == out.storageBytes()
                 && o.bytes() == out.storageBytes() && made.remove(o)) {
-            Held h = new Held(o);
+            Held h = new Held(o, out.readSegment());
             held.add(h);
             out.attach(h);
             return;

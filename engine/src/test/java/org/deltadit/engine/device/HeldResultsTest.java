@@ -86,9 +86,12 @@ class HeldResultsTest {
         assertTrue(kept.deviceCopy() != null, "a result still referenced keeps its memory");
         float[] want = new float[1024];
         for (int i = 0; i < want.length; i++) want[i] = 3f * i;
+        Tensor unread = dev.scale(Tensor.of(x, 1024), 4f);
         assertArrayEquals(want, kept.toFloatArray());
         dev.close();
         assertEquals(0, dev.used, "closing frees everything, held results included");
+        for (int i = 0; i < want.length; i++) want[i] = 4f * i;
+        assertArrayEquals(want, unread.toFloatArray(), "a result not read before the backend closed came down as it closed");
     }
 
     @Test
