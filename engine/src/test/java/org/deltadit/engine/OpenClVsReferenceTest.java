@@ -118,6 +118,18 @@ class OpenClVsReferenceTest extends BackendVsReferenceTest {
         }
     }
 
+    /** A checkpoint's BF16 weights stay BF16 on the device (half the memory) and give the products of their F32 widening. */
+    @Test
+    void bf16WeightsAreKeptAsStored() {
+        OpenClBackend cl = (OpenClBackend) CPU;
+        Tensor x = Check.random(60, 2, 9, 40), w = Check.sealed(Check.random(61, 70, 40).to(DType.BF16)), bias = Check.random(62, 70);
+        long before = cl.residentWeightBytes();
+        Tensor got = cl.linear(x, w, bias);
+        assertEquals(2L * 70 * 40, cl.residentWeightBytes() - before, "two bytes a weight");
+        Check.close(REF.linear(x, w, bias), got, gemmTol(40), 1e-5, "BF16 weights");
+        Check.close(cl.linear(x, w.to(DType.F32), bias), got, 0, 0, "the same sums as the weights widened to F32");
+    }
+
     /** A cache's Δ arithmetic (h_j − h_i, h + Δ, a forecast's scaled difference) on held results: nothing crosses, the values are the reference's. */
     @Test
     void deltaArithmeticOnHeldResultsStaysOnTheDevice() {

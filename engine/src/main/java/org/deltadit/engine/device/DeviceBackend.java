@@ -416,6 +416,13 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
     /** Device copies of read-only weights now held (for the tests and logs). */
     public synchronized int residentWeights() { return weights.size(); }
 
+    /** Their bytes. */
+    public synchronized long residentWeightBytes() {
+        long b = 0;
+        for (Buf w : weights.values()) b += w.bytes();
+        return b;
+    }
+
     /** {@code m} as a row-major F32 device buffer: a resident one for read-only weights, else a buffer of this op. */
     protected final Buf matrix(Arena a, List<Buf> made, Mat m) throws Throwable { return matrix(a, made, m, Form.F32); }
 
@@ -511,8 +518,9 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
 
     /** c [m, n] = a [m, k] (on the device, row-major F32)·b (+ bias [n] on the device, or null); the shared tiled kernel unless a backend has a library GEMM. */
     protected void gemmOnDevice(Arena ar, List<Buf> made, Buf a, Mat b, Buf bias, Buf c, int m, int k, int n) throws Throwable {
-        run("gemm", new long[] {roundUp(n, TILE), roundUp(m, TILE)}, new long[] {TILE, TILE},
-                a, matrix(ar, made, b), bias == null ? none() : bias, c, m, k, n, bias == null ? 0 : 1);
+        boolean bf16 = b.dtype() == DType.BF16 && b.quant() == null; // kept as stored: half the memory, the same products
+        run(bf16 ? "gemm_bf16b" : "gemm", new long[] {roundUp(n, TILE), roundUp(m, TILE)}, new long[] {TILE, TILE},
+                a, matrix(ar, made, b, bf16 ? Form.BF16 : Form.F32), bias == null ? none() : bias, c, m, k, n, bias == null ? 0 : 1);
     }
 
     private Buf none;

@@ -13,7 +13,7 @@ public final class Kernels {
     private Kernels() {}
 
     /** Every kernel ops.cl defines (a build must export each; the CUDA compile test checks the PTX). */
-    public static final List<String> NAMES = List.of("gemm", "bias_rows", "layer_norm", "rms_norm", "group_norm", "unary", "binary", "softmax_rows",
+    public static final List<String> NAMES = List.of("gemm", "gemm_bf16b", "bias_rows", "layer_norm", "rms_norm", "group_norm", "unary", "binary", "softmax_rows",
             "scale_mask_softmax", "attention", "conv2d", "upsample_nearest", "to_bf16", "modulate", "gate_residual", "split_heads", "merge_heads");
 
     /**
@@ -29,6 +29,7 @@ public final class Kernels {
             #define GROUP(d) ((int) ((d) == 0 ? blockIdx.x : blockIdx.y))
             #define BARRIER() __syncthreads()
             #define FLOAT_BITS(v) __float_as_uint(v)
+            #define BITS_FLOAT(u) __uint_as_float(u)
             #define INFINITY __int_as_float(0x7f800000)
             typedef unsigned short ushort;
             typedef unsigned int uint;

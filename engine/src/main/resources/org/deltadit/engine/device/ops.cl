@@ -13,6 +13,7 @@
 #define GROUP(d) ((int) get_group_id(d))
 #define BARRIER() barrier(CLK_LOCAL_MEM_FENCE)
 #define FLOAT_BITS(v) as_uint(v)
+#define BITS_FLOAT(u) as_float(u)
 #endif
 
 #define TILE 16
@@ -31,6 +32,26 @@ KERNEL void gemm(GLOBAL const float* a, GLOBAL const float* b, GLOBAL const floa
     for (int t = 0; t < k; t += TILE) {
         as[ty][tx] = row < m && t + tx < k ? a[(long) row * k + t + tx] : 0.0f;
         bs[ty][tx] = t + ty < k && col < n ? b[(long) (t + ty) * n + col] : 0.0f;
+        BARRIER();
+        for (int i = 0; i < TILE; i++) acc += as[ty][i] * bs[i][tx];
+        BARRIER();
+    }
+    if (row < m && col < n) c[(long) row * n + col] = hasBias ? acc + bias[col] : acc;
+}
+
+/*
+ * As gemm, with B kept as BF16 bits (a checkpoint's BF16 weights as stored: half the device memory); each value
+ * is widened exactly, so the products and sums are gemm's own.
+ */
+KERNEL void gemm_bf16b(GLOBAL const float* a, GLOBAL const ushort* b, GLOBAL const float* bias, GLOBAL float* c, int m, int k, int n, int hasBias) {
+    LOCAL float as[TILE][TILE];
+    LOCAL float bs[TILE][TILE];
+    int tx = LID(0), ty = LID(1);
+    int col = GROUP(0) * TILE + tx, row = GROUP(1) * TILE + ty;
+    float acc = 0.0f;
+    for (int t = 0; t < k; t += TILE) {
+        as[ty][tx] = row < m && t + tx < k ? a[(long) row * k + t + tx] : 0.0f;
+        bs[ty][tx] = t + ty < k && col < n ? BITS_FLOAT(((uint) b[(long) (t + ty) * n + col]) << 16) : 0.0f;
         BARRIER();
         for (int i = 0; i < TILE; i++) acc += as[ty][i] * bs[i][tx];
         BARRIER();
