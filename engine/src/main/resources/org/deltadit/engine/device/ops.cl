@@ -21,43 +21,30 @@
 /*
  * C[M,N] = A[M,K]·B[K,N] (+ bias[N]), in 16×16 tiles: each work-group stages a tile of A and of B in
  * local memory per step of K, so each value is read from global memory once per tile instead of once
- * per product. Launched on a grid rounded up to the tile; work-items past the edge load zeros.
+ * per product. Launched on a grid rounded up to the tile; work-items past the edge load zeros. Written once
+ * for B's element type: gemm takes F32; gemm_bf16b takes BF16 bits (a checkpoint's BF16 weights as stored:
+ * half the device memory), widened exactly as the tile is loaded, so its products and sums are gemm's own.
  */
-KERNEL void gemm(GLOBAL const float* a, GLOBAL const float* b, GLOBAL const float* bias, GLOBAL float* c, int m, int k, int n, int hasBias) {
-    LOCAL float as[TILE][TILE];
-    LOCAL float bs[TILE][TILE];
-    int tx = LID(0), ty = LID(1);
-    int col = GROUP(0) * TILE + tx, row = GROUP(1) * TILE + ty;
-    float acc = 0.0f;
-    for (int t = 0; t < k; t += TILE) {
-        as[ty][tx] = row < m && t + tx < k ? a[(long) row * k + t + tx] : 0.0f;
-        bs[ty][tx] = t + ty < k && col < n ? b[(long) (t + ty) * n + col] : 0.0f;
-        BARRIER();
-        for (int i = 0; i < TILE; i++) acc += as[ty][i] * bs[i][tx];
-        BARRIER();
-    }
-    if (row < m && col < n) c[(long) row * n + col] = hasBias ? acc + bias[col] : acc;
+#define GEMM_TILED(NAME, BTYPE, WIDEN) \
+KERNEL void NAME(GLOBAL const float* a, GLOBAL const BTYPE* b, GLOBAL const float* bias, GLOBAL float* c, int m, int k, int n, int hasBias) { \
+    LOCAL float as[TILE][TILE]; \
+    LOCAL float bs[TILE][TILE]; \
+    int tx = LID(0), ty = LID(1); \
+    int col = GROUP(0) * TILE + tx, row = GROUP(1) * TILE + ty; \
+    float acc = 0.0f; \
+    for (int t = 0; t < k; t += TILE) { \
+        as[ty][tx] = row < m && t + tx < k ? a[(long) row * k + t + tx] : 0.0f; \
+        bs[ty][tx] = t + ty < k && col < n ? WIDEN(b[(long) (t + ty) * n + col]) : 0.0f; \
+        BARRIER(); \
+        for (int i = 0; i < TILE; i++) acc += as[ty][i] * bs[i][tx]; \
+        BARRIER(); \
+    } \
+    if (row < m && col < n) c[(long) row * n + col] = hasBias ? acc + bias[col] : acc; \
 }
-
-/*
- * As gemm, with B kept as BF16 bits (a checkpoint's BF16 weights as stored: half the device memory); each value
- * is widened exactly, so the products and sums are gemm's own.
- */
-KERNEL void gemm_bf16b(GLOBAL const float* a, GLOBAL const ushort* b, GLOBAL const float* bias, GLOBAL float* c, int m, int k, int n, int hasBias) {
-    LOCAL float as[TILE][TILE];
-    LOCAL float bs[TILE][TILE];
-    int tx = LID(0), ty = LID(1);
-    int col = GROUP(0) * TILE + tx, row = GROUP(1) * TILE + ty;
-    float acc = 0.0f;
-    for (int t = 0; t < k; t += TILE) {
-        as[ty][tx] = row < m && t + tx < k ? a[(long) row * k + t + tx] : 0.0f;
-        bs[ty][tx] = t + ty < k && col < n ? BITS_FLOAT(((uint) b[(long) (t + ty) * n + col]) << 16) : 0.0f;
-        BARRIER();
-        for (int i = 0; i < TILE; i++) acc += as[ty][i] * bs[i][tx];
-        BARRIER();
-    }
-    if (row < m && col < n) c[(long) row * n + col] = hasBias ? acc + bias[col] : acc;
-}
+#define AS_IS(v) (v)
+#define BF16_WIDEN(u) BITS_FLOAT(((uint) (u)) << 16)
+GEMM_TILED(gemm, float, AS_IS)
+GEMM_TILED(gemm_bf16b, ushort, BF16_WIDEN)
 
 /* c [m, n] += bias[n] on every row, after a library GEMM */
 KERNEL void bias_rows(GLOBAL float* c, GLOBAL const float* bias, int m, int n) {
