@@ -31,7 +31,7 @@ public final class Tensor {
     private final Quant quant;
 
     private Tensor(MemorySegment data, DType dtype, int[] shape, long[] strides, long offset) {
-        this(data, dtype, shape, strides, offset, null, new Home());
+        this(data, dtype, shape, strides, offset, null);
     }
 
     private Tensor(MemorySegment data, DType dtype, int[] shape, long[] strides, long offset, Quant quant) {
@@ -96,7 +96,7 @@ public final class Tensor {
      */
     public void attach(DeviceCopy copy) {
         if (copy == null) throw new IllegalArgumentException("attach: no device copy");
-        if (quant != null || offset != 0 || !isContiguous() || numel() * dtype.bytes() != data.byteSize()) {
+        if (!viewsWholeStorage()) {
             throw new IllegalArgumentException("attach: " + str(shape) + " " + dtype + " does not view its whole storage contiguously");
         }
         Slot s;
@@ -123,8 +123,8 @@ public final class Tensor {
         }
     }
 
-    /** Bytes of the whole underlying storage, without reading it. */
-    public long storageBytes() { return data.byteSize(); }
+    /** Whether this tensor is its whole storage, contiguous from element 0 (not INT8): what a device copy covers. */
+    public boolean viewsWholeStorage() { return quant == null && offset == 0 && isContiguous() && numel() * dtype.bytes() == data.byteSize(); }
 
     private Slot slot() { return home.slot; }
 

@@ -108,9 +108,7 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
         // results still referenced come down into their tensors, which stay readable after the backend is gone
         try (Arena a = Arena.ofConfined()) {
             for (Held h : held) {
-                MemorySegment tmp = a.allocate(h.buf.bytes(), 64);
-                read(h.buf, tmp, h.buf.bytes());
-                MemorySegment.copy(tmp, 0, h.host, 0, h.buf.bytes());
+                h.bringDown(a, h.host);
                 h.saved = true;
             }
         } catch (Throwable ignored) {
@@ -119,6 +117,7 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
         for (Held h : held) resident.add(h.buf);
         held.clear();
         dead.clear();
+        resident.addAll(emptyPool());
         for (Buf b : resident) {
             try {
                 free(b);
@@ -127,17 +126,6 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
             }
         }
         weights.clear();
-        for (var q : pool.values()) {
-            for (Buf b : q) {
-                try {
-                    free(b);
-                } catch (Throwable ignored) {
-                    // closing: nothing left to report to
-                }
-            }
-        }
-        pool.clear();
-        pooledBytes = 0;
         try {
             release();
         } catch (Throwable ignored) {
@@ -210,11 +198,14 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
         @Override
         public void download(MemorySegment host) {
             if (saved) return;
-            op((a, made) -> {
-                MemorySegment tmp = a.allocate(buf.bytes(), 64);
-                timedRead(buf, tmp, buf.bytes());
-                MemorySegment.copy(tmp, 0, host, 0, buf.bytes());
-            });
+            op((a, made) -> bringDown(a, host));
+        }
+
+        /** The buffer's bytes into {@code into} (host memory of any kind), through native memory of {@code a}. */
+        void bringDown(Arena a, MemorySegment into) throws Throwable {
+            MemorySegment tmp = a.allocate(buf.bytes(), 64);
+            timedRead(buf, tmp, buf.bytes());
+            MemorySegment.copy(tmp, 0, into, 0, buf.bytes());
         }
 
         @Override
@@ -237,8 +228,7 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
 
     /** x's device copy on this backend, where x is the whole of it as F32 (then an op reads it in place), else null. */
     private Buf residentBuf(Tensor x) {
-        if (!(x.deviceCopy() instanceof Held h) || h.owner() != this || x.dtype() != DType.F32 || x.offset() != 0 || !x.isContiguous()
-                || 4 * x.numel() != x.storageBytes()) return null;
+        if (!(x.deviceCopy() instanceof Held h) || h.owner() != this || x.dtype() != DType.F32 || !x.viewsWholeStorage()) return null;
         return h.buf;
     }
 
@@ -250,7 +240,7 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
 
     /** {@code t} read through {@code strides} at every index of {@code shape}: in place where that is t itself, whole and resident, else expanded and uploaded. */
     private Buf in(Arena a, List<Buf> made, Tensor t, long[] strides, int[] shape) throws Throwable {
-        if (t.offset() == 0 && Arrays.equals(strides, Tensor.contiguousStrides(shape)) && Arrays.equals(t.shape(), shape)) {
+        if (Arrays.equals(t.shape(), shape) && Arrays.equals(strides, Tensor.contiguousStrides(shape))) { // t as it is: residentBuf checks the rest
             Buf r = residentBuf(t);
             if (r != null) return r;
         }
@@ -262,8 +252,7 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
      * out where out is a whole F32 storage, else brought down into it.
      */
     protected final void result(Arena a, List<Buf> made, Buf o, Tensor out) throws Throwable {
-        if (keepResults && out.dtype() == DType.F32 && out.offset() == 0 && out.isContiguous() && 4 * out.numel() == out.storageBytes()
-                && o.bytes() == out.storageBytes() && made.remove(o)) {
+        if (keepResults && out.dtype() == DType.F32 && out.viewsWholeStorage() && o.bytes() == 4L * out.numel() && made.remove(o)) {
             Held h = new Held(o, out.readSegment());
             held.add(h);
             out.attach(h);
@@ -309,9 +298,16 @@ public abstract class DeviceBackend extends Backend implements AutoCloseable {
         System.gc();
         for (int i = 0; i < 50 && dead.isEmpty(); i++) Thread.sleep(10); // the cleaner runs on its own thread
         drainDead();
-        for (var q : pool.values()) for (Buf p : q) free(p);
+        for (Buf p : emptyPool()) free(p);
+    }
+
+    /** Takes every idle buffer out of the pool (to be freed). */
+    private List<Buf> emptyPool() {
+        List<Buf> all = new ArrayList<>();
+        for (var q : pool.values()) all.addAll(q);
         pool.clear();
         pooledBytes = 0;
+        return all;
     }
 
     /** Times device memory ran out and was reclaimed from results nobody references (for the tests and logs). */
