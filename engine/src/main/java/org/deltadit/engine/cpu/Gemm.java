@@ -23,8 +23,10 @@ final class Gemm {
     static final int MR = LANES >= 16 ? 8 : 6;
     /** Two vectors wide: 6 × 2 accumulators + 2 B vectors + 1 broadcast fit AVX2's 16 registers. */
     static final int NR = VEC ? 2 * LANES : 16;
-    // Block sizes tuned on Zen 4 (1 MiB L2) with JMH: KC = 512 beat 256 and 128; NB 512 beat 256.
-    static final int KC = 512;
+    // Block sizes tuned on Zen 4 (1 MiB L2) with JMH: NB 512 beat 256. KC = 512 beat 256 and 128 when every B was
+    // packed per call; with weights packed once, KC = 1152 (DiT-XL's width: its K is 1152 or 4 × 1152) beat 512 and
+    // 768 at the ten DiT shapes, F32 and BF16 (bench/README.md): each K block adds a read-modify-write of C per tile.
+    static final int KC = 1152;
     /** A multiple of both MRs (6 and 8), so only the last block of a call has a partial panel. */
     static final int MC = 120;
     static final int NB_MAX = 512;

@@ -34,7 +34,7 @@ class PrepackedTest {
     /** K past one K block, N with a partial panel, M past one row block. */
     @Test
     void packedOnceGivesTheProductsOfPackingPerCall() {
-        int m = 130, k = 600, n = 37;
+        int m = 130, k = 1200, n = 37;
         Tensor x = Tensor.of(random(1, m * k), m, k), w = sealed(random(2, n * k), DType.F32, n, k), bias = Tensor.of(random(3, n), n);
         CpuBackend off = backend(Prepacked.Mode.OFF, Long.MAX_VALUE), on = backend(Prepacked.Mode.F32, Long.MAX_VALUE);
         float[] want = off.linear(x, w, bias).toFloatArray();
