@@ -16,6 +16,9 @@ and, with cache policies applied to the 3-block model (DESIGN.md §5; each batch
   ddim6_faster, dpmpp6_faster           Faster-Diffusion feature reuse, I=2, N=2
   ddim6_skip, dpmpp6_skip               skipping [0,2) without compensation, N=3
   ddim6_none                        no cache (to show each policy changes the result)
+and cache/src/test/resources/fixtures/tiny_dit_thresholding.safetensors with ddim5 and dpmpp5 again, each
+predicted x0 dynamically thresholded (Imagen; diffusers' thresholding, ratio 0.9, sample_max_value 30: this random model's x0 reaches hundreds), and the
+per-step thresholds s of the DPM-Solver++ run (dpmpp5_thr_s [5, 2]) to show the upper bound and the quantile under it
 """
 import math
 import os
@@ -107,7 +110,16 @@ def guided_eps(w, x, t, y, scale, guided):
     return mixed[:, : x.shape[1]].double()
 
 
-def ddim(w, noise, y, steps, scale, guided, eps_fn=None):
+def threshold(x0, ratio, max_value, seen=None):
+    """Per image: s = the ratio quantile of |x0| (linear interpolation), held to [1, max_value]; clamp(x0, -s, s) / s."""
+    flat = x0.reshape(x0.shape[0], -1)
+    s = torch.quantile(flat.abs(), ratio, dim=1).clamp(min=1, max=max_value)[:, None]
+    if seen is not None:
+        seen.append(s[:, 0].clone())
+    return (torch.maximum(torch.minimum(flat, s), -s) / s).reshape(x0.shape)
+
+
+def ddim(w, noise, y, steps, scale, guided, eps_fn=None, limit=None):
     ab = alphas_cumprod()
     ts = list(reversed(dit_kept(steps)))
     x = noise.double()
@@ -115,12 +127,14 @@ def ddim(w, noise, y, steps, scale, guided, eps_fn=None):
         eps = guided_eps(w, x.float(), t, y, scale, guided) if eps_fn is None else eps_fn(x.float(), t, i + 1)
         a, prev = ab[t], (ab[ts[i + 1]] if i + 1 < len(ts) else torch.tensor(1.0, dtype=torch.float64))
         x0 = torch.sqrt(1 / a) * x - torch.sqrt(1 / a - 1) * eps
+        if limit is not None:
+            x0 = limit(x0)
         e = (torch.sqrt(1 / a) * x - x0) / torch.sqrt(1 / a - 1)
         x = (torch.sqrt(prev) * x0 + torch.sqrt(1 - prev) * e).float().double()
     return x.float()
 
 
-def dpmpp(w, noise, y, steps, scale, guided, eps_fn=None):
+def dpmpp(w, noise, y, steps, scale, guided, eps_fn=None, limit=None):
     ab = alphas_cumprod()
     ts = [int(v) for v in torch.linspace(0, 999, steps + 1, dtype=torch.float64).round().flip(0)[:-1]]
     sig = [math.sqrt((1 - ab[t]) / ab[t]) for t in ts] + [0.0]
@@ -131,6 +145,8 @@ def dpmpp(w, noise, y, steps, scale, guided, eps_fn=None):
         eps = guided_eps(w, x.float(), t, y, scale, guided) if eps_fn is None else eps_fn(x.float(), t, i + 1)
         s0, st = sig[i], sig[i + 1]
         x0 = (x - s0 * alpha(s0) * eps) / alpha(s0)
+        if limit is not None:
+            x0 = limit(x0)
         if st == 0:
             x = x0
         else:
@@ -171,6 +187,13 @@ def main():
         out[name] = solver(w, noise, y, 6, 4.0, 4, eps_fn=cached_model(w, y, 4.0, 4, policy, 6))
     write_safetensors(os.path.join(OUT, "tiny_dit_sampling.safetensors"), out)
     print("wrote", os.path.normpath(os.path.join(OUT, "tiny_dit_sampling.safetensors")))
+    seen = []
+    thr = {"ddim5_thr": ddim(w, noise, y, 5, 4.0, 4, limit=lambda x0: threshold(x0, 0.9, 30.0)),
+           "dpmpp5_thr": dpmpp(w, noise, y, 5, 4.0, 4, limit=lambda x0: threshold(x0, 0.9, 30.0, seen))}
+    thr["dpmpp5_thr_s"] = torch.stack(seen).float()
+    print("dpmpp5_thr thresholds per step:", thr["dpmpp5_thr_s"].tolist())
+    write_safetensors(os.path.join(OUT, "tiny_dit_thresholding.safetensors"), thr)
+    print("wrote", os.path.normpath(os.path.join(OUT, "tiny_dit_thresholding.safetensors")))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import org.deltadit.engine.Tensor;
 import org.deltadit.engine.cpu.CpuBackend;
 import org.deltadit.sampler.Sampler;
 import org.deltadit.sampler.Samplers;
+import org.deltadit.sampler.Thresholding;
 import org.deltadit.weights.CheckpointFormat;
 import org.deltadit.weights.DitConfig;
 import org.deltadit.weights.Safetensors;
@@ -24,11 +25,17 @@ import org.junit.jupiter.api.Test;
  */
 class SamplingParityTest {
 
-    void run(String sampler, int guided, String expected) throws URISyntaxException { run(sampler, 5, guided, null, expected); }
+    float[] run(String sampler, int guided, String expected) throws URISyntaxException { return run(sampler, 5, guided, null, expected); }
 
     /** Runs {@code steps} of {@code sampler} with an optional cache policy and compares with {@code expected}; returns the result. */
     static float[] run(String sampler, int steps, int guided, CachePolicy policy, String expected) throws URISyntaxException {
-        try (StateDict sd = Safetensors.open(Paths.get(SamplingParityTest.class.getResource("/fixtures/tiny_dit_sampling.safetensors").toURI()))) {
+        return run(sampler, steps, guided, policy, null, expected, "tiny_dit_sampling");
+    }
+
+    /** As above with each predicted x0 thresholded ({@code thresholding} non-null), the expected latents read from fixtures/{@code file}.safetensors. */
+    static float[] run(String sampler, int steps, int guided, CachePolicy policy, Thresholding thresholding, String expected, String file) throws URISyntaxException {
+        try (StateDict sd = Safetensors.open(Paths.get(SamplingParityTest.class.getResource("/fixtures/tiny_dit_sampling.safetensors").toURI()));
+             StateDict want = Safetensors.open(Paths.get(SamplingParityTest.class.getResource("/fixtures/" + file + ".safetensors").toURI()))) {
             Map<String, Tensor> w = new LinkedHashMap<>();
             for (String k : sd.keys()) if (k.startsWith("w.")) w.put(k.substring(2), sd.tensor(k));
             DitConfig cfg = DitConfig.resolve("fixture", w, CheckpointFormat.DIT_OFFICIAL, null, new DitConfig.Overrides(4, null, null));
@@ -37,9 +44,10 @@ class SamplingParityTest {
             Plan plan = policy == null ? null : Plan.of(policy, steps, model.depth());
             GuidedDenoiser<DitModel.Conditioning> den = new GuidedDenoiser<>(model, Conditioner.dit(model, new int[] {(int) yf[0], (int) yf[1]}), 2, 4.0, guided, plan, null);
             Sampler s = Samplers.create(sampler, steps, null, true, 0, false);
+            if (thresholding != null) s.thresholding(thresholding);
             Tensor out = s.sample(sd.tensor("noise"), den, n -> { throw new AssertionError("deterministic samplers draw no noise"); }, null);
             float[] a = out.toFloatArray();
-            assertClose(sd.tensor(expected).toFloatArray(), a, sampler + " vs " + expected);
+            assertClose(want.tensor(expected).toFloatArray(), a, sampler + " vs " + expected);
             if (plan != null) assertTrue(den.store().hits() == plan.cachedSteps() - countSkips(plan), "every cached step took its entry from the store");
             return a;
         }
@@ -62,6 +70,15 @@ class SamplingParityTest {
 
     @Test
     void dpmSolverPlusPlus() throws URISyntaxException { run("dpm-solver++", 4, "dpmpp5"); }
+
+    /** Diffusers' dynamic thresholding (ratio 0.9, max 30): the fixture's thresholds reach the max at three steps and stay under it at two. */
+    @Test
+    void dynamicThresholdingOfX0() throws URISyntaxException {
+        float[] ddim = run("ddim", 5, 4, null, new Thresholding(0.9, 30), "ddim5_thr", "tiny_dit_thresholding");
+        run("dpm-solver++", 5, 4, null, new Thresholding(0.9, 30), "dpmpp5_thr", "tiny_dit_thresholding");
+        float[] plain = run("ddim", 4, "ddim5");
+        assertTrue(org.deltadit.engine.Compare.relativeMaxError(plain, ddim) > 1e-2, "thresholding changed the DDIM result");
+    }
 
     @Test
     void threeGuidedChannelsAsTheOfficialScript() throws URISyntaxException { run("ddim", 3, "ddim5_g3"); }

@@ -44,6 +44,8 @@ final class CompareCommand implements Callable<Integer> {
     double cfg;
     @Option(names = "--clip-sample", description = "clamp each predicted x0 to [-R, R] (ddpm, ddim, dpm-solver++; pixel-space models; default: none)")
     Double clipSample;
+    @Option(names = "--dynamic-thresholding", paramLabel = "RATIO[,MAX]", description = "threshold each predicted x0 per image (as dit generate; not with --clip-sample; default: none)")
+    String thresholding;
     @Option(names = "--count", defaultValue = "100", description = "images per row, classes in turn (default: ${DEFAULT-VALUE})")
     int count;
     @Option(names = "--batch", defaultValue = "50", description = "images per model batch (default: ${DEFAULT-VALUE})")
@@ -77,7 +79,8 @@ final class CompareCommand implements Callable<Integer> {
             if (!plot.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".png")) throw new IllegalArgumentException("--plot: " + plot + " (a .png file)");
             org.deltadit.weights.AtomicFiles.checkWritable(plot, "--plot");
         }
-        Comparison.Settings s = new Comparison.Settings(sampler, steps, cfg, count, batch, seed, prompts == null ? null : org.deltadit.pipeline.Captions.readPromptFile(prompts), clipSample);
+        Comparison.Settings s = new Comparison.Settings(sampler, steps, cfg, count, batch, seed, prompts == null ? null : org.deltadit.pipeline.Captions.readPromptFile(prompts), clipSample,
+                thresholding == null ? null : org.deltadit.sampler.Thresholding.parse(thresholding));
         Comparison.Metrics m = Comparison.Metrics.parse(metrics, fidWeights, fidStats, clipModel, prompts != null);
         Path modelPath = model != null ? model : DemoModel.path();
         try (Pipeline p = Pipeline.open(ModelSpec.builder().model(modelPath).heads(heads).device(engine.device).threads(engine.threads).build())) {

@@ -75,6 +75,8 @@ final class GenerateCommand implements Callable<Integer> {
     Double eta;
     @Option(names = "--clip-sample", description = "clamp each predicted x0 to [-R, R], as diffusers' clip_sample (ddpm, ddim, dpm-solver++; for pixel-space models such as the demo; default: none)")
     Double clipSample;
+    @Option(names = "--dynamic-thresholding", paramLabel = "RATIO[,MAX]", description = "threshold each predicted x0 per image at the RATIO quantile of |x0|, held to [1, MAX] (default MAX 1), and rescale: diffusers' thresholding (ddpm, ddim, dpm-solver++; not with --clip-sample; the demo model: 0.995,1.5; default: none)")
+    String thresholding;
     @Option(names = "--final-sigma", description = "DPM-Solver++ last step: zero (default, diffusers ≥ 0.26) or min (older)")
     String finalSigma;
     @Option(names = "--lcm-timesteps", description = "LCM: current (default, diffusers ≥ 0.24: 999, 759, 499, 259) or legacy (999, 759, 519, 279)")
@@ -105,7 +107,7 @@ final class GenerateCommand implements Callable<Integer> {
                 textEncoder, tokenizer, randomWeights, seed, engine.device, engine.threads);
         GenerationRequest.Builder rb = GenerationRequest.builder().classes(classList == null ? null : parseClasses(classList)).prompts(prompts).negativePrompt(negativePrompt)
                 .textEmbeddings(textEmbeddings).count(count).batch(batch).seed(seed).steps(steps).sampler(sampler).spacing(spacing).cfg(cfg)
-                .guideChannels(guideChannels).eta(eta).clipSample(clipSample).finalSigma(finalSigma).lcmTimesteps(lcmTimesteps)
+                .guideChannels(guideChannels).eta(eta).clipSample(clipSample).thresholding(thresholding == null ? null : org.deltadit.sampler.Thresholding.parse(thresholding)).finalSigma(finalSigma).lcmTimesteps(lcmTimesteps)
                 .cache(cacheOptions.spec()).cacheBf16(cacheOptions.bf16);
         rb.build(); // every field checked before the model loads
         try (Pipeline p = Pipeline.open(spec)) {

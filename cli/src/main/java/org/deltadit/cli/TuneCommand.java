@@ -57,6 +57,10 @@ final class TuneCommand implements Callable<Integer> {
     String sampler;
     @Option(names = "--cfg", description = "guidance scale (default: the model's)")
     Double cfg;
+    @Option(names = "--clip-sample", description = "clamp each predicted x0 to [-R, R], as dit generate (default: none)")
+    Double clipSample;
+    @Option(names = "--dynamic-thresholding", paramLabel = "RATIO[,MAX]", description = "threshold each predicted x0 per image, as dit generate (default: none)")
+    String thresholding;
     @Option(names = "--seed", defaultValue = "0")
     long seed;
     @Option(names = "--out", description = "the policy file to write (dit generate --cache-config reads it)")
@@ -154,7 +158,8 @@ final class TuneCommand implements Callable<Integer> {
     private GenerationRequest request(Pipeline p, List<String> texts, CacheSpec cache) { return request(p, texts, cache, steps); }
 
     private GenerationRequest request(Pipeline p, List<String> texts, CacheSpec cache, int runSteps) {
-        GenerationRequest.Builder b = GenerationRequest.builder().count(calibration).seed(seed).steps(runSteps).sampler(sampler).cfg(cfg).cache(cache).decode(false).keepLatents(true);
+        GenerationRequest.Builder b = GenerationRequest.builder().count(calibration).seed(seed).steps(runSteps).sampler(sampler).cfg(cfg).cache(cache).decode(false).keepLatents(true)
+                .clipSample(clipSample).thresholding(thresholding == null ? null : org.deltadit.sampler.Thresholding.parse(thresholding));
         if (texts != null) b.prompts(IntStream.range(0, calibration).mapToObj(i -> texts.get(i % texts.size())).toList());
         else b.classes(IntStream.range(0, calibration).map(i -> i % Math.max(1, p.numClasses())).boxed().toList());
         return b.build();

@@ -113,6 +113,11 @@ class BadInputTableTest {
         gen("--clip-sample: applies to ddpm, ddim and dpm-solver++, not euler", "--sampler", "euler", "--clip-sample", "1");
         gen("--clip-sample: 0.0 (a range above 0)", "--clip-sample", "0");
         gen("--clip-sample", "--clip-sample", "nan");
+        gen("--dynamic-thresholding: ratio 1.5 (a quantile above 0, at most 1)", "--dynamic-thresholding", "1.5");
+        gen("--dynamic-thresholding: sample max value 0.5", "--dynamic-thresholding", "0.9,0.5");
+        gen("--dynamic-thresholding: 'x' (RATIO or RATIO,MAX", "--dynamic-thresholding", "x");
+        gen("--dynamic-thresholding: and the clip-sample clamp exclude each other", "--dynamic-thresholding", "0.995", "--clip-sample", "1");
+        gen("--dynamic-thresholding: applies to ddpm, ddim and dpm-solver++, not euler", "--sampler", "euler", "--dynamic-thresholding", "0.995");
         gen("--final-sigma", "--final-sigma", "max");
         gen("--final-sigma: applies to dpm-solver++", "--sampler", "ddim", "--final-sigma", "min");
         gen("--lcm-timesteps: applies to lcm", "--lcm-timesteps", "legacy");

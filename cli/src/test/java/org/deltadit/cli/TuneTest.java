@@ -48,7 +48,9 @@ class TuneTest {
         Path aFile = Files.writeString(dir.resolve("a-file"), "x");
         for (String[] args : new String[][] {{"tune", "--model", demo}, {"tune", "--model", demo, "--speedup", "2", "--macs", "1e9"}, {"tune", "--model", demo, "--speedup", "0.5"},
                 {"tune", "--model", demo, "--speedup", "1.5", "--calibration", "0"}, {"tune", "--model", demo, "--speedup", "1.5", "--out", aFile.resolve("x.json").toString()},
-                {"tune", "--model", demo, "--speedup", "1.5", "--plot", dir.resolve("p.jpg").toString()}, {"tune", "--model", demo, "--speedup", "1.5", "--plot", aFile.resolve("p.png").toString()}}) {
+                {"tune", "--model", demo, "--speedup", "1.5", "--plot", dir.resolve("p.jpg").toString()}, {"tune", "--model", demo, "--speedup", "1.5", "--plot", aFile.resolve("p.png").toString()},
+                {"tune", "--model", demo, "--speedup", "1.5", "--dynamic-thresholding", "0.9,0.5"},
+                {"tune", "--model", demo, "--speedup", "1.5", "--dynamic-thresholding", "0.9", "--clip-sample", "1"}, {"tune", "--model", demo, "--speedup", "1.5", "--clip-sample", "0"}}) {
             MainTest.Run r = run(args);
             assertEquals(2, r.status(), String.join(" ", args) + ": " + r.err());
             assertEquals(1, r.err().lines().count(), r.err());

@@ -32,10 +32,12 @@ public final class Comparison {
 
     /**
      * The run every row shares; {@code prompts} (text-to-image models: image i takes prompt i; at least count of them) or null (classes in turn);
-     * {@code clipSample} the x0 clamp (null: none; see {@link GenerationRequest}).
+     * {@code clipSample} the x0 clamp, {@code thresholding} its dynamic thresholding (null: none; see {@link GenerationRequest}).
      */
-    public record Settings(String sampler, int steps, double cfg, int count, int batch, long seed, List<String> prompts, Double clipSample) implements Serializable {
+    public record Settings(String sampler, int steps, double cfg, int count, int batch, long seed, List<String> prompts, Double clipSample,
+                           org.deltadit.sampler.Thresholding thresholding) implements Serializable {
         public Settings {
+            if (clipSample != null && thresholding != null) throw new IllegalArgumentException("--dynamic-thresholding and --clip-sample exclude each other (thresholding with max 1 is the clamp to ±1)");
             if (prompts != null && prompts.size() < count) {
                 throw new IllegalArgumentException("--prompts: " + prompts.size() + " prompts for " + count + " images per row (image i takes prompt i: give at least --count)");
             }
@@ -217,7 +219,7 @@ public final class Comparison {
     /** Images [from, to) of a row: class i mod classes, noise (seed, i), latents kept for the metrics, 8-bit images when Inception measures them. */
     static GenerationRequest request(CompareRow r, Settings s, int from, int to, int classes, boolean decode) {
         GenerationRequest.Builder b = GenerationRequest.builder().count(to - from).firstImage(from).batch(s.batch()).seed(s.seed()).steps(r.steps())
-                .sampler(s.sampler()).cfg(s.cfg()).clipSample(s.clipSample()).cache(new CacheSpec.Fixed(r.policy())).decode(decode).keepLatents(true);
+                .sampler(s.sampler()).cfg(s.cfg()).clipSample(s.clipSample()).thresholding(s.thresholding()).cache(new CacheSpec.Fixed(r.policy())).decode(decode).keepLatents(true);
         if (s.prompts() != null) return b.prompts(s.prompts().subList(from, to)).build();
         return b.classes(IntStream.range(from, to).map(i -> i % classes).boxed().toList()).build();
     }
@@ -254,7 +256,8 @@ public final class Comparison {
         }
         if (!json) {
             out.printf(Locale.ROOT, "%s, %s %d steps, guidance %.1f%s, %d images per row (MACs per image)%s%n%n", arch, s.sampler(), s.steps(), s.cfg(),
-                    s.clipSample() == null ? "" : ", x0 clamped to ±" + s.clipSample(), s.count(),
+                    (s.clipSample() == null ? "" : ", x0 clamped to ±" + s.clipSample())
+                            + (s.thresholding() == null ? "" : ", x0 thresholded (ratio " + s.thresholding().ratio() + ", max " + s.thresholding().maxValue() + ")"), s.count(),
                     reference == null ? "" : "; PSNR/SSIM against " + reference);
             out.println("| Method | MACs | Speedup | Latency (s/image) | FID | Accuracy |" + (fidI ? " FID (Inception) |" : "") + (isI ? " IS |" : "") + (clipI ? " CLIP |" : "") + " PSNR | SSIM |");
             out.println("|---|---|---|---|---|---|" + (fidI ? "---|" : "") + (isI ? "---|" : "") + (clipI ? "---|" : "") + "---|---|");

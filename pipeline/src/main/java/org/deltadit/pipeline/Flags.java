@@ -12,7 +12,7 @@ public final class Flags {
     private Flags() {}
 
     private static final Map<String, String> SPECIAL = Map.of("classes", "--class", "prompts", "--prompt", "gate", "--gate-step",
-            "block", "--cached-blocks", "decode", "--out");
+            "block", "--cached-blocks", "decode", "--out", "thresholding", "--dynamic-thresholding");
 
     public static String of(String parameter) { return of(parameter, Map.of()); }
 

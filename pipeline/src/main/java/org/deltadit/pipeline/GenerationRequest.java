@@ -11,6 +11,7 @@ import org.deltadit.engine.Tensor;
 import org.deltadit.sampler.Sampler;
 import org.deltadit.sampler.Samplers;
 import org.deltadit.sampler.Spacing;
+import org.deltadit.sampler.Thresholding;
 
 /**
  * What to generate. A bad request cannot be built: the compact constructor checks every field on its
@@ -39,6 +40,8 @@ import org.deltadit.sampler.Spacing;
  * @param lcmTimesteps   LCM: current or legacy (null: current; only with lcm)
  * @param clipSample     clamp each predicted x0 to [−clipSample, clipSample] (null: no clamp; ddpm, ddim and
  *                       dpm-solver++; for pixel-space models such as the demo, diffusers' clip_sample)
+ * @param thresholding   dynamic thresholding of each predicted x0 (null: none; the same samplers; not with clipSample;
+ *                       diffusers' thresholding, dynamic_thresholding_ratio and sample_max_value)
  * @param cache          the cache policy (null: none)
  * @param cacheBf16      keep cached state in BF16
  * @param noise          x_T [count, C, H, W] instead of seeded noise (null: seeded)
@@ -48,7 +51,7 @@ import org.deltadit.sampler.Spacing;
 public record GenerationRequest(List<Integer> classes, List<String> prompts, String negativePrompt, Path textEmbeddings,
                                 Integer count, Integer batch, long seed, int firstImage, Integer steps, String sampler, String spacing,
                                 Double cfg, Integer guideChannels, Double eta, String finalSigma, String lcmTimesteps, Double clipSample,
-                                CacheSpec cache, boolean cacheBf16, Tensor noise, boolean decode, boolean keepLatents) {
+                                Thresholding thresholding, CacheSpec cache, boolean cacheBf16, Tensor noise, boolean decode, boolean keepLatents) {
 
     private static final Set<String> SAMPLERS = Set.of("ddpm", "ddim", "dpm-solver++", "dpmsolver++", "dpm++", "euler", "deis", "lcm", "flow-euler", "pndm");
 
@@ -80,6 +83,7 @@ public record GenerationRequest(List<Integer> classes, List<String> prompts, Str
         require(guideChannels == null || guideChannels >= 1, "guideChannels", guideChannels + " (must be at least 1)");
         require(eta == null || (eta >= 0 && eta <= 1), "eta", eta + " (0..1)");
         if (clipSample != null) Sampler.checkClipRange(clipSample);
+        require(clipSample == null || thresholding == null, "thresholding", "and the clip-sample clamp exclude each other (thresholding with max 1 is the clamp to ±1)");
         // a list longer than count would drop its tail without a word
         require(classes == null || count == null || count >= classes.size(), "count", count + " is fewer than the " + (classes == null ? 0 : classes.size()) + " classes listed");
         require(prompts == null || count == null || count >= prompts.size(), "count", count + " is fewer than the " + (prompts == null ? 0 : prompts.size()) + " prompts given");
@@ -107,6 +111,7 @@ public record GenerationRequest(List<Integer> classes, List<String> prompts, Str
         private int firstImage;
         private Double cfg;
         private Double eta, clipSample;
+        private Thresholding thresholding;
         private CacheSpec cache;
         private boolean cacheBf16, decode = true, keepLatents;
         private Tensor noise;
@@ -130,6 +135,7 @@ public record GenerationRequest(List<Integer> classes, List<String> prompts, Str
         public Builder finalSigma(String v) { finalSigma = v; return this; }
         public Builder lcmTimesteps(String v) { lcmTimesteps = v; return this; }
         public Builder clipSample(Double v) { clipSample = v; return this; }
+        public Builder thresholding(Thresholding v) { thresholding = v; return this; }
         public Builder cache(CacheSpec v) { cache = v; return this; }
         public Builder cacheBf16(boolean v) { cacheBf16 = v; return this; }
         public Builder noise(Tensor v) { noise = v; return this; }
@@ -138,7 +144,7 @@ public record GenerationRequest(List<Integer> classes, List<String> prompts, Str
 
         public GenerationRequest build() {
             return new GenerationRequest(classes, prompts, negativePrompt, textEmbeddings, count, batch, seed, firstImage, steps, sampler, spacing, cfg,
-                    guideChannels, eta, finalSigma, lcmTimesteps, clipSample, cache, cacheBf16, noise, decode, keepLatents);
+                    guideChannels, eta, finalSigma, lcmTimesteps, clipSample, thresholding, cache, cacheBf16, noise, decode, keepLatents);
         }
     }
 }

@@ -335,6 +335,7 @@ public final class Pipeline implements AutoCloseable {
                 : Samplers.create(samplerName, steps, r.spacing() == null ? null : Spacing.parse(r.spacing()), c instanceof DitConfig, r.eta() == null ? 0 : r.eta(),
                 lcm ? "legacy".equals(r.lcmTimesteps()) : "min".equals(r.finalSigma()));
         if (r.clipSample() != null) sampler.clipSample(r.clipSample());
+        if (r.thresholding() != null) sampler.thresholding(r.thresholding());
         steps = sampler.steps(); // PNDM runs the model N + 1 times for N steps: the plan covers every evaluation
         CachePolicy policy = r.cache().resolve(steps, c, cfg > 1 ? 2 : 1);
         if (c instanceof UNetConfig u) unetPolicy(policy, u);

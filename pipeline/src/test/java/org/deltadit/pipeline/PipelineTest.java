@@ -137,6 +137,23 @@ class PipelineTest {
         }
     }
 
+    @Test
+    void thresholdingReachesTheSampler() {
+        try (Pipeline p = dit("cpu")) {
+            GenerationRequest.Builder r = GenerationRequest.builder().classes(1, 4).seed(2).steps(3).keepLatents(true).decode(false);
+            float[] plain = p.generate(r.build(), null).latents().toFloatArray();
+            float[] clamped = p.generate(r.clipSample(1.0).build(), null).latents().toFloatArray();
+            // max value 1: the clamp to ±1 (the request's x0 reaches past 1, or the comparison shows nothing)
+            float[] one = p.generate(r.clipSample(null).thresholding(new org.deltadit.sampler.Thresholding(0.9, 1)).build(), null).latents().toFloatArray();
+            assertTrue(!java.util.Arrays.equals(plain, clamped), "this model's x0 stays within ±1: the test shows nothing");
+            assertArrayEquals(clamped, one);
+            float[] wide = p.generate(r.thresholding(new org.deltadit.sampler.Thresholding(0.5, 3)).build(), null).latents().toFloatArray();
+            assertTrue(!java.util.Arrays.equals(clamped, wide), "the max value reached the sampler");
+            InvalidParameter e = assertThrows(InvalidParameter.class, () -> r.clipSample(1.0).build());
+            assertEquals("thresholding", e.parameter());
+        }
+    }
+
     static void sameImages(GenerationResult want, GenerationResult got) {
         assertArrayEquals(want.latents().toFloatArray(), got.latents().toFloatArray());
         assertEquals(want.images().size(), got.images().size());
@@ -220,6 +237,7 @@ class PipelineTest {
         bad.put("eta", () -> GenerationRequest.builder().eta(2.0).build());
         bad.put("finalSigma", () -> GenerationRequest.builder().finalSigma("max").build());
         bad.put("clipSample", () -> GenerationRequest.builder().clipSample(0.0).build());
+        bad.put("thresholding", () -> GenerationRequest.builder().thresholding(org.deltadit.sampler.Thresholding.parse("0.9,0.2")).build());
         bad.put("cacheBf16", () -> GenerationRequest.builder().cacheBf16(true).build());
         bad.put("textEmbeddings", () -> GenerationRequest.builder().prompts("a").textEmbeddings(Path.of("x")).build());
         bad.put("cachedBlocks", () -> new CacheSpec.Named("delta-cache", null, null, 3, null, null, false, null));

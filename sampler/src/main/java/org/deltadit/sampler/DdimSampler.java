@@ -35,12 +35,14 @@ public final class DdimSampler extends Sampler {
         double sigma = eta == 0 ? 0 : eta * Math.sqrt((1 - prev) / (1 - ab)) * Math.sqrt(1 - ab / prev);
         float[] z = sigma == 0 ? null : fresh.next(x.length);
         double dir = Math.sqrt(Math.max(0, 1 - prev - sigma * sigma));
+        // x0 and ε as DiT's ddim_sample derives them (ε re-derived from x0, identical without clipping)
+        double[] x0 = new double[x.length];
+        for (int k = 0; k < x.length; k++) x0[k] = Math.sqrt(1 / ab) * x[k] - Math.sqrt(1 / ab - 1) * eps[k];
+        limitX0(x0);
         float[] out = new float[x.length];
         for (int k = 0; k < x.length; k++) {
-            // x0 and ε as DiT's ddim_sample derives them (ε re-derived from x0, identical without clipping)
-            double x0 = clipX0(Math.sqrt(1 / ab) * x[k] - Math.sqrt(1 / ab - 1) * eps[k]);
-            double e = (Math.sqrt(1 / ab) * x[k] - x0) / Math.sqrt(1 / ab - 1);
-            out[k] = (float) (Math.sqrt(prev) * x0 + dir * e + (z == null ? 0 : sigma * z[k]));
+            double e = (Math.sqrt(1 / ab) * x[k] - x0[k]) / Math.sqrt(1 / ab - 1);
+            out[k] = (float) (Math.sqrt(prev) * x0[k] + dir * e + (z == null ? 0 : sigma * z[k]));
         }
         return out;
     }

@@ -35,10 +35,12 @@ public final class DdpmSampler extends Sampler {
         double minLog = Math.log(last && steps > 1 ? posteriorVariance(i - 1) : posteriorVariance(i));
         double maxLog = Math.log(beta);
         float[] z = last ? null : fresh.next(x.length);
+        double[] x0 = new double[x.length];
+        for (int k = 0; k < x.length; k++) x0[k] = Math.sqrt(1 / ab) * x[k] - Math.sqrt(1 / ab - 1) * eps[k];
+        limitX0(x0);
         float[] out = new float[x.length];
         for (int k = 0; k < x.length; k++) {
-            double x0 = clipX0(Math.sqrt(1 / ab) * x[k] - Math.sqrt(1 / ab - 1) * eps[k]);
-            double mean = c1 * x0 + c2 * x[k];
+            double mean = c1 * x0[k] + c2 * x[k];
             double logVar = var == null ? minLog : (var[k] + 1) / 2 * maxLog + (1 - (var[k] + 1) / 2) * minLog;
             out[k] = (float) (z == null ? mean : mean + Math.exp(0.5 * logVar) * z[k]);
         }

@@ -35,8 +35,11 @@ public final class DpmSolverPlusPlus extends Sampler {
     protected float[] step(int i, float[] x, float[] eps, float[] var, FreshNoise fresh) {
         double s0 = ss.sigmas()[i], st = ss.sigmas()[i + 1];
         double a0 = SigmaSteps.alpha(s0), v0 = SigmaSteps.sigmaVp(s0);
+        double[] raw = new double[x.length];
+        for (int k = 0; k < x.length; k++) raw[k] = (x[k] - v0 * eps[k]) / a0;
+        limitX0(raw);
         float[] x0 = new float[x.length];
-        for (int k = 0; k < x.length; k++) x0[k] = (float) clipX0((x[k] - v0 * eps[k]) / a0);
+        for (int k = 0; k < x.length; k++) x0[k] = (float) raw[k];
         float[] out = new float[x.length];
         boolean lastFirstOrder = i == steps - 1 && (!legacyFinal || steps < 15);
         if (st == 0) {

@@ -24,6 +24,10 @@ public abstract class Sampler {
     protected final int steps;
     /** x0 is clamped to [−clip, clip] where the sampler forms it; 0: not clamped. */
     private double clip;
+    /** x0 is thresholded image by image where the sampler forms it; null: not. */
+    private Thresholding thresholding;
+    /** Values per image of the run in progress (set by {@link #sample}), for thresholding. */
+    private int perImage;
 
     protected Sampler(int steps) { this(steps, new NoiseSchedule()); }
 
@@ -59,7 +63,16 @@ public abstract class Sampler {
      */
     public Sampler clipSample(double range) {
         if (!formsX0()) throw new org.deltadit.engine.InvalidParameter("clipSample", "applies to ddpm, ddim and dpm-solver++, not " + name());
+        if (thresholding != null) throw new org.deltadit.engine.InvalidParameter("clipSample", "and thresholding exclude each other (thresholding with max 1 is the clamp to ±1)");
         clip = checkClipRange(range);
+        return this;
+    }
+
+    /** Dynamic thresholding of each predicted x0 ({@link Thresholding}); DDPM, DDIM and DPM-Solver++, not with {@link #clipSample}. */
+    public Sampler thresholding(Thresholding t) {
+        if (!formsX0()) throw new org.deltadit.engine.InvalidParameter("thresholding", "applies to ddpm, ddim and dpm-solver++, not " + name());
+        if (clip != 0) throw new org.deltadit.engine.InvalidParameter("thresholding", "and the clip-sample clamp exclude each other (thresholding with max 1 is the clamp to ±1)");
+        thresholding = t;
         return this;
     }
 
@@ -69,11 +82,14 @@ public abstract class Sampler {
         return range;
     }
 
-    /** Whether {@link #step} forms x0 through {@link #clipX0}, so that {@link #clipSample} applies. */
+    /** Whether {@link #step} passes its x0 through {@link #limitX0}, so that {@link #clipSample} and {@link #thresholding} apply. */
     protected boolean formsX0() { return false; }
 
-    /** x0 clamped to the range {@link #clipSample} set, unchanged without one. */
-    protected final double clipX0(double x0) { return clip == 0 ? x0 : Math.max(-clip, Math.min(clip, x0)); }
+    /** Clamps ({@link #clipSample}) or thresholds ({@link #thresholding}) the whole batch's predicted x0 [B·C·H·W] in place; without either, leaves it. */
+    protected final void limitX0(double[] x0) {
+        if (thresholding != null) thresholding.apply(x0, perImage);
+        else if (clip != 0) for (int k = 0; k < x0.length; k++) x0[k] = Math.max(-clip, Math.min(clip, x0[k]));
+    }
 
     /** Forgets what earlier steps left behind (multistep history), so an instance can run batch after batch. */
     protected void reset() {}
@@ -90,6 +106,7 @@ public abstract class Sampler {
         reset();
         int[] shape = noise.shape();
         int b = shape[0], c = shape[1], hw = shape[2] * shape[3];
+        perImage = c * hw;
         float[] x = noise.toFloatArray();
         double init = initNoiseSigma();
         if (init != 1) for (int k = 0; k < x.length; k++) x[k] *= (float) init;

@@ -9,6 +9,7 @@ import org.deltadit.cache.CacheSpec;
 import org.deltadit.engine.InvalidParameter;
 import org.deltadit.pipeline.GenerationRequest;
 import org.deltadit.pipeline.JsonFields;
+import org.deltadit.sampler.Thresholding;
 
 /**
  * The JSON body of POST /api/generate → the model's name and a {@link GenerationRequest}. Field names
@@ -22,7 +23,8 @@ final class RequestJson {
     record Parsed(String model, GenerationRequest request) {}
 
     private static final Set<String> FIELDS = Set.of("model", "class", "classes", "prompt", "prompts", "negative_prompt", "seed", "count", "batch", "steps",
-            "sampler", "spacing", "cfg", "guide_channels", "eta", "clip_sample", "cache", "cache_bf16");
+            "sampler", "spacing", "cfg", "guide_channels", "eta", "clip_sample",
+            "dynamic_thresholding_ratio", "sample_max_value", "cache", "cache_bf16");
 
     static Parsed parse(Map<String, Object> j) {
         for (String k : j.keySet()) if (!FIELDS.contains(k)) throw new InvalidParameter(k, "unknown field (" + String.join(", ", new java.util.TreeSet<>(FIELDS)) + ")");
@@ -36,9 +38,16 @@ final class RequestJson {
         GenerationRequest r = GenerationRequest.builder().classes(classes).prompts(prompts).negativePrompt(string(j, "negative_prompt"))
                 .seed(seed).count(integer(j, "count")).batch(integer(j, "batch")).steps(integer(j, "steps"))
                 .sampler(string(j, "sampler")).spacing(string(j, "spacing")).cfg(number(j, "cfg")).guideChannels(integer(j, "guide_channels"))
-                .eta(number(j, "eta")).clipSample(number(j, "clip_sample")).cache(cache(j.get("cache"))).cacheBf16(JsonFields.flag(j, "", "cache_bf16"))
+                .eta(number(j, "eta")).clipSample(number(j, "clip_sample")).thresholding(thresholding(j)).cache(cache(j.get("cache"))).cacheBf16(JsonFields.flag(j, "", "cache_bf16"))
                 .build();
         return new Parsed(model, r);
+    }
+
+    /** diffusers' scheduler fields: dynamic_thresholding_ratio turns thresholding on, sample_max_value (default 1) goes with it. */
+    private static Thresholding thresholding(Map<String, Object> j) {
+        Double ratio = number(j, "dynamic_thresholding_ratio"), max = number(j, "sample_max_value");
+        if (ratio == null && max != null) throw new InvalidParameter("sample_max_value", "goes with dynamic_thresholding_ratio, which turns thresholding on");
+        return ratio == null ? null : new Thresholding(ratio, max == null ? 1 : max);
     }
 
     private static CacheSpec cache(Object v) {
@@ -55,6 +64,7 @@ final class RequestJson {
             case "gate", "gateStep" -> "cache.gate_step";
             case "block", "cachedBlocks" -> "cache.cached_blocks";
             case "b", "interval", "range", "speedup", "reverse" -> "cache." + parameter;
+            case "thresholding" -> "dynamic_thresholding_ratio";
             case "decode", "keepLatents", "noise", "textEmbeddings" -> parameter; // not settable here; named as they are
             default -> parameter.replaceAll("([a-z0-9])([A-Z])", "$1_$2").toLowerCase(Locale.ROOT);
         };

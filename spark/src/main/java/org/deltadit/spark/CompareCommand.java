@@ -39,6 +39,8 @@ final class CompareCommand implements Callable<Integer> {
     double cfg;
     @Option(names = "--clip-sample", description = "clamp each predicted x0 to [-R, R] (ddpm, ddim, dpm-solver++; pixel-space models; default: none)")
     Double clipSample;
+    @Option(names = "--dynamic-thresholding", paramLabel = "RATIO[,MAX]", description = "threshold each predicted x0 per image (as dit bench compare; not with --clip-sample; default: none)")
+    String thresholding;
     @Option(names = "--count", defaultValue = "100", description = "images per row, classes in turn (default: ${DEFAULT-VALUE})")
     int count;
     @Option(names = "--batch", defaultValue = "50", description = "images per model batch within a task (default: ${DEFAULT-VALUE})")
@@ -72,7 +74,8 @@ final class CompareCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Comparison.Settings s = new Comparison.Settings(sampler, steps, cfg, count, batch, seed, prompts == null ? null : org.deltadit.pipeline.Captions.readPromptFile(prompts), clipSample);
+        Comparison.Settings s = new Comparison.Settings(sampler, steps, cfg, count, batch, seed, prompts == null ? null : org.deltadit.pipeline.Captions.readPromptFile(prompts), clipSample,
+                thresholding == null ? null : org.deltadit.sampler.Thresholding.parse(thresholding));
         Comparison.Metrics m = Comparison.Metrics.parse(metrics, fidWeights, fidStats, clipModel, prompts != null);
         ModelRef ref = modelOptions.ref(job);
         List<CompareRow> list;

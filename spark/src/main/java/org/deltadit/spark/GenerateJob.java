@@ -26,7 +26,7 @@ record GenerateJob(ModelRef model, Work work, Settings settings, String out, boo
 
     /** The request fields every part shares (the flags of dit generate). */
     record Settings(long seed, Integer steps, String sampler, String spacing, Double cfg, Integer batch, Integer guideChannels, Double eta, Double clipSample,
-                    String negativePrompt, CacheSpec cache, boolean cacheBf16) implements Serializable {}
+                    org.deltadit.sampler.Thresholding thresholding, String negativePrompt, CacheSpec cache, boolean cacheBf16) implements Serializable {}
 
     /** One made image: its row, and the PNG when the job keeps them (a Parquet table). */
     record Made(int row, long seed, Integer label, String prompt, String policy, byte[] png, long macs, double seconds) implements Serializable {}
@@ -37,7 +37,7 @@ record GenerateJob(ModelRef model, Work work, Settings settings, String out, boo
     GenerationRequest request(int from, int to) {
         Settings s = settings;
         GenerationRequest.Builder b = GenerationRequest.builder().count(to - from).firstImage(from).seed(s.seed()).steps(s.steps()).sampler(s.sampler())
-                .spacing(s.spacing()).cfg(s.cfg()).batch(s.batch()).guideChannels(s.guideChannels()).eta(s.eta()).clipSample(s.clipSample()).cache(s.cache()).cacheBf16(s.cacheBf16());
+                .spacing(s.spacing()).cfg(s.cfg()).batch(s.batch()).guideChannels(s.guideChannels()).eta(s.eta()).clipSample(s.clipSample()).thresholding(s.thresholding()).cache(s.cache()).cacheBf16(s.cacheBf16());
         if (work.classes() != null) b.classes(IntStream.range(from, to).mapToObj(work::classOf).toList());
         if (work.prompts() != null) b.prompts(IntStream.range(from, to).mapToObj(work::promptOf).toList()).negativePrompt(s.negativePrompt());
         return b.build();

@@ -23,8 +23,11 @@ final class SamplingOptions {
     Double eta;
     @Option(names = "--clip-sample", description = "clamp each predicted x0 to [-R, R], as diffusers' clip_sample (ddpm, ddim, dpm-solver++; for pixel-space models such as the demo; default: none)")
     Double clipSample;
+    @Option(names = "--dynamic-thresholding", paramLabel = "RATIO[,MAX]", description = "threshold each predicted x0 per image at the RATIO quantile of |x0|, held to [1, MAX], as diffusers' thresholding (as dit generate; default: none)")
+    String thresholding;
 
     GenerateJob.Settings settings(CacheSpec cache, String negativePrompt) {
-        return new GenerateJob.Settings(seed, steps, sampler, spacing, cfg, batch, guideChannels, eta, clipSample, negativePrompt, cache, false);
+        return new GenerateJob.Settings(seed, steps, sampler, spacing, cfg, batch, guideChannels, eta, clipSample,
+                thresholding == null ? null : org.deltadit.sampler.Thresholding.parse(thresholding), negativePrompt, cache, false);
     }
 }

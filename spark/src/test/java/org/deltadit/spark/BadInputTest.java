@@ -41,6 +41,8 @@ class BadInputTest {
         cases.put(List.of("generate", "--clip-sample", "0", "--steps", "2"), "dit-spark: --clip-sample: 0.0 (a range above 0)");
         cases.put(List.of("generate", "--sampler", "euler", "--clip-sample", "1", "--steps", "2"), "dit-spark: --clip-sample: applies to ddpm, ddim and dpm-solver++, not euler");
         cases.put(List.of("compare", "--sampler", "euler", "--clip-sample", "1", "--steps", "2", "--count", "1"), "dit-spark: --clip-sample: applies to ddpm, ddim and dpm-solver++, not euler");
+        cases.put(List.of("generate", "--dynamic-thresholding", "0.9,0.5", "--steps", "2"), "dit-spark: --dynamic-thresholding: sample max value 0.5 (1..1e6; s is held to at least 1)");
+        cases.put(List.of("compare", "--dynamic-thresholding", "0.9", "--clip-sample", "1", "--steps", "2", "--count", "1"), "dit-spark: --dynamic-thresholding and --clip-sample exclude each other (thresholding with max 1 is the clamp to ±1)");
         for (Map.Entry<List<String>, String> c : cases.entrySet()) {
             List<String> args = new java.util.ArrayList<>(c.getKey());
             if (!args.contains("--model")) args.addAll(List.of("--model", demo));
