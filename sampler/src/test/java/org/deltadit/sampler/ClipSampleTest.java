@@ -24,7 +24,7 @@ class ClipSampleTest {
         return e;
     }
 
-    private static final Denoiser WILD = (x, ctx) -> Tensor.of(wild(x.toFloatArray()), x.shape());
+    static final Denoiser WILD = (x, ctx) -> Tensor.of(wild(x.toFloatArray()), x.shape());
 
     /** The ε whose x0 is WILD's x0 clamped to [−1, 1], at the step's ᾱ. */
     private static final Denoiser REDERIVED = (x, ctx) -> {
@@ -38,14 +38,14 @@ class ClipSampleTest {
         return Tensor.of(e, x.shape());
     };
 
-    private static Tensor noise() {
+    static Tensor noise() {
         SplittableRandom r = new SplittableRandom(3);
         float[] v = new float[2 * 1 * 4 * 4];
         for (int k = 0; k < v.length; k++) v[k] = (float) r.nextGaussian();
         return Tensor.of(v, 2, 1, 4, 4);
     }
 
-    private static Sampler.FreshNoise fresh() {
+    static Sampler.FreshNoise fresh() {
         SplittableRandom r = new SplittableRandom(9);
         return n -> {
             float[] v = new float[n];

@@ -1,11 +1,13 @@
 package org.deltadit.sampler;
 
+import static org.deltadit.sampler.ClipSampleTest.WILD;
+import static org.deltadit.sampler.ClipSampleTest.fresh;
+import static org.deltadit.sampler.ClipSampleTest.noise;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.util.SplittableRandom;
 import java.util.function.Supplier;
 import org.deltadit.engine.InvalidParameter;
 import org.deltadit.engine.Tensor;
@@ -35,12 +37,6 @@ class ThresholdingTest {
         assertArrayEquals(new double[] {-1, 0.5 / 3, 2.0 / 3, -1.0 / 3}, top, 1e-12);
     }
 
-    private static final Denoiser WILD = (x, ctx) -> {
-        float[] v = x.toFloatArray(), e = new float[v.length];
-        for (int k = 0; k < v.length; k++) e[k] = -3 * v[k] + 0.5f;
-        return Tensor.of(e, x.shape());
-    };
-
     /** x0 = (x − σ·ε)/α a little past ±1 at the end: ε = x·(1 − 1.3·α)/σ, so x0 → 1.3·x. */
     private static final Denoiser MILD = (x, ctx) -> {
         float[] v = x.toFloatArray(), e = new float[v.length];
@@ -48,22 +44,6 @@ class ThresholdingTest {
         for (int k = 0; k < v.length; k++) e[k] = (float) (v[k] * (1 - 1.3 * a) / sg);
         return Tensor.of(e, x.shape());
     };
-
-    private static Tensor noise() {
-        SplittableRandom r = new SplittableRandom(3);
-        float[] v = new float[2 * 1 * 4 * 4];
-        for (int k = 0; k < v.length; k++) v[k] = (float) r.nextGaussian();
-        return Tensor.of(v, 2, 1, 4, 4);
-    }
-
-    private static Sampler.FreshNoise fresh() {
-        SplittableRandom r = new SplittableRandom(9);
-        return n -> {
-            float[] v = new float[n];
-            for (int k = 0; k < n; k++) v[k] = (float) r.nextGaussian();
-            return v;
-        };
-    }
 
     /** With max value 1, s is 1 whatever the quantile: the clamp to ±1 (clipSample 1), in every sampler that forms x0. */
     @Test
