@@ -80,7 +80,7 @@ final class CompareCommand implements Callable<Integer> {
             org.deltadit.weights.AtomicFiles.checkWritable(plot, "--plot");
         }
         Comparison.Settings s = new Comparison.Settings(sampler, steps, cfg, count, batch, seed, prompts == null ? null : org.deltadit.pipeline.Captions.readPromptFile(prompts), clipSample,
-                thresholding == null ? null : org.deltadit.sampler.Thresholding.parse(thresholding));
+                org.deltadit.sampler.Thresholding.parse(thresholding));
         Comparison.Metrics m = Comparison.Metrics.parse(metrics, fidWeights, fidStats, clipModel, prompts != null);
         Path modelPath = model != null ? model : DemoModel.path();
         try (Pipeline p = Pipeline.open(ModelSpec.builder().model(modelPath).heads(heads).device(engine.device).threads(engine.threads).build())) {

@@ -107,7 +107,7 @@ final class GenerateCommand implements Callable<Integer> {
                 textEncoder, tokenizer, randomWeights, seed, engine.device, engine.threads);
         GenerationRequest.Builder rb = GenerationRequest.builder().classes(classList == null ? null : parseClasses(classList)).prompts(prompts).negativePrompt(negativePrompt)
                 .textEmbeddings(textEmbeddings).count(count).batch(batch).seed(seed).steps(steps).sampler(sampler).spacing(spacing).cfg(cfg)
-                .guideChannels(guideChannels).eta(eta).clipSample(clipSample).thresholding(thresholding == null ? null : org.deltadit.sampler.Thresholding.parse(thresholding)).finalSigma(finalSigma).lcmTimesteps(lcmTimesteps)
+                .guideChannels(guideChannels).eta(eta).clipSample(clipSample).thresholding(org.deltadit.sampler.Thresholding.parse(thresholding)).finalSigma(finalSigma).lcmTimesteps(lcmTimesteps)
                 .cache(cacheOptions.spec()).cacheBf16(cacheOptions.bf16);
         rb.build(); // every field checked before the model loads
         try (Pipeline p = Pipeline.open(spec)) {

@@ -159,7 +159,7 @@ final class TuneCommand implements Callable<Integer> {
 
     private GenerationRequest request(Pipeline p, List<String> texts, CacheSpec cache, int runSteps) {
         GenerationRequest.Builder b = GenerationRequest.builder().count(calibration).seed(seed).steps(runSteps).sampler(sampler).cfg(cfg).cache(cache).decode(false).keepLatents(true)
-                .clipSample(clipSample).thresholding(thresholding == null ? null : org.deltadit.sampler.Thresholding.parse(thresholding));
+                .clipSample(clipSample).thresholding(org.deltadit.sampler.Thresholding.parse(thresholding));
         if (texts != null) b.prompts(IntStream.range(0, calibration).mapToObj(i -> texts.get(i % texts.size())).toList());
         else b.classes(IntStream.range(0, calibration).map(i -> i % Math.max(1, p.numClasses())).boxed().toList());
         return b.build();

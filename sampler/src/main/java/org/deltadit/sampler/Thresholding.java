@@ -16,8 +16,9 @@ public record Thresholding(double ratio, double maxValue) implements java.io.Ser
         if (!(maxValue >= 1 && maxValue <= 1e6)) throw new InvalidParameter("thresholding", "sample max value " + maxValue + " (1..1e6; s is held to at least 1)");
     }
 
-    /** "RATIO" or "RATIO,MAX" (MAX 1 when left out, as diffusers' sample_max_value defaults). */
+    /** "RATIO" or "RATIO,MAX" (MAX 1 when left out, as diffusers' sample_max_value defaults); null (a flag not given): null. */
     public static Thresholding parse(String spec) {
+        if (spec == null) return null;
         String[] p = spec.trim().split(",", -1);
         if (p.length > 2) throw new InvalidParameter("thresholding", "'" + spec + "' (RATIO or RATIO,MAX, e.g. 0.995,1.5)");
         try {

@@ -73,6 +73,7 @@ class ThresholdingTest {
     void badSpecsSamplersAndCombinationsAreRefused() {
         assertEquals(new Thresholding(0.995, 1.5), Thresholding.parse(" 0.995, 1.5 "));
         assertEquals(new Thresholding(0.9, 1), Thresholding.parse("0.9"));
+        assertEquals(null, Thresholding.parse(null));
         for (String bad : new String[] {"abc", "0", "1.5", "-0.1", "0.9,0.5", "0.9,1,2", "0.9,", "NaN"}) {
             InvalidParameter e = assertThrows(InvalidParameter.class, () -> Thresholding.parse(bad), bad);
             assertTrue(e.getMessage().contains("thresholding"), e.getMessage());

@@ -75,7 +75,7 @@ final class CompareCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Comparison.Settings s = new Comparison.Settings(sampler, steps, cfg, count, batch, seed, prompts == null ? null : org.deltadit.pipeline.Captions.readPromptFile(prompts), clipSample,
-                thresholding == null ? null : org.deltadit.sampler.Thresholding.parse(thresholding));
+                org.deltadit.sampler.Thresholding.parse(thresholding));
         Comparison.Metrics m = Comparison.Metrics.parse(metrics, fidWeights, fidStats, clipModel, prompts != null);
         ModelRef ref = modelOptions.ref(job);
         List<CompareRow> list;

@@ -28,6 +28,6 @@ final class SamplingOptions {
 
     GenerateJob.Settings settings(CacheSpec cache, String negativePrompt) {
         return new GenerateJob.Settings(seed, steps, sampler, spacing, cfg, batch, guideChannels, eta, clipSample,
-                thresholding == null ? null : org.deltadit.sampler.Thresholding.parse(thresholding), negativePrompt, cache, false);
+                org.deltadit.sampler.Thresholding.parse(thresholding), negativePrompt, cache, false);
     }
 }
