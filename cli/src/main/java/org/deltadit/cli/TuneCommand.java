@@ -147,12 +147,17 @@ final class TuneCommand implements Callable<Integer> {
                 return 1;
             }
             if (out != null) {
-                PolicyWriter.write(out, best.policy(), String.format(Locale.ROOT, "dit tune: %s on %s, %s %d steps, guidance %.1f: %.2f× MACs, PSNR %.2f dB against full compute on %d calibration images",
-                        best.label(), c.archName(), full.sampler(), full.steps(), full.cfg(), fullMacs / (double) best.macs(), best.psnr(), calibration));
+                PolicyWriter.write(out, best.policy(), String.format(Locale.ROOT, "dit tune: %s on %s, %s %d steps, guidance %.1f%s: %.2f× MACs, PSNR %.2f dB against full compute on %d calibration images",
+                        best.label(), c.archName(), full.sampler(), full.steps(), full.cfg(), x0Limit(), fullMacs / (double) best.macs(), best.psnr(), calibration));
                 System.err.println("tune: wrote " + out + " (dit generate --cache-config " + out + ")");
             }
         }
         return 0;
+    }
+
+    /** The sampling flags that shape x0, as the header and the policy file's note name them (a policy is tuned for them). */
+    private String x0Limit() {
+        return (clipSample == null ? "" : ", x0 clamped to ±" + clipSample) + (thresholding == null ? "" : ", x0 thresholded " + org.deltadit.sampler.Thresholding.parse(thresholding));
     }
 
     private GenerationRequest request(Pipeline p, List<String> texts, CacheSpec cache) { return request(p, texts, cache, steps); }
@@ -332,8 +337,8 @@ final class TuneCommand implements Callable<Integer> {
             }
             return;
         }
-        System.out.printf(Locale.ROOT, "%s, %s %d steps, guidance %.1f, %d calibration images; budget %s MACs per image (full %s); search %.1f s%n%n", c.archName(), full.sampler(),
-                full.steps(), full.cfg(), calibration, org.deltadit.pipeline.PlanJson.macs((long) budget, ""), org.deltadit.pipeline.PlanJson.macs(fullMacs, ""), seconds);
+        System.out.printf(Locale.ROOT, "%s, %s %d steps, guidance %.1f%s, %d calibration images; budget %s MACs per image (full %s); search %.1f s%n%n", c.archName(), full.sampler(),
+                full.steps(), full.cfg(), x0Limit(), calibration, org.deltadit.pipeline.PlanJson.macs((long) budget, ""), org.deltadit.pipeline.PlanJson.macs(fullMacs, ""), seconds);
         System.out.println("| Candidate | MACs | Speedup | PSNR vs full (dB) | latent MSE | |");
         System.out.println("|---|---|---|---|---|---|");
         for (Candidate r : results) {

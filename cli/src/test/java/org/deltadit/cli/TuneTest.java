@@ -22,7 +22,7 @@ class TuneTest {
         Path out = dir.resolve("tuned.json");
         Path plot = dir.resolve("pareto.png");
         MainTest.Run r = run("tune", "--model", model.toString(), "--speedup", "1.5", "--calibration", "2", "--steps", "6", "--threads", "2", "--out", out.toString(), "--json",
-                "--plot", plot.toString());
+                "--plot", plot.toString(), "--dynamic-thresholding", "0.995,1.5");
         assertEquals(0, r.status(), r.err());
         java.awt.image.BufferedImage png = javax.imageio.ImageIO.read(plot.toFile());
         assertEquals(1000, png.getWidth());
@@ -38,6 +38,7 @@ class TuneTest {
         assertTrue(r.out().lines().count() >= 20, "Δ-DiT, Δ-Cache, forecast, fbcache and teacache candidates: " + r.out());
         CachePolicy p = PolicyFile.read(out).resolve(6, org.deltadit.pipeline.Pipeline.config(org.deltadit.pipeline.ModelSpec.builder().model(model).build()), 2);
         assertTrue(!(p instanceof CachePolicy.None), p.describe());
+        assertTrue(Files.readString(out).contains("guidance 4.0, x0 thresholded 0.995,1.5:"), "the note names the sampling the policy was tuned for: " + Files.readString(out));
         MainTest.Run g = run("generate", "--model", model.toString(), "--class", "1", "--steps", "6", "--cache-config", out.toString(), "--out", dir.resolve("x.png").toString());
         assertEquals(0, g.status(), g.err());
     }
