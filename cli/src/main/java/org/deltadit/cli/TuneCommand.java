@@ -61,6 +61,8 @@ final class TuneCommand implements Callable<Integer> {
     Double clipSample;
     @Option(names = "--dynamic-thresholding", paramLabel = "RATIO[,MAX]", description = "threshold each predicted x0 per image, as dit generate (default: none)")
     String thresholding;
+    /** --dynamic-thresholding parsed once, when the command starts (every calibration run takes it). */
+    private org.deltadit.sampler.Thresholding threshold;
     @Option(names = "--seed", defaultValue = "0")
     long seed;
     @Option(names = "--out", description = "the policy file to write (dit generate --cache-config reads it)")
@@ -76,6 +78,7 @@ final class TuneCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        threshold = org.deltadit.sampler.Thresholding.parse(thresholding);
         if ((speedup == null) == (macs == null)) throw new IllegalArgumentException("dit tune: give the budget as --speedup X or --macs M (one of them)");
         if (speedup != null && !(speedup >= 1 && speedup <= 100)) throw new IllegalArgumentException("--speedup: " + speedup + " (1..100)");
         if (macs != null && !(macs > 0)) throw new IllegalArgumentException("--macs: " + macs + " (must be positive)");
@@ -157,14 +160,14 @@ final class TuneCommand implements Callable<Integer> {
 
     /** The sampling flags that shape x0, as the header and the policy file's note name them (a policy is tuned for them). */
     private String x0Limit() {
-        return (clipSample == null ? "" : ", x0 clamped to ±" + clipSample) + (thresholding == null ? "" : ", x0 thresholded " + org.deltadit.sampler.Thresholding.parse(thresholding));
+        return (clipSample == null ? "" : ", x0 clamped to ±" + clipSample) + (threshold == null ? "" : ", x0 thresholded " + threshold);
     }
 
     private GenerationRequest request(Pipeline p, List<String> texts, CacheSpec cache) { return request(p, texts, cache, steps); }
 
     private GenerationRequest request(Pipeline p, List<String> texts, CacheSpec cache, int runSteps) {
         GenerationRequest.Builder b = GenerationRequest.builder().count(calibration).seed(seed).steps(runSteps).sampler(sampler).cfg(cfg).cache(cache).decode(false).keepLatents(true)
-                .clipSample(clipSample).thresholding(org.deltadit.sampler.Thresholding.parse(thresholding));
+                .clipSample(clipSample).thresholding(threshold);
         if (texts != null) b.prompts(IntStream.range(0, calibration).mapToObj(i -> texts.get(i % texts.size())).toList());
         else b.classes(IntStream.range(0, calibration).map(i -> i % Math.max(1, p.numClasses())).boxed().toList());
         return b.build();
