@@ -36,27 +36,29 @@ EOS
 cat >$p/bin/junit <<EOS
 #!/usr/bin/env bash
 mod=\$1; shift; cd "$root/\$mod" && exec "$J" ${jopts[*]} -jar $p/test/junit-platform-console-standalone-6.1.3.jar execute --disable-banner \\
-  --details=summary --details-theme=ascii --class-path "src/test/resources:\$(ls $p/test/*-tests.jar $p/lib/*.jar | tr '\\n' ':')" "\$@"
+  --details=\${JUNIT_DETAILS:-summary} --details-theme=ascii --class-path "src/test/resources:\$(ls $p/test/*-tests.jar $p/lib/*.jar | tr '\\n' ':')" "\$@"
 EOS
 chmod +x $p/bin/dit $p/bin/junit
 export PATH=$p/bin:$PATH
+# a run past its limit prints its threads (SIGQUIT makes the JVM dump them) before it is killed, so a hang says where
+hang() { local s=$1; shift; timeout -s QUIT -k 15 "$s" "$@"; local rc=$?; [ $rc -ne 0 ] && echo "(exit status $rc)"; return 0; }
 echo "== devices"; dit devices
 if on tests; then
-echo "== selfcheck"; timeout 120 dit selfcheck --device cuda
-echo "== engine parity"; timeout 240 junit engine --select-class org.deltadit.engine.CudaVsReferenceTest --select-class org.deltadit.engine.device.SharedKernelsTest \
+echo "== selfcheck"; timeout 90 dit selfcheck --device cuda
+echo "== engine parity"; hang 150 junit engine --select-class org.deltadit.engine.CudaVsReferenceTest --select-class org.deltadit.engine.device.SharedKernelsTest \
   --select-class org.deltadit.engine.cuda.CudaToolchainTest 2>&1 | grep -v "^WARNING"
-echo "== model fixtures (reference, cpu, cuda)"; timeout 240 junit dit-model --select-class org.deltadit.dit.DitModelTest --select-class org.deltadit.dit.PixArtModelTest \
+echo "== model fixtures (reference, cpu, cuda)"; hang 150 junit dit-model --select-class org.deltadit.dit.DitModelTest --select-class org.deltadit.dit.PixArtModelTest \
   --select-class org.deltadit.dit.T5EncoderTest --select-class org.deltadit.dit.VaeDecoderTest --select-class org.deltadit.dit.Sd3ModelTest \
   --select-class org.deltadit.dit.UNetModelTest --select-class org.deltadit.dit.ClipTest 2>&1 | grep -v "^WARNING"
-echo "== dit generate: cuda vs cpu"; timeout 240 junit cli --select-class org.deltadit.cli.CudaGenerateTest </dev/null 2>&1 | grep -v "^WARNING"
+echo "== dit generate: cuda vs cpu"; JUNIT_DETAILS=tree hang 150 junit cli --select-class org.deltadit.cli.CudaGenerateTest </dev/null 2>&1 | grep -v "^WARNING"
 fi
-on torch && { echo "== PyTorch eager, same blocks"; timeout 120 python3 tools/gpu/torch_dit_blocks.py --seconds 3 | tee "$OUT/torch.jsonl"; }
+on torch && { echo "== PyTorch eager, same blocks"; timeout 120 python3 tools/gpu/torch_dit_blocks.py --seconds ${DIT_TORCH_SECONDS:-3} | tee "$OUT/torch.jsonl"; }
 on bench && for g in ${DIT_GPU_GEMMS:-bf16 tf32 fp32}; do
-  echo "== dit bench forward, cuda $g"; DITX="-Ddit.cuda.gemm=$g" timeout 150 dit bench forward --arch DiT-XL/2 --device cuda --seconds 6 | tee -a "$OUT/bench.jsonl"
+  echo "== dit bench forward, cuda $g"; DITX="-Ddit.cuda.gemm=$g" hang 150 dit bench forward --arch DiT-XL/2 --device cuda --seconds 6 | tee -a "$OUT/bench.jsonl"
 done
 on generate && for c in none delta-dit; do
   echo "== dit generate DiT-XL/2 random weights, 20 steps, guidance, bf16, cache $c"
-  DITX="-Ddit.cuda.gemm=bf16" timeout 200 dit generate --random-weights --arch DiT-XL/2 --steps 20 --class 1 --device cuda --cache $c --json | tail -1 | tee -a "$OUT/generate.jsonl"
+  DITX="-Ddit.cuda.gemm=bf16" hang 200 dit generate --random-weights --arch DiT-XL/2 --steps 20 --class 1 --device cuda --cache $c --json | tail -1 | tee -a "$OUT/generate.jsonl"
 done
 on cpu && echo "== cpu on this machine, for scale" && timeout 150 dit bench forward --arch DiT-XL/2 --device cpu --seconds 6 | tee -a "$OUT/bench.jsonl"
 echo "== done"
