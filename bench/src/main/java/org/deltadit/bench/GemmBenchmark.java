@@ -26,7 +26,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * channel, dequantized while packing) and {@code layout} is
  * {@code kn} (B stored [K,N], as torch's x @ w) or {@code nk} (B = Wᵀ with W [N,K], as nn.Linear).
  * {@code constant=true} puts B in read-only native memory, as a loaded checkpoint's weights are: the cpu backend
- * then packs it once and keeps the packed copy (F32 by default; {@code -Ddit.cpu.prepack}), as in a model run.
+ * then packs it once and keeps the packed copy (F32 and BF16 by default; {@code -Ddit.cpu.prepack}), as in a model run.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)

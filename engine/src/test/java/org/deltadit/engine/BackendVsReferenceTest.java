@@ -41,10 +41,11 @@ abstract class BackendVsReferenceTest {
     }
 
     /** Constant weights (read-only native memory, as checkpoints are mapped): the cpu backend packs them once and keeps them. */
-    @ParameterizedTest(name = "linear {0}x{1}x{2} constant weights")
-    @CsvSource({"1,7,1", "7,17,255", "33,600,37", "256,1100,70", "20,2500,70", "40,96,1570"})
-    void linearWithConstantWeights(int m, int in, int out) {
-        Tensor x = Check.random(3, m, in), w = Check.sealed(Check.random(4, out, in)), bias = Check.random(5, out);
+    @ParameterizedTest(name = "linear {0}x{1}x{2} constant {3} weights")
+    @CsvSource({"1,7,1,F32", "7,17,255,F32", "33,600,37,F32", "256,1100,70,F32", "20,2500,70,F32", "40,96,1570,F32",
+        "1,7,1,BF16", "7,17,255,BF16", "33,600,37,BF16", "20,2500,70,BF16", "40,96,1570,BF16"})
+    void linearWithConstantWeights(int m, int in, int out, DType wt) {
+        Tensor x = Check.random(3, m, in), w = Check.sealed(Check.random(4, out, in).to(wt)), bias = Check.random(5, out);
         Tensor want = REF.linear(x, w, bias), first = CPU.linear(x, w, bias), again = CPU.linear(x, w, bias);
         Check.close(want, first, gemmTol(in), 1e-5, "linear, first call");
         Check.close(first, again, 0, 0, "linear, again (the kept copy)");

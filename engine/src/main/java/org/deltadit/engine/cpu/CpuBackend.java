@@ -34,7 +34,7 @@ public final class CpuBackend extends Backend {
     private final FusedBlock block = new FusedBlock(this);
     private final Prepacked weights;
 
-    /** {@code threads} workers; constant F32 weights packed once ({@link Prepacked}, {@code -Ddit.cpu.prepack}). */
+    /** {@code threads} workers; constant F32 and BF16 weights packed once ({@link Prepacked}, {@code -Ddit.cpu.prepack}). */
     public CpuBackend(int threads) { this(threads, Prepacked.fromProperties()); }
 
     CpuBackend(int threads, Prepacked weights) {

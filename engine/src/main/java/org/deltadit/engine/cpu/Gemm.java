@@ -1,5 +1,6 @@
 package org.deltadit.engine.cpu;
 
+import static org.deltadit.engine.cpu.VectorConfig.IS;
 import static org.deltadit.engine.cpu.VectorConfig.LANES;
 import static org.deltadit.engine.cpu.VectorConfig.S;
 import static org.deltadit.engine.cpu.VectorConfig.VEC;
@@ -8,13 +9,15 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
 import org.deltadit.engine.Mat;
 
 /**
  * C[M,N] = A[M,K] · B[K,N] (+ bias), Goto-style: B is packed in blocks of KC rows × up to NB_MAX
  * columns (NR-wide panels), A in blocks of MC × KC (MR-high panels), and an MR × NR register-blocked
  * micro-kernel multiplies one A panel by one B panel. Packing widens F16/BF16 to F32, so the
- * micro-kernel only sees float arrays (INT8 weights are dequantized there too); it also absorbs strides (a PyTorch [out, in] weight is read
+ * micro-kernel only sees float arrays (INT8 weights are dequantized there too; BF16 packed once is widened a panel at a time, {@link PackedB16}); it also absorbs strides (a PyTorch [out, in] weight is read
  * as Bᵀ) and implicit im2col for convolutions. Work is split into column × row blocks that the
  * pool's threads take from a shared counter.
  */
@@ -114,6 +117,68 @@ final class Gemm {
         }
     }
 
+    /**
+     * BF16 B packed once and kept at its own size: {@link PackedB}'s layout with two values to an int, so a packed
+     * weight takes the bytes of the checkpoint's. In a row of a panel, int i holds column i in its low half and
+     * column i + NR/2 in its high half: one int vector of NR/2 lanes shifted left by 16 is the panel row's first
+     * float vector, the same ints with their low halves cleared are its second (a BF16 value is the high half of
+     * the F32 it widens to, exactly). The GEMM widens one panel at a time into a buffer that stays in L2 while
+     * every row panel of its block uses it (all of a task's rows where A is read in place, else an MC block), so
+     * widening costs two vector ops per NR/2 columns of B for that many rows. Widening inside the micro-kernel
+     * instead (two more ops per 16 FMAs), and per MC block, measured slower (bench/README.md).
+     */
+    record PackedB16(int[] data, int base, int rows, int cols) implements BSource {
+        static final int HALF = NR / 2;
+
+        /** The ints {@code m} takes packed, or −1 where that is more than one array holds. */
+        static long size(Mat m) {
+            long n = PackedB.size(m);
+            return n < 0 ? -1 : n / 2;
+        }
+
+        /** Packs BF16 {@code m} whole into {@code data} from {@code base} ({@link #size} ints): each block as {@link PackedB} packs it, then folded in pairs. */
+        static PackedB16 of(Mat m, int[] data, int base, WorkerPool pool) {
+            if (m.dtype() != org.deltadit.engine.DType.BF16 || m.quant() != null) throw new IllegalArgumentException("PackedB16 packs BF16 weights, not " + m.dtype());
+            int k = m.rows(), n = m.cols(), width = roundUp(n, NR), chunks = ceilDiv(n, NB_MAX);
+            DenseB dense = new DenseB(m);
+            pool.run(ceilDiv(k, KC) * chunks, task -> {
+                int k0 = task / chunks * KC, kc = Math.min(KC, k - k0), j0 = task % chunks * NB_MAX, nc = Math.min(NB_MAX, n - j0);
+                Buffers buf = BUFFERS.get();
+                dense.pack(k0, kc, j0, nc, buf.b, 0, buf.tmp);
+                int lines = ceilDiv(nc, NR) * kc, to = base + (k0 * width + j0 * kc) / 2;
+                for (int l = 0, f = 0; l < lines; l++, f += NR) {
+                    for (int i = 0; i < HALF; i++) {
+                        data[to++] = Float.floatToRawIntBits(buf.b[f + i]) >>> 16 | Float.floatToRawIntBits(buf.b[f + i + HALF]) & 0xFFFF0000;
+                    }
+                }
+            });
+            return new PackedB16(data, base, k, n);
+        }
+
+        /** Where the panels of rows [k0, k0 + kc) from column j0 (a multiple of NR) start in {@link #data}. */
+        int at(int k0, int kc, int j0) { return base + (k0 * roundUp(cols, NR) + j0 * kc) / 2; }
+
+        public void pack(int k0, int kc, int j0, int nc, float[] dst, float[] tmp) {
+            for (int q = 0; q * NR < nc; q++) panel(k0, kc, j0 + q * NR, dst, q * NR * kc);
+        }
+
+        /** Widens the panel of rows [k0, k0 + kc) at column j (a multiple of NR) into dst from {@code at}: kc × NR floats. */
+        void panel(int k0, int kc, int j, float[] dst, int at) {
+            for (int k = 0, from = at(k0, kc, j), f = at; k < kc; k++, f += NR, from += HALF) {
+                if (VEC) {
+                    IntVector w = IntVector.fromArray(IS, data, from);
+                    w.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, f);
+                    w.and(0xFFFF0000).reinterpretAsFloats().intoArray(dst, f + HALF);
+                } else {
+                    for (int i = 0; i < HALF; i++) {
+                        dst[f + i] = Float.intBitsToFloat(data[from + i] << 16);
+                        dst[f + i + HALF] = Float.intBitsToFloat(data[from + i] & 0xFFFF0000);
+                    }
+                }
+            }
+        }
+    }
+
     /** Reads n elements spaced {@code stride} apart, widened to float. */
     static void readLine(Mat m, long start, long stride, int n, float[] dst) { readLine(m, start, stride, n, dst, 0); }
 
@@ -127,6 +192,8 @@ final class Gemm {
         final float[] a = new float[MC * KC];
         final float[] b = new float[KC * NB_MAX];
         final float[] tile = new float[MR * NR];
+        /** One B panel widened from {@link PackedB16} (kc × NR floats, in L2). */
+        final float[] panel = new float[KC * NR];
         final int[] rows = new int[MR];
         final float[] tmp = new float[Math.max(NR * KC, NB_MAX)];
     }
@@ -172,44 +239,70 @@ final class Gemm {
         // Row-major F32 activations on the heap are read in place: broadcasting from MR rows costs the
         // micro-kernel nothing extra, and packing A (once per column block) is then saved entirely.
         float[] direct = directA(a);
-        long lda = a.rowStride();
         for (int k0 = 0; k0 < k; k0 += KC) {
             int kc = Math.min(KC, k - k0);
             boolean first = k0 == 0, last = gelu && k0 + kc >= k;
             float[] bp = buf.b;
             int bAt = 0;
+            PackedB16 half = b instanceof PackedB16 h ? h : null;
             if (b instanceof PackedB p) {
                 bp = p.data();
                 bAt = p.at(k0, kc, j0);
-            } else {
+            } else if (half == null) {
                 b.pack(k0, kc, j0, nc, buf.b, buf.tmp);
             }
-            for (int ic = i0; ic < i1; ic += MC) {
-                int mc = Math.min(MC, i1 - ic);
+            // A read in place needs no MC-high buffer: a widened BF16 panel then serves all of the block's rows
+            int step = half != null && direct != null ? i1 - i0 : MC;
+            for (int ic = i0; ic < i1; ic += step) {
+                int mc = Math.min(step, i1 - ic);
                 if (direct == null) packA(a, ic, mc, k0, kc, buf.a, buf.tmp);
-                for (int ir = 0; ir < mc; ir += MR) {
-                    int mr = Math.min(MR, mc - ir);
-                    float[] ap = direct != null ? direct : buf.a;
-                    int ks;
-                    if (direct != null) {
-                        // Rows past the end repeat the first row: their results are never merged.
-                        int base = (int) (a.seg().address() / 4 + a.offset() + (ic + ir) * lda + k0);
-                        for (int r = 0; r < MR; r++) buf.rows[r] = base + (r < mr ? (int) (r * lda) : 0);
-                        ks = 1;
-                    } else {
-                        for (int r = 0; r < MR; r++) buf.rows[r] = ir * kc + r;
-                        ks = MR;
-                    }
+                float[] ap = direct != null ? direct : buf.a;
+                if (half != null) {
+                    // column panels outermost: each is widened once for all the rows
                     for (int jr = 0; jr < nc; jr += NR) {
-                        if (!VEC) scalarKernel(kc, ap, buf.rows, ks, bp, bAt + jr * kc, buf.tile);
-                        else if (MR == 8) kernel8(kc, ap, buf.rows, ks, bp, bAt + jr * kc, buf.tile);
-                        else kernel(kc, ap, buf.rows, ks, bp, bAt + jr * kc, buf.tile);
-                        merge(buf.tile, c, ic + ir, mr, j0 + jr, Math.min(NR, nc - jr), first, bias);
-                        if (last) gelu(c, ic + ir, mr, j0 + jr, Math.min(NR, nc - jr));
+                        half.panel(k0, kc, j0 + jr, buf.panel, 0);
+                        int nr = Math.min(NR, nc - jr);
+                        for (int ir = 0; ir < mc; ir += MR) {
+                            int mr = Math.min(MR, mc - ir), ks = rows(buf.rows, a, direct, ic, ir, mr, k0, kc);
+                            micro(kc, ap, buf.rows, ks, buf.panel, 0, buf.tile);
+                            merge(buf.tile, c, ic + ir, mr, j0 + jr, nr, first, bias);
+                            if (last) gelu(c, ic + ir, mr, j0 + jr, nr);
+                        }
+                    }
+                } else {
+                    for (int ir = 0; ir < mc; ir += MR) {
+                        int mr = Math.min(MR, mc - ir), ks = rows(buf.rows, a, direct, ic, ir, mr, k0, kc);
+                        for (int jr = 0; jr < nc; jr += NR) {
+                            micro(kc, ap, buf.rows, ks, bp, bAt + jr * kc, buf.tile);
+                            merge(buf.tile, c, ic + ir, mr, j0 + jr, Math.min(NR, nc - jr), first, bias);
+                            if (last) gelu(c, ic + ir, mr, j0 + jr, Math.min(NR, nc - jr));
+                        }
                     }
                 }
             }
         }
+    }
+
+    /**
+     * Where the micro-kernel finds the MR rows of A from row ic + ir: in place in {@code direct} (rows past the
+     * end repeat the first; their results are never merged), else in the packed block. Returns the step per k.
+     */
+    private static int rows(int[] rows, Mat a, float[] direct, int ic, int ir, int mr, int k0, int kc) {
+        if (direct == null) {
+            for (int r = 0; r < MR; r++) rows[r] = ir * kc + r;
+            return MR;
+        }
+        long lda = a.rowStride();
+        int base = (int) (a.seg().address() / 4 + a.offset() + (ic + ir) * lda + k0);
+        for (int r = 0; r < MR; r++) rows[r] = base + (r < mr ? (int) (r * lda) : 0);
+        return 1;
+    }
+
+    /** The micro-kernel for this JVM's vector width. */
+    private static void micro(int kc, float[] ap, int[] rows, int ks, float[] bp, int bi, float[] tile) {
+        if (!VEC) scalarKernel(kc, ap, rows, ks, bp, bi, tile);
+        else if (MR == 8) kernel8(kc, ap, rows, ks, bp, bi, tile);
+        else kernel(kc, ap, rows, ks, bp, bi, tile);
     }
 
     /** A's float[] when A is F32 in a heap array with unit column stride, else null (then A is packed). */

@@ -8,20 +8,21 @@ import org.deltadit.engine.Log;
 import org.deltadit.engine.Mat;
 
 /**
- * The GEMM's B operand for a matrix: constant weights (read-only native memory, {@link Mat.Key}) packed once into
- * {@link Gemm.PackedB} and kept, everything else packed per call ({@link Gemm.DenseB}). {@code -Ddit.cpu.prepack}:
- * {@code f32} (default) keeps packed copies of F32 weights only — a copy the size of the weights, so half-precision
- * and INT8 weights keep their memory saving and are widened per call; {@code all} packs those too (as F32: 2× or
- * 4× their bytes); {@code off} packs nothing. Packed copies live on the heap, at most half of {@code -Xmx} in all;
- * past that, weights are packed per call. A checkpoint's mapped pages are released once its weight is packed.
- * Copies are carved out of large slabs (see {@link #pack}).
+ * The GEMM's B operand for a matrix: constant weights (read-only native memory, {@link Mat.Key}) packed once and
+ * kept, everything else packed per call ({@link Gemm.DenseB}). {@code -Ddit.cpu.prepack}: {@code auto} (default)
+ * keeps F32 weights as F32 ({@link Gemm.PackedB}) and BF16 weights as BF16 ({@link Gemm.PackedB16}), each copy the
+ * size of its weight, while F16 and INT8 weights keep their memory saving and are widened per call; {@code f32}
+ * keeps F32 weights only; {@code all} keeps every weight as F32 (2× or 4× a half-precision or INT8 weight's bytes);
+ * {@code off} packs nothing. Packed copies live on the heap, at most half of {@code -Xmx} in all; past that,
+ * weights are packed per call. A checkpoint's mapped pages are released once its weight is packed. Copies are
+ * carved out of large slabs (see {@link #pack}).
  */
 final class Prepacked {
-    enum Mode { OFF, F32, ALL }
+    enum Mode { OFF, F32, AUTO, ALL }
 
     private final Mode mode;
     private final long budget;
-    private final ConcurrentHashMap<Mat.Key, Gemm.PackedB> packed = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Mat.Key, Gemm.BSource> packed = new ConcurrentHashMap<>();
     private final AtomicLong bytes = new AtomicLong();
     private volatile boolean full;
 
@@ -30,64 +31,93 @@ final class Prepacked {
         this.budget = budget;
     }
 
-    /** From {@code -Ddit.cpu.prepack} (f32, all, off), the budget half the heap. */
+    /** From {@code -Ddit.cpu.prepack} (auto, f32, all, off), the budget half the heap. */
     static Prepacked fromProperties() {
-        String v = System.getProperty("dit.cpu.prepack", "f32").toLowerCase(Locale.ROOT);
+        String v = System.getProperty("dit.cpu.prepack", "auto").toLowerCase(Locale.ROOT);
         Mode m = switch (v) {
+            case "auto" -> Mode.AUTO;
             case "f32" -> Mode.F32;
             case "all" -> Mode.ALL;
             case "off" -> Mode.OFF;
-            default -> throw new IllegalArgumentException("-Ddit.cpu.prepack=" + v + ": expected f32, all or off");
+            default -> throw new IllegalArgumentException("-Ddit.cpu.prepack=" + v + ": expected auto, f32, all or off");
         };
         return new Prepacked(m, Runtime.getRuntime().maxMemory() / 2);
     }
 
     /** B for a GEMM: the packed copy of a constant weight (made on its first use), else the matrix itself. */
     Gemm.BSource of(Mat b, WorkerPool pool) {
-        Mat.Key key = mode == Mode.OFF || (mode == Mode.F32 && b.dtype() != DType.F32) ? null : b.fixedKey();
-        long size = Gemm.PackedB.size(b);
+        boolean half = mode == Mode.AUTO && b.dtype() == DType.BF16 && b.quant() == null;
+        boolean keep = switch (mode) {
+            case OFF -> false;
+            case F32 -> b.dtype() == DType.F32;
+            case AUTO -> b.dtype() == DType.F32 || half;
+            case ALL -> true;
+        };
+        Mat.Key key = keep ? b.fixedKey() : null;
+        long size = half ? Gemm.PackedB16.size(b) : Gemm.PackedB.size(b);
         if (key == null || size < 0) return new Gemm.DenseB(b);
-        Gemm.PackedB p = packed.get(key);
-        return p != null ? p : pack(key, b, (int) size, pool);
+        Gemm.BSource p = packed.get(key);
+        return p != null ? p : pack(key, b, half, (int) size, pool);
     }
 
     /**
-     * Packs b into the current slab. Slabs grow to {@value #SLAB} floats (or one weight's size where larger), far
-     * larger than the young generation, so the collector allocates them in the old one: with an array per weight,
-     * the serial collector copied every new packed array out of the young generation (6 s of pauses for
-     * DiT-XL/2's 2.7 GB). One lock: weights are packed once, on a model's first step.
+     * Packs b into the current slab of its kind (floats, or ints of two BF16 values). Slabs grow to {@value #SLAB}
+     * elements (or one weight's size where larger), far larger than the young generation, so the collector
+     * allocates them in the old one: with an array per weight, the serial collector copied every new packed array
+     * out of the young generation (6 s of pauses for DiT-XL/2's 2.7 GB). One lock: weights are packed once, on a
+     * model's first step.
      */
-    private synchronized Gemm.BSource pack(Mat.Key key, Mat b, int size, WorkerPool pool) {
-        Gemm.PackedB p = packed.get(key);
+    private synchronized Gemm.BSource pack(Mat.Key key, Mat b, boolean half, int size, WorkerPool pool) {
+        Gemm.BSource p = packed.get(key);
         if (p != null) return p;
         dropUnmapped();
-        boolean fresh = slab == null || slab.length - slabUsed < size;
-        // each slab twice the last (from 4 MB, at most SLAB), so a small model takes little and a large one soon gets slabs too big to copy
-        int next = Math.max(size, Math.min(SLAB, slab == null ? 1 << 20 : 2 * slab.length));
-        long grow = fresh ? 4L * next : 0;
-        if (bytes.get() + grow > budget) {
+        Slab slab = half ? ints : floats;
+        int at = slab.take(size);
+        if (at < 0) {
             if (!full) {
                 full = true;
                 Log.info(String.format(Locale.ROOT, "cpu: packed weights reached %.2f GB, half the heap; further weights are packed per call (-Xmx raises it)", bytes.get() / 1e9));
             }
             return new Gemm.DenseB(b);
         }
-        if (fresh) {
-            slab = new float[next];
-            slabUsed = 0;
-            bytes.addAndGet(grow);
-        }
-        p = Gemm.PackedB.of(b, slab, slabUsed, pool);
-        slabUsed += size;
+        p = half ? Gemm.PackedB16.of(b, (int[]) slab.array, at, pool) : Gemm.PackedB.of(b, (float[]) slab.array, at, pool);
         packed.put(key, p);
         if (b.seg().isMapped()) release(b);
         return p;
     }
 
-    /** Floats per slab (256 MB). */
+    /** Elements (4 bytes each) per slab: 256 MB. */
     static final int SLAB = 1 << 26;
-    private float[] slab;
-    private int slabUsed;
+    private final Slab floats = new Slab(false), ints = new Slab(true);
+
+    /** The slab that packed copies of one element type are carved from. */
+    private final class Slab {
+        final boolean isInt;
+        Object array;
+        int length, used;
+
+        Slab(boolean isInt) { this.isInt = isInt; }
+
+        /** Where {@code size} elements start in {@link #array} (a fresh slab where the current one is full), or −1 past the budget. */
+        int take(int size) {
+            if (array == null || length - used < size) {
+                // each slab twice the last (from 4 MB, at most SLAB), so a small model takes little and a large one soon gets slabs too big to copy
+                int next = Math.max(size, Math.min(SLAB, array == null ? 1 << 20 : 2 * length));
+                if (bytes.get() + 4L * next > budget) return -1;
+                array = isInt ? new int[next] : new float[next];
+                length = next;
+                used = 0;
+                bytes.addAndGet(4L * next);
+            }
+            used += size;
+            return used - size;
+        }
+
+        /** Lets the array go when no kept copy is in it. */
+        void dropUnless(java.util.Set<Object> live) {
+            if (array != null && !live.contains(array)) array = null;
+        }
+    }
 
     /** Drops the resident pages of a mapped matrix (they stay in the file, read again only if something reads them). */
     private static void release(Mat b) {
@@ -101,6 +131,7 @@ final class Prepacked {
         return switch (mode) {
             case OFF -> "weights packed per call";
             case F32 -> "F32 weights packed once";
+            case AUTO -> "F32 and BF16 weights packed once";
             case ALL -> "all weights packed once, as F32";
         };
     }
@@ -116,11 +147,12 @@ final class Prepacked {
      */
     private void dropUnmapped() {
         if (!packed.keySet().removeIf(k -> !k.alive())) return;
-        java.util.Set<float[]> live = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-        for (Gemm.PackedB p : packed.values()) live.add(p.data());
-        if (slab != null && !live.contains(slab)) slab = null; // nothing left in it: let it go
+        java.util.Set<Object> live = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (Gemm.BSource p : packed.values()) live.add(p instanceof Gemm.PackedB16 h ? h.data() : ((Gemm.PackedB) p).data());
+        floats.dropUnless(live);
+        ints.dropUnless(live);
         long held = 0;
-        for (float[] s : live) held += 4L * s.length;
+        for (Object s : live) held += 4L * java.lang.reflect.Array.getLength(s);
         bytes.set(held);
     }
 }

@@ -15,6 +15,8 @@ public final class VectorConfig {
     /** Null in scalar mode. */
     public static final VectorSpecies<Float> S = choose();
     public static final boolean VEC = S != null;
+    /** Ints of the same shape (the GEMM widens BF16 pairs held in ints); null in scalar mode. */
+    public static final VectorSpecies<Integer> IS = VEC ? S.withLanes(int.class) : null;
     /** Floats per vector, 0 in scalar mode. */
     public static final int LANES = VEC ? S.length() : 0;
 

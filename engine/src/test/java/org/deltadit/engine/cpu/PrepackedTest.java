@@ -46,6 +46,23 @@ class PrepackedTest {
         assertArrayEquals(off.linearGelu(x, w, bias, Tensor.zeros(m, n)).toFloatArray(), on.linearGelu(x, w, bias, Tensor.zeros(m, n)).toFloatArray(), "GELU epilogue");
     }
 
+    /** BF16 kept as BF16 (two to an int), read in place by the AVX-512 kernel or widened per block elsewhere: the same bits as widening per call. */
+    @Test
+    void bf16PackedAsBf16GivesTheProductsOfPackingPerCall() {
+        for (int[] s : new int[][] {{130, 1200, 37}, {9, 300, 600}, {1, 7, 1}}) {
+            int m = s[0], k = s[1], n = s[2];
+            Tensor x = Tensor.of(random(1, m * k), m, k), w = sealed(random(2, n * k), DType.BF16, n, k), bias = Tensor.of(random(3, n), n);
+            CpuBackend off = backend(Prepacked.Mode.OFF, Long.MAX_VALUE), auto = backend(Prepacked.Mode.AUTO, Long.MAX_VALUE);
+            String shape = m + "x" + k + "x" + n;
+            float[] want = off.linear(x, w, bias).toFloatArray();
+            assertArrayEquals(want, auto.linear(x, w, bias).toFloatArray(), shape + ", first call (packs)");
+            assertArrayEquals(want, auto.linear(x, w, bias).toFloatArray(), shape + ", second call (the kept copy)");
+            assertArrayEquals(off.linearGelu(x, w, bias, Tensor.zeros(m, n)).toFloatArray(), auto.linearGelu(x, w, bias, Tensor.zeros(m, n)).toFloatArray(), shape + ", GELU epilogue");
+            assertEquals(1, auto.prepacked().count(), shape);
+            assertEquals(4L << 20, auto.prepacked().bytes(), shape + ": the first slab, 4 MB, holds K × N / 2 ints");
+        }
+    }
+
     @Test
     void keepsWhatItsModeAndBudgetAllow() {
         Tensor x = Tensor.of(random(1, 5 * 40), 5, 40), bf16 = sealed(random(2, 70 * 40), DType.BF16, 70, 40), heap = Tensor.of(random(4, 70 * 40), 70, 40);
@@ -55,6 +72,12 @@ class PrepackedTest {
         assertEquals(0, f32.prepacked().count(), "f32 mode leaves BF16 weights their memory");
         assertArrayEquals(want, all.linear(x, bf16, null).toFloatArray());
         assertEquals(1, all.prepacked().count(), "all packs them too");
+        CpuBackend auto = backend(Prepacked.Mode.AUTO, Long.MAX_VALUE);
+        assertArrayEquals(want, auto.linear(x, bf16, null).toFloatArray());
+        assertEquals(1, auto.prepacked().count(), "auto keeps BF16 weights, at their own size");
+        Tensor f16 = sealed(random(2, 70 * 40), DType.F16, 70, 40);
+        assertArrayEquals(backend(Prepacked.Mode.OFF, 0).linear(x, f16, null).toFloatArray(), auto.linear(x, f16, null).toFloatArray());
+        assertEquals(1, auto.prepacked().count(), "auto leaves F16 weights their memory");
         assertArrayEquals(want, tiny.linear(x, bf16, null).toFloatArray());
         assertEquals(0, tiny.prepacked().count(), "over the budget: packed per call");
         all.linear(x, heap, null);
@@ -90,7 +113,7 @@ class PrepackedTest {
         System.setProperty("dit.cpu.prepack", "sometimes");
         try {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, Prepacked::fromProperties);
-            assertTrue(e.getMessage().contains("f32, all or off"), e.getMessage());
+            assertTrue(e.getMessage().contains("auto, f32, all or off"), e.getMessage());
         } finally {
             if (before == null) System.clearProperty("dit.cpu.prepack");
             else System.setProperty("dit.cpu.prepack", before);
