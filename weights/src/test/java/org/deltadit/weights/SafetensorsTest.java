@@ -40,6 +40,8 @@ class SafetensorsTest {
         SafetensorsWriter.write(f, sample(), Map.of("format", "pt"));
         try (StateDict sd = Safetensors.open(f)) {
             assertEquals(5, sd.size());
+            assertEquals(Files.size(f), org.deltadit.engine.MappedWeights.of(sd.tensor("half").readSegment().scope()),
+                    "the mapping is recorded, so the cpu backend sizes its packed copies to the file");
             for (Map.Entry<String, Tensor> e : sample().entrySet()) {
                 Tensor t = sd.tensor(e.getKey());
                 assertEquals(e.getValue().dtype(), t.dtype(), e.getKey());

@@ -5,6 +5,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import org.deltadit.engine.DType;
 import org.deltadit.engine.Log;
+import org.deltadit.engine.MappedWeights;
 import org.deltadit.engine.Mat;
 
 /**
@@ -72,7 +73,7 @@ final class Prepacked {
         if (p != null) return p;
         dropUnmapped();
         Slab slab = half ? ints : floats;
-        int at = slab.take(size);
+        int at = slab.take(size, remaining(b));
         if (at < 0) {
             if (!full) {
                 full = true;
@@ -82,8 +83,23 @@ final class Prepacked {
         }
         p = half ? Gemm.PackedB16.of(b, (int[]) slab.array, at, pool) : Gemm.PackedB.of(b, (float[]) slab.array, at, pool);
         packed.put(key, p);
+        packedFrom.merge(key.scope(), (long) b.rows() * b.cols() * b.dtype().bytes(), Long::sum);
         if (b.seg().isMapped()) release(b);
         return p;
+    }
+
+    /** Source bytes packed so far from each mapping (for {@link #remaining}). */
+    private final java.util.Map<java.lang.foreign.MemorySegment.Scope, Long> packedFrom = new java.util.WeakHashMap<>();
+
+    /**
+     * About how many 4-byte elements the weights not yet packed from b's checkpoint will take (a packed F32 value
+     * or BF16 pair is 4 bytes; tensors that are never packed make it an overestimate), or 0 where b is not mapped
+     * from a file the loaders recorded ({@link MappedWeights}).
+     */
+    private long remaining(Mat b) {
+        java.lang.foreign.MemorySegment.Scope scope = b.seg().scope();
+        long left = MappedWeights.of(scope) - packedFrom.getOrDefault(scope, 0L);
+        return Math.max(0, left / 4);
     }
 
     /** Elements (4 bytes each) per slab: 256 MB. */
@@ -98,11 +114,15 @@ final class Prepacked {
 
         Slab(boolean isInt) { this.isInt = isInt; }
 
-        /** Where {@code size} elements start in {@link #array} (a fresh slab where the current one is full), or −1 past the budget. */
-        int take(int size) {
+        /**
+         * Where {@code size} elements start in {@link #array} (a fresh slab where the current one is full), or −1 past
+         * the budget. A fresh slab holds what is left of the checkpoint ({@code coming} elements, when known), else
+         * twice the last (from 4 MB): a small model takes little and a large one soon gets slabs too big to copy;
+         * at most SLAB.
+         */
+        int take(int size, long coming) {
             if (array == null || length - used < size) {
-                // each slab twice the last (from 4 MB, at most SLAB), so a small model takes little and a large one soon gets slabs too big to copy
-                int next = Math.max(size, Math.min(SLAB, array == null ? 1 << 20 : 2 * length));
+                int next = (int) Math.max(size, Math.min(SLAB, coming > 0 ? coming : array == null ? 1 << 20 : 2L * length));
                 if (bytes.get() + 4L * next > budget) return -1;
                 array = isInt ? new int[next] : new float[next];
                 length = next;

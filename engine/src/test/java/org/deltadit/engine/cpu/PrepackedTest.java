@@ -78,6 +78,9 @@ class PrepackedTest {
         Tensor f16 = sealed(random(2, 70 * 40), DType.F16, 70, 40);
         assertArrayEquals(backend(Prepacked.Mode.OFF, 0).linear(x, f16, null).toFloatArray(), auto.linear(x, f16, null).toFloatArray());
         assertEquals(1, auto.prepacked().count(), "auto leaves F16 weights their memory");
+        CpuBackend autoTiny = backend(Prepacked.Mode.AUTO, 1000);
+        assertArrayEquals(want, autoTiny.linear(x, bf16, null).toFloatArray());
+        assertEquals(0, autoTiny.prepacked().count(), "BF16 over the budget: packed per call");
         assertArrayEquals(want, tiny.linear(x, bf16, null).toFloatArray());
         assertEquals(0, tiny.prepacked().count(), "over the budget: packed per call");
         all.linear(x, heap, null);
@@ -105,6 +108,29 @@ class PrepackedTest {
             }
         }
         assertTrue(products[0][0] != products[1][0], "two different weights");
+    }
+
+    /** With the file's size recorded (the loaders do it), the packed copies take about the checkpoint's bytes, not a 4 MB slab. */
+    @Test
+    void aMappedCheckpointsCopiesTakeAboutItsSize(@TempDir Path dir) throws Exception {
+        int k = 40, n = 70, count = 3;
+        Path file = dir.resolve("w.bin");
+        Files.write(file, Tensor.of(random(20, count * n * k), count * n, k).to(DType.BF16).readSegment().toArray(ValueLayout.JAVA_BYTE));
+        Tensor x = Tensor.of(random(1, 3 * k), 3, k);
+        try (Arena a = Arena.ofShared(); FileChannel ch = FileChannel.open(file)) {
+            MemorySegment seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), a);
+            org.deltadit.engine.MappedWeights.add(a.scope(), seg.byteSize());
+            CpuBackend cpu = backend(Prepacked.Mode.AUTO, Long.MAX_VALUE), off = backend(Prepacked.Mode.OFF, 0);
+            for (int i = 0; i < count; i++) {
+                Tensor w = Tensor.wrap(seg.asSlice((long) i * n * k * 2, (long) n * k * 2), DType.BF16, n, k);
+                assertArrayEquals(off.linear(x, w, null).toFloatArray(), cpu.linear(x, w, null).toFloatArray(), "weight " + i);
+            }
+            assertEquals(count, cpu.prepacked().count());
+            // each weight 40 × roundUp(70, NR) / 2 ints (whole panels); the first slab holds what the 16.8 KB file can give,
+            // 4200 ints, two weights; the third opens one sized to what is left (1400 ints) or to itself
+            int per = k * Gemm.roundUp(n, Gemm.NR) / 2;
+            assertEquals(4L * (4200 + Math.max(per, 1400)), cpu.prepacked().bytes());
+        }
     }
 
     @Test
