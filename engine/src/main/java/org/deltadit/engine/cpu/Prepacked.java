@@ -62,7 +62,7 @@ final class Prepacked {
     }
 
     /**
-     * Packs b into the current slab of its kind (floats, or ints of two BF16 values). Slabs grow to {@value #SLAB}
+     * Packs b into a slab of its kind (floats, or ints of two BF16 values). Slabs grow to {@value #SLAB}
      * elements (or one weight's size where larger), far larger than the young generation, so the collector
      * allocates them in the old one: with an array per weight, the serial collector copied every new packed array
      * out of the young generation (6 s of pauses for DiT-XL/2's 2.7 GB). One lock: weights are packed once, on a
@@ -73,15 +73,15 @@ final class Prepacked {
         if (p != null) return p;
         dropUnmapped();
         Slab slab = half ? ints : floats;
-        int at = slab.take(size, remaining(b));
-        if (at < 0) {
+        Spot spot = slab.take(size, remaining(b));
+        if (spot == null) {
             if (!full) {
                 full = true;
                 Log.info(String.format(Locale.ROOT, "cpu: packed weights reached %.2f GB, half the heap; further weights are packed per call (-Xmx raises it)", bytes.get() / 1e9));
             }
             return new Gemm.DenseB(b);
         }
-        p = half ? Gemm.PackedB16.of(b, (int[]) slab.array, at, pool) : Gemm.PackedB.of(b, (float[]) slab.array, at, pool);
+        p = half ? Gemm.PackedB16.of(b, (int[]) spot.array(), spot.at(), pool) : Gemm.PackedB.of(b, (float[]) spot.array(), spot.at(), pool);
         packed.put(key, p);
         packedFrom.merge(key.scope(), (long) b.rows() * b.cols() * b.dtype().bytes(), Long::sum);
         if (b.seg().isMapped()) release(b);
@@ -106,36 +106,51 @@ final class Prepacked {
     static final int SLAB = 1 << 26;
     private final Slab floats = new Slab(false), ints = new Slab(true);
 
-    /** The slab that packed copies of one element type are carved from. */
+    /** Where a packed copy goes: an array of slab and the element it starts at. */
+    private record Spot(Object array, int at) {}
+
+    /** The slabs that packed copies of one element type are carved from. */
     private final class Slab {
         final boolean isInt;
-        Object array;
-        int length, used;
+        /** Each slab with the elements used in it; a copy goes to the first with room, so no tail is left behind. */
+        final java.util.List<Object> arrays = new java.util.ArrayList<>();
+        final java.util.List<Integer> used = new java.util.ArrayList<>();
 
         Slab(boolean isInt) { this.isInt = isInt; }
 
+        static int length(Object a) { return java.lang.reflect.Array.getLength(a); }
+
         /**
-         * Where {@code size} elements start in {@link #array} (a fresh slab where the current one is full), or −1 past
-         * the budget. A fresh slab holds what is left of the checkpoint ({@code coming} elements, when known), else
-         * twice the last (from 4 MB): a small model takes little and a large one soon gets slabs too big to copy;
-         * at most SLAB.
+         * Room for {@code size} elements (a fresh slab where none has it), or null past the budget. A fresh slab holds
+         * what is left of the checkpoint ({@code coming} elements, when known), else twice the last (from 4 MB): a
+         * small model takes little and a large one soon gets slabs too big to copy; at most SLAB.
          */
-        int take(int size, long coming) {
-            if (array == null || length - used < size) {
-                int next = (int) Math.max(size, Math.min(SLAB, coming > 0 ? coming : array == null ? 1 << 20 : 2L * length));
-                if (bytes.get() + 4L * next > budget) return -1;
-                array = isInt ? new int[next] : new float[next];
-                length = next;
-                used = 0;
-                bytes.addAndGet(4L * next);
+        Spot take(int size, long coming) {
+            for (int i = 0; i < arrays.size(); i++) {
+                int u = used.get(i);
+                if (length(arrays.get(i)) - u >= size) {
+                    used.set(i, u + size);
+                    return new Spot(arrays.get(i), u);
+                }
             }
-            used += size;
-            return used - size;
+            long last = arrays.isEmpty() ? 1 << 19 : length(arrays.getLast());
+            int next = (int) Math.max(size, Math.min(SLAB, coming > 0 ? coming : 2 * last));
+            if (bytes.get() + 4L * next > budget) return null;
+            Object array = isInt ? new int[next] : new float[next];
+            arrays.add(array);
+            used.add(size);
+            bytes.addAndGet(4L * next);
+            return new Spot(array, 0);
         }
 
-        /** Lets the array go when no kept copy is in it. */
+        /** Lets go of the slabs that hold no kept copy. */
         void dropUnless(java.util.Set<Object> live) {
-            if (array != null && !live.contains(array)) array = null;
+            for (int i = arrays.size() - 1; i >= 0; i--) {
+                if (!live.contains(arrays.get(i))) {
+                    arrays.remove(i);
+                    used.remove(i);
+                }
+            }
         }
     }
 
