@@ -136,16 +136,26 @@ final class Gemm {
             return n < 0 ? -1 : n / 2;
         }
 
-        /** Packs BF16 {@code m} whole into {@code data} from {@code base} ({@link #size} ints): each block as {@link PackedB} packs it, then folded in pairs. */
+        /**
+         * Packs BF16 {@code m} whole into {@code data} from {@code base} ({@link #size} ints). A PyTorch [out, in] weight
+         * (B's columns contiguous) is folded straight from its 16-bit columns; any other layout is packed as
+         * {@link PackedB} packs it, then folded in pairs.
+         */
         static PackedB16 of(Mat m, int[] data, int base, WorkerPool pool) {
             if (m.dtype() != org.deltadit.engine.DType.BF16 || m.quant() != null) throw new IllegalArgumentException("PackedB16 packs BF16 weights, not " + m.dtype());
             int k = m.rows(), n = m.cols(), width = roundUp(n, NR), chunks = ceilDiv(n, NB_MAX);
             DenseB dense = new DenseB(m);
+            boolean columns = m.rowStride() == 1 && m.colStride() != 1;
             pool.run(ceilDiv(k, KC) * chunks, task -> {
                 int k0 = task / chunks * KC, kc = Math.min(KC, k - k0), j0 = task % chunks * NB_MAX, nc = Math.min(NB_MAX, n - j0);
+                int to = base + (k0 * width + j0 * kc) / 2;
+                if (columns) {
+                    foldColumns(m, k0, kc, j0, nc, data, to, BUFFERS.get().bits);
+                    return;
+                }
                 Buffers buf = BUFFERS.get();
                 dense.pack(k0, kc, j0, nc, buf.b, 0, buf.tmp);
-                int lines = ceilDiv(nc, NR) * kc, to = base + (k0 * width + j0 * kc) / 2;
+                int lines = ceilDiv(nc, NR) * kc;
                 for (int l = 0, f = 0; l < lines; l++, f += NR) {
                     for (int i = 0; i < HALF; i++) {
                         data[to++] = Float.floatToRawIntBits(buf.b[f + i]) >>> 16 | Float.floatToRawIntBits(buf.b[f + i + HALF]) & 0xFFFF0000;
@@ -153,6 +163,24 @@ final class Gemm {
                 }
             });
             return new PackedB16(data, base, k, n);
+        }
+
+        /** One block from contiguous BF16 columns: a panel's NR columns copied whole as 16-bit values, then paired (zero past n). */
+        private static void foldColumns(Mat m, int k0, int kc, int j0, int nc, int[] data, int to, short[] bits) {
+            for (int q = 0; q * NR < nc; q++) {
+                int w = Math.min(NR, nc - q * NR);
+                for (int c = 0; c < NR; c++) {
+                    if (c < w) {
+                        long at = m.offset() + k0 + (long) (j0 + q * NR + c) * m.colStride();
+                        MemorySegment.copy(m.seg(), java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, at * 2, bits, c * kc, kc);
+                    } else {
+                        Arrays.fill(bits, c * kc, (c + 1) * kc, (short) 0);
+                    }
+                }
+                for (int kk = 0; kk < kc; kk++) {
+                    for (int i = 0; i < HALF; i++) data[to++] = bits[i * kc + kk] & 0xFFFF | bits[(i + HALF) * kc + kk] << 16;
+                }
+            }
         }
 
         /** Where the panels of rows [k0, k0 + kc) from column j0 (a multiple of NR) start in {@link #data}. */
@@ -196,6 +224,8 @@ final class Gemm {
         final float[] panel = new float[KC * NR];
         final int[] rows = new int[MR];
         final float[] tmp = new float[Math.max(NR * KC, NB_MAX)];
+        /** A panel's NR columns of 16-bit values, for {@link PackedB16#of}. */
+        final short[] bits = new short[NR * KC];
     }
 
     private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);

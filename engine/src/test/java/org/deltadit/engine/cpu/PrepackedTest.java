@@ -63,6 +63,26 @@ class PrepackedTest {
         }
     }
 
+    /** Both ways of folding BF16 pairs (straight from contiguous columns, or through the F32 panels) give the F32 panels' values. */
+    @Test
+    void bf16PanelsFromEitherLayoutWidenToTheDensePanels() {
+        int k = 1300, n = 600; // two K blocks, two column chunks, a partial panel
+        Tensor kn = Tensor.of(random(5, k * n), k, n).to(DType.BF16), nk = Tensor.of(random(6, n * k), n, k).to(DType.BF16);
+        for (org.deltadit.engine.Mat b : new org.deltadit.engine.Mat[] {org.deltadit.engine.Mat.of(kn), org.deltadit.engine.Mat.of(nk).transpose()}) {
+            Gemm.PackedB16 packed = Gemm.PackedB16.of(b, new int[(int) Gemm.PackedB16.size(b)], 0, new WorkerPool(2));
+            Gemm.DenseB dense = new Gemm.DenseB(b);
+            for (int k0 = 0; k0 < k; k0 += Gemm.KC) {
+                for (int j0 = 0; j0 < n; j0 += Gemm.NB_MAX) {
+                    int kc = Math.min(Gemm.KC, k - k0), nc = Math.min(Gemm.NB_MAX, n - j0), len = Gemm.roundUp(nc, Gemm.NR) * kc;
+                    float[] want = new float[len], got = new float[len], tmp = new float[Math.max(Gemm.NR * Gemm.KC, Gemm.NB_MAX)];
+                    dense.pack(k0, kc, j0, nc, want, tmp);
+                    packed.pack(k0, kc, j0, nc, got, tmp);
+                    assertArrayEquals(want, got, "block at k " + k0 + ", column " + j0 + (b.colStride() == 1 ? ", [K, N]" : ", [N, K] transposed"));
+                }
+            }
+        }
+    }
+
     @Test
     void keepsWhatItsModeAndBudgetAllow() {
         Tensor x = Tensor.of(random(1, 5 * 40), 5, 40), bf16 = sealed(random(2, 70 * 40), DType.BF16, 70, 40), heap = Tensor.of(random(4, 70 * 40), 70, 40);
