@@ -36,9 +36,7 @@ public final class DdimSampler extends Sampler {
         float[] z = sigma == 0 ? null : fresh.next(x.length);
         double dir = Math.sqrt(Math.max(0, 1 - prev - sigma * sigma));
         // x0 and ε as DiT's ddim_sample derives them (ε re-derived from x0, identical without clipping)
-        double[] x0 = new double[x.length];
-        for (int k = 0; k < x.length; k++) x0[k] = Math.sqrt(1 / ab) * x[k] - Math.sqrt(1 / ab - 1) * eps[k];
-        limitX0(x0);
+        double[] x0 = x0FromEps(x, eps, ab);
         float[] out = new float[x.length];
         for (int k = 0; k < x.length; k++) {
             double e = (Math.sqrt(1 / ab) * x[k] - x0[k]) / Math.sqrt(1 / ab - 1);

@@ -35,9 +35,7 @@ public final class DdpmSampler extends Sampler {
         double minLog = Math.log(last && steps > 1 ? posteriorVariance(i - 1) : posteriorVariance(i));
         double maxLog = Math.log(beta);
         float[] z = last ? null : fresh.next(x.length);
-        double[] x0 = new double[x.length];
-        for (int k = 0; k < x.length; k++) x0[k] = Math.sqrt(1 / ab) * x[k] - Math.sqrt(1 / ab - 1) * eps[k];
-        limitX0(x0);
+        double[] x0 = x0FromEps(x, eps, ab);
         float[] out = new float[x.length];
         for (int k = 0; k < x.length; k++) {
             double mean = c1 * x0[k] + c2 * x[k];

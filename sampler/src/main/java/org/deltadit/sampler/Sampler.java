@@ -85,6 +85,14 @@ public abstract class Sampler {
     /** Whether {@link #step} passes its x0 through {@link #limitX0}, so that {@link #clipSample} and {@link #thresholding} apply. */
     protected boolean formsX0() { return false; }
 
+    /** The predicted x0 = √(1/ᾱ)·x − √(1/ᾱ − 1)·ε of the discrete schedule (DDPM, DDIM), passed through {@link #limitX0}. */
+    protected final double[] x0FromEps(float[] x, float[] eps, double ab) {
+        double[] x0 = new double[x.length];
+        for (int k = 0; k < x.length; k++) x0[k] = Math.sqrt(1 / ab) * x[k] - Math.sqrt(1 / ab - 1) * eps[k];
+        limitX0(x0);
+        return x0;
+    }
+
     /** Clamps ({@link #clipSample}) or thresholds ({@link #thresholding}) the whole batch's predicted x0 [B·C·H·W] in place; without either, leaves it. */
     protected final void limitX0(double[] x0) {
         if (thresholding != null) thresholding.apply(x0, perImage);

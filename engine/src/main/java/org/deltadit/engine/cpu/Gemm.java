@@ -269,12 +269,12 @@ final class Gemm {
         // Row-major F32 activations on the heap are read in place: broadcasting from MR rows costs the
         // micro-kernel nothing extra, and packing A (once per column block) is then saved entirely.
         float[] direct = directA(a);
+        PackedB16 half = b instanceof PackedB16 h ? h : null;
         for (int k0 = 0; k0 < k; k0 += KC) {
             int kc = Math.min(KC, k - k0);
             boolean first = k0 == 0, last = gelu && k0 + kc >= k;
             float[] bp = buf.b;
             int bAt = 0;
-            PackedB16 half = b instanceof PackedB16 h ? h : null;
             if (b instanceof PackedB p) {
                 bp = p.data();
                 bAt = p.at(k0, kc, j0);
