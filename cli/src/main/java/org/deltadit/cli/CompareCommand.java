@@ -8,6 +8,7 @@ import java.util.concurrent.Callable;
 import java.util.stream.IntStream;
 import org.deltadit.eval.CompareRow;
 import org.deltadit.eval.Comparison;
+import org.deltadit.eval.FidBootstrap;
 import org.deltadit.engine.Tensor;
 import org.deltadit.eval.RowStats;
 import org.deltadit.pipeline.ModelSpec;
@@ -70,6 +71,8 @@ final class CompareCommand implements Callable<Integer> {
     List<Path> policyFiles;
     @Option(names = "--reference-model", description = "PSNR/SSIM against this model's full compute (same seeds and classes) instead of the first row's: e.g. the F32 model for an INT8 one (dit quantize)")
     Path referenceModel;
+    @Option(names = "--bootstrap", paramLabel = "N", defaultValue = "0", description = "also a paired bootstrap of the digit FID with N resamples (at least 20; 200 is typical): each row's FID difference from the first row with its 95 %% interval, and how often each row's FID is lower than each other's (default: none)")
+    int bootstrap;
     @Option(names = "--plot", description = "also draw the rows to this PNG: MAC speedup against FID (where measured) and against PSNR, a point per row")
     Path plot;
 
@@ -91,13 +94,15 @@ final class CompareCommand implements Callable<Integer> {
             Path evalDir = Comparison.evaluationFolder(modelPath, classifier, c, System.err);
             Comparison.Networks nets = Comparison.networks(evalDir, m, p.backend());
             Comparison.References refs = Comparison.references(evalDir, nets);
+            if (bootstrap != 0) FidBootstrap.check(bootstrap, refs.cnn()); // before any image is made
             Tensor reference = referenceModel == null ? null : referenceLatents(p, list.get(0), s);
             System.err.println("bench: warming up (one image of the first row, untimed) …");
             Comparison.warmUp(p, list.get(0), s); // so the first row is not charged for the JIT
             RowStats[] stats = Comparison.measure(p, list, nets, s, 0, count,
                     (st, k) -> System.err.printf(Locale.ROOT, "bench: %-28s %.3f s/image%n", list.get(k).label(), st.secondsPerImage()), reference);
+            FidBootstrap boot = bootstrap == 0 ? null : FidBootstrap.of(stats, refs.cnn(), bootstrap, seed);
             Comparison.print(System.out, list, stats, refs, s, c.archName(), json,
-                    referenceModel == null ? null : list.get(0).label() + " on " + referenceModel);
+                    referenceModel == null ? null : list.get(0).label() + " on " + referenceModel, boot);
             if (plot != null) {
                 drawPlot(list, stats, refs, c.archName());
                 System.err.println("bench: drew " + plot);

@@ -232,6 +232,7 @@ class BadInputTableTest {
         bad("--rows: 'deep@0.5': a MAC speedup from 1 to 100", "bench", "compare", "--model", DEMO, "--rows", "deep@0.5");
         bad("is not reachable", "bench", "compare", "--model", DEMO, "--rows", "delta-dit@60");
         bad("--count", "bench", "compare", "--model", DEMO, "--count", "0");
+        bad("--bootstrap: 5 resamples (at least 20; 200 is typical)", "bench", "compare", "--model", DEMO, "--bootstrap", "5");
         bad("--steps", "bench", "compare", "--model", DEMO, "--steps", "1");
         bad("--cfg", "bench", "compare", "--model", DEMO, "--cfg", "nan");
         String inception = "../eval/src/test/resources/fixtures/tiny_pt_inception.pth", stats = "../eval/src/test/resources/fixtures/tiny_fid_stats.npz";

@@ -59,6 +59,21 @@ public class CompareTest {
         assertTrue(j.out().contains("\"row\":\"delta-dit\"") && j.out().contains("\"fid\":"), "json: " + j.out());
     }
 
+    @Test
+    void bootstrapAddsPairedFidIntervals() throws IOException {
+        MainTest.Run none = run("bench", "compare", "--model", model.toString(), "--count", "2", "--steps", "4", "--rows", "full", "--bootstrap", "20");
+        assertEquals(2, none.status(), none.err());
+        assertTrue(none.err().contains("--bootstrap: needs the digit CNN's FID") && !none.err().contains("warming up"), none.err()); // refused before any image
+        for (String f : new String[] {"classifier.safetensors", "fid_stats.safetensors"}) Files.copy(Path.of("../models/demo").resolve(f), model.resolve(f));
+        MainTest.Run r = run("bench", "compare", "--model", model.toString(), "--count", "6", "--steps", "4", "--rows", "full,t3,delta-dit", "--bootstrap", "20");
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.out().contains("Paired bootstrap of the FID: 20 resamples of the 6 images"), r.out());
+        assertTrue(r.out().matches("(?s).*\\| 2\\. T = 3 \\| \\[[-+][0-9.]+, [-+][0-9.]+\\] \\| [01]\\.[0-9]{2} \\| – \\| [01]\\.[0-9]{2} \\|.*"), r.out());
+        MainTest.Run j = run("bench", "compare", "--model", model.toString(), "--count", "6", "--steps", "4", "--rows", "full,t3", "--bootstrap", "20", "--json");
+        assertEquals(0, j.status(), j.err());
+        assertTrue(j.out().lines().toList().get(1).matches(".*\"fid_minus_first\":\\[-?[0-9.]+,-?[0-9.]+\\],\"fid_lower_share\":\\[[0-9.]+,null\\],\"bootstrap\":20}"), j.out());
+    }
+
     /** Rows at a MAC budget: Δ-DiT's N and N_c and a rear Δ-Cache's span solved so that the row spends at most 1/X of full compute. */
     @Test
     void budgetRowsMeetTheirBudget() {

@@ -176,7 +176,9 @@ public final class Comparison {
                 Tensor feats = net.features(images);
                 int[] pred = net.classify(images);
                 for (int i = 0; i < n; i++) {
-                    st.features.add(feats.select(0, i).toFloatArray());
+                    float[] f = feats.select(0, i).toFloatArray();
+                    st.features.add(f);
+                    st.cnnByImage.put(from + i, f);
                     if (pred[i] == g.labels()[i]) st.correct++;
                 }
             }
@@ -231,6 +233,14 @@ public final class Comparison {
 
     /** As above; {@code reference} names what PSNR/SSIM were measured against when it is not the first row (null: the first row). */
     public static void print(PrintStream out, List<CompareRow> rows, RowStats[] stats, References refs, Settings s, String arch, boolean json, String reference) {
+        print(out, rows, stats, refs, s, arch, json, reference, null);
+    }
+
+    /**
+     * As above, with a paired bootstrap of the FID ({@link FidBootstrap}; null: none): a table under the Markdown one,
+     * or in each JSON line {@code fid_minus_first} (its 95 % interval) and {@code fid_lower_share} (against every row, null for itself).
+     */
+    public static void print(PrintStream out, List<CompareRow> rows, RowStats[] stats, References refs, Settings s, String arch, boolean json, String reference, FidBootstrap boot) {
         int refRow = reference == null ? 0 : -1;
         boolean fidI = stats[0].inception != null, isI = stats[0].is != null, clipI = stats[0].clip != null;
         List<String> lines = new ArrayList<>();
@@ -245,6 +255,7 @@ public final class Comparison {
                         fidI ? "\"fid_inception\":" + num(fidInception, "%.3f", "null") + "," : "",
                         (isI ? String.format(Locale.ROOT, "\"is\":%.4f,\"is_std\":%.4f,", is[0], is[1]) : "") + (clipI ? String.format(Locale.ROOT, "\"clip_score\":%.4f,", st.clipScore()) : ""),
                         st.psnr(), st.ssim(), st.count()));
+                if (boot != null) lines.set(k, lines.get(k).substring(0, lines.get(k).length() - 1) + bootstrapJson(boot, k, rows.size()) + "}");
             } else {
                 lines.add(String.format(Locale.ROOT, "| %s | %s | %.2f× | %.3f | %s | %s |%s%s %s | %s |", r.label(), PlanJson.macs(st.macsPerImage(), ""), st.speedup(), st.secondsPerImage(),
                         num(fid, "%.2f", "–"), acc == null ? "–" : String.format(Locale.ROOT, "%.1f%%", 100 * acc),
@@ -263,6 +274,14 @@ public final class Comparison {
             out.println("|---|---|---|---|---|---|" + (fidI ? "---|" : "") + (isI ? "---|" : "") + (clipI ? "---|" : "") + "---|---|");
         }
         for (String l : lines) out.println(l);
+        if (boot != null && !json) boot.print(out, rows.stream().map(CompareRow::label).toList());
+    }
+
+    private static String bootstrapJson(FidBootstrap boot, int k, int rows) {
+        double[] d = boot.differenceInterval(k, 0);
+        StringBuilder b = new StringBuilder(String.format(Locale.ROOT, ",\"fid_minus_first\":[%.3f,%.3f],\"fid_lower_share\":[", d[0], d[1]));
+        for (int o = 0; o < rows; o++) b.append(o == 0 ? "" : ",").append(o == k ? "null" : String.format(Locale.ROOT, "%.3f", boot.shareLower(k, o)));
+        return b.append("],\"bootstrap\":").append(boot.resamples()).toString();
     }
 
     private static String num(Double v, String fmt, String none) { return v == null ? none : String.format(Locale.ROOT, fmt, v); }

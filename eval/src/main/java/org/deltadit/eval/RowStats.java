@@ -16,10 +16,13 @@ public final class RowStats implements Serializable {
     final Fid.Moments inception; // Inception-v3 pool features; null without --metrics fid
     final InceptionScore is;     // null without --metrics is
     final ExactSums clip;        // Σ CLIP score; null without --metrics clip
+    /** The digit CNN's features of each image by its index (null without it): {@link FidBootstrap} resamples them. */
+    final java.util.TreeMap<Integer, float[]> cnnByImage;
 
     /** Empty sums: feature widths 0 for networks not in use, {@code is} null without IS. */
     public RowStats(int featureWidth, int inceptionWidth, InceptionScore is, boolean clip) {
         features = featureWidth > 0 ? new Fid.Moments(featureWidth) : null;
+        cnnByImage = featureWidth > 0 ? new java.util.TreeMap<>() : null;
         inception = inceptionWidth > 0 ? new Fid.Moments(inceptionWidth) : null;
         this.is = is;
         this.clip = clip ? new ExactSums(1) : null;
@@ -33,7 +36,10 @@ public final class RowStats implements Serializable {
         uncachedMacs += o.uncachedMacs;
         seconds += o.seconds;
         quality.merge(o.quality);
-        if (features != null) features.merge(o.features);
+        if (features != null) {
+            features.merge(o.features);
+            cnnByImage.putAll(o.cnnByImage);
+        }
         if (inception != null) inception.merge(o.inception);
         if (is != null) is.merge(o.is);
         if (clip != null) clip.merge(o.clip);
