@@ -6,6 +6,7 @@ import static org.deltadit.engine.cpu.VectorConfig.S;
 import static org.deltadit.engine.cpu.VectorConfig.VEC;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import jdk.incubator.vector.FloatVector;
@@ -17,7 +18,8 @@ import org.deltadit.engine.Mat;
  * C[M,N] = A[M,K] · B[K,N] (+ bias), Goto-style: B is packed in blocks of KC rows × up to NB_MAX
  * columns (NR-wide panels), A in blocks of MC × KC (MR-high panels), and an MR × NR register-blocked
  * micro-kernel multiplies one A panel by one B panel. Packing widens F16/BF16 to F32, so the
- * micro-kernel only sees float arrays (INT8 weights are dequantized there too; BF16 packed once is widened a panel at a time, {@link PackedB16}); it also absorbs strides (a PyTorch [out, in] weight is read
+ * micro-kernel only sees float arrays (INT8 weights are dequantized there too; BF16 packed once is widened a panel at a time, {@link PackedB16},
+ * or inside {@link #kernelHalf} for a few rows); it also absorbs strides (a PyTorch [out, in] weight is read
  * as Bᵀ) and implicit im2col for convolutions. Work is split into column × row blocks that the
  * pool's threads take from a shared counter.
  */
@@ -125,9 +127,12 @@ final class Gemm {
      * the F32 it widens to, exactly). The GEMM widens one panel at a time into a buffer that stays in L2 while
      * every row panel of its block uses it (all of a task's rows where A is read in place, else an MC block), so
      * widening costs two vector ops per NR/2 columns of B for that many rows. Widening inside the micro-kernel
-     * instead (two more ops per 16 FMAs), and per MC block, measured slower (bench/README.md).
+     * instead (two more ops per 16 FMAs), and per MC block, measured slower (bench/README.md) — except for up to
+     * {@link #SMALL_M} rows, where a panel would serve too few and {@link #kernelHalf} widens in place. The ints live in native
+     * memory ({@code data}, ints counted from {@code base}): kept on the heap, they made the serial collector size its
+     * young generation in proportion to a heap that held the whole model, 3–4 % of the weights' bytes more resident.
      */
-    record PackedB16(int[] data, int base, int rows, int cols) implements BSource {
+    record PackedB16(MemorySegment data, long base, int rows, int cols) implements BSource {
         static final int HALF = NR / 2;
 
         /** The ints {@code m} takes packed, or −1 where that is more than one array holds. */
@@ -141,14 +146,14 @@ final class Gemm {
          * (B's columns contiguous) is folded straight from its 16-bit columns; any other layout is packed as
          * {@link PackedB} packs it, then folded in pairs.
          */
-        static PackedB16 of(Mat m, int[] data, int base, WorkerPool pool) {
+        static PackedB16 of(Mat m, MemorySegment data, long base, WorkerPool pool) {
             if (m.dtype() != org.deltadit.engine.DType.BF16 || m.quant() != null) throw new IllegalArgumentException("PackedB16 packs BF16 weights, not " + m.dtype());
             int k = m.rows(), n = m.cols(), width = roundUp(n, NR), chunks = ceilDiv(n, NB_MAX);
             DenseB dense = new DenseB(m);
             boolean columns = m.rowStride() == 1 && m.colStride() != 1;
             pool.run(ceilDiv(k, KC) * chunks, task -> {
                 int k0 = task / chunks * KC, kc = Math.min(KC, k - k0), j0 = task % chunks * NB_MAX, nc = Math.min(NB_MAX, n - j0);
-                int to = base + (k0 * width + j0 * kc) / 2;
+                long to = base + (k0 * width + j0 * kc) / 2;
                 if (columns) {
                     foldColumns(m, k0, kc, j0, nc, data, to, BUFFERS.get().bits);
                     return;
@@ -158,7 +163,7 @@ final class Gemm {
                 int lines = ceilDiv(nc, NR) * kc;
                 for (int l = 0, f = 0; l < lines; l++, f += NR) {
                     for (int i = 0; i < HALF; i++) {
-                        data[to++] = Float.floatToRawIntBits(buf.b[f + i]) >>> 16 | Float.floatToRawIntBits(buf.b[f + i + HALF]) & 0xFFFF0000;
+                        data.setAtIndex(ValueLayout.JAVA_INT, to++, Float.floatToRawIntBits(buf.b[f + i]) >>> 16 | Float.floatToRawIntBits(buf.b[f + i + HALF]) & 0xFFFF0000);
                     }
                 }
             });
@@ -166,25 +171,25 @@ final class Gemm {
         }
 
         /** One block from contiguous BF16 columns: a panel's NR columns copied whole as 16-bit values, then paired (zero past n). */
-        private static void foldColumns(Mat m, int k0, int kc, int j0, int nc, int[] data, int to, short[] bits) {
+        private static void foldColumns(Mat m, int k0, int kc, int j0, int nc, MemorySegment data, long to, short[] bits) {
             for (int q = 0; q * NR < nc; q++) {
                 int w = Math.min(NR, nc - q * NR);
                 for (int c = 0; c < NR; c++) {
                     if (c < w) {
                         long at = m.offset() + k0 + (long) (j0 + q * NR + c) * m.colStride();
-                        MemorySegment.copy(m.seg(), java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, at * 2, bits, c * kc, kc);
+                        MemorySegment.copy(m.seg(), ValueLayout.JAVA_SHORT_UNALIGNED, at * 2, bits, c * kc, kc);
                     } else {
                         Arrays.fill(bits, c * kc, (c + 1) * kc, (short) 0);
                     }
                 }
                 for (int kk = 0; kk < kc; kk++) {
-                    for (int i = 0; i < HALF; i++) data[to++] = bits[i * kc + kk] & 0xFFFF | bits[(i + HALF) * kc + kk] << 16;
+                    for (int i = 0; i < HALF; i++) data.setAtIndex(ValueLayout.JAVA_INT, to++, bits[i * kc + kk] & 0xFFFF | bits[(i + HALF) * kc + kk] << 16);
                 }
             }
         }
 
         /** Where the panels of rows [k0, k0 + kc) from column j0 (a multiple of NR) start in {@link #data}. */
-        int at(int k0, int kc, int j0) { return base + (k0 * roundUp(cols, NR) + j0 * kc) / 2; }
+        long at(int k0, int kc, int j0) { return base + (k0 * roundUp(cols, NR) + j0 * kc) / 2; }
 
         public void pack(int k0, int kc, int j0, int nc, float[] dst, float[] tmp) {
             for (int q = 0; q * NR < nc; q++) panel(k0, kc, j0 + q * NR, dst, q * NR * kc);
@@ -192,15 +197,17 @@ final class Gemm {
 
         /** Widens the panel of rows [k0, k0 + kc) at column j (a multiple of NR) into dst from {@code at}: kc × NR floats. */
         void panel(int k0, int kc, int j, float[] dst, int at) {
-            for (int k = 0, from = at(k0, kc, j), f = at; k < kc; k++, f += NR, from += HALF) {
+            long from = at(k0, kc, j);
+            for (int k = 0, f = at; k < kc; k++, f += NR, from += HALF) {
                 if (VEC) {
-                    IntVector w = IntVector.fromArray(IS, data, from);
+                    IntVector w = IntVector.fromMemorySegment(IS, data, from * 4, ORDER);
                     w.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().intoArray(dst, f);
                     w.and(0xFFFF0000).reinterpretAsFloats().intoArray(dst, f + HALF);
                 } else {
                     for (int i = 0; i < HALF; i++) {
-                        dst[f + i] = Float.intBitsToFloat(data[from + i] << 16);
-                        dst[f + i + HALF] = Float.intBitsToFloat(data[from + i] & 0xFFFF0000);
+                        int w = data.getAtIndex(ValueLayout.JAVA_INT, from + i);
+                        dst[f + i] = Float.intBitsToFloat(w << 16);
+                        dst[f + i + HALF] = Float.intBitsToFloat(w & 0xFFFF0000);
                     }
                 }
             }
@@ -287,7 +294,15 @@ final class Gemm {
                 int mc = Math.min(step, i1 - ic);
                 if (direct == null) packA(a, ic, mc, k0, kc, buf.a, buf.tmp);
                 float[] ap = direct != null ? direct : buf.a;
-                if (half != null) {
+                if (half != null && VEC && mc <= SMALL_M) {
+                    // a few rows (adaLN's modulation: one per image and branch): a widened panel would serve too few
+                    int ks = rows(buf.rows, a, direct, ic, 0, mc, k0, kc);
+                    for (int jr = 0; jr < nc; jr += NR) {
+                        kernelHalf(kc, ap, buf.rows, ks, half.data(), half.at(k0, kc, j0 + jr), buf.tile);
+                        merge(buf.tile, c, ic, mc, j0 + jr, Math.min(NR, nc - jr), first, bias);
+                        if (last) gelu(c, ic, mc, j0 + jr, Math.min(NR, nc - jr));
+                    }
+                } else if (half != null) {
                     // column panels outermost: each is widened once for all the rows
                     for (int jr = 0; jr < nc; jr += NR) {
                         half.panel(k0, kc, j0 + jr, buf.panel, 0);
@@ -448,6 +463,44 @@ final class Gemm {
         c61.intoArray(tile, 6 * NR + LANES);
         c70.intoArray(tile, 7 * NR);
         c71.intoArray(tile, 7 * NR + LANES);
+    }
+
+    /** Rows up to which BF16 pairs are widened inside {@link #kernelHalf} rather than a panel at a time. */
+    static final int SMALL_M = 4;
+
+    /**
+     * Four rows of A times a {@link PackedB16} panel read in place: per k one int vector becomes the panel row's two
+     * float vectors (shift, mask) for eight FMAs. The sums are {@link #kernel8}'s on the widened panel, bit for bit
+     * (the same FMAs in the same order); tile rows 4 and up are left as they are.
+     */
+    private static void kernelHalf(int kc, float[] ap, int[] rows, int ks, MemorySegment bp, long from, float[] tile) {
+        int r0 = rows[0], r1 = rows[1], r2 = rows[2], r3 = rows[3];
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+        for (int k = 0; k < kc; k++) {
+            int a = k * ks;
+            IntVector w = IntVector.fromMemorySegment(IS, bp, (from + (long) k * PackedB16.HALF) * 4, ORDER);
+            FloatVector b0 = w.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), b1 = w.and(0xFFFF0000).reinterpretAsFloats();
+            FloatVector x = FloatVector.broadcast(S, ap[r0 + a]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(S, ap[r1 + a]);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(S, ap[r2 + a]);
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(S, ap[r3 + a]);
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, LANES);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + LANES);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + LANES);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + LANES);
     }
 
     /** Same contract as {@link #kernel} with plain loops (dit.vector.bits=0). */

@@ -14,8 +14,8 @@ import org.deltadit.engine.Mat;
  * keeps F32 weights as F32 ({@link Gemm.PackedB}) and BF16 weights as BF16 ({@link Gemm.PackedB16}), each copy the
  * size of its weight, while F16 and INT8 weights keep their memory saving and are widened per call; {@code f32}
  * keeps F32 weights only; {@code all} keeps every weight as F32 (2× or 4× a half-precision or INT8 weight's bytes);
- * {@code off} packs nothing. Packed copies live on the heap, at most half of {@code -Xmx} in all; past that,
- * weights are packed per call. A checkpoint's mapped pages are released once its weight is packed. Copies are
+ * {@code off} packs nothing. F32 copies live on the heap, BF16 pairs in native memory (see {@link Gemm.PackedB16}),
+ * at most half of {@code -Xmx} in all; past that, weights are packed per call. A checkpoint's mapped pages are released once its weight is packed. Copies are
  * carved out of large slabs (see {@link #pack}).
  */
 final class Prepacked {
@@ -81,7 +81,7 @@ final class Prepacked {
             }
             return new Gemm.DenseB(b);
         }
-        p = half ? Gemm.PackedB16.of(b, (int[]) spot.array(), spot.at(), pool) : Gemm.PackedB.of(b, (float[]) spot.array(), spot.at(), pool);
+        p = half ? Gemm.PackedB16.of(b, (java.lang.foreign.MemorySegment) spot.array(), spot.at(), pool) : Gemm.PackedB.of(b, (float[]) spot.array(), spot.at(), pool);
         packed.put(key, p);
         packedFrom.merge(key.scope(), (long) b.rows() * b.cols() * b.dtype().bytes(), Long::sum);
         if (b.seg().isMapped()) release(b);
@@ -106,19 +106,20 @@ final class Prepacked {
     static final int SLAB = 1 << 26;
     private final Slab floats = new Slab(false), ints = new Slab(true);
 
-    /** Where a packed copy goes: an array of slab and the element it starts at. */
+    /** Where a packed copy goes: a slab and the element it starts at. */
     private record Spot(Object array, int at) {}
 
-    /** The slabs that packed copies of one element type are carved from. */
+    /**
+     * The slabs that packed copies of one element type are carved from: float arrays, or native segments of ints
+     * (BF16 pairs), which the collector frees with the last copy that refers to them ({@code Arena.ofAuto}).
+     */
     private final class Slab {
         final boolean isInt;
-        /** Each slab with the elements used in it; a copy goes to the first with room, so no tail is left behind. */
+        /** Each slab with its length and the elements used in it; a copy goes to the first with room, so no tail is left behind. */
         final java.util.List<Object> arrays = new java.util.ArrayList<>();
-        final java.util.List<Integer> used = new java.util.ArrayList<>();
+        final java.util.List<Integer> used = new java.util.ArrayList<>(), lengths = new java.util.ArrayList<>();
 
         Slab(boolean isInt) { this.isInt = isInt; }
-
-        static int length(Object a) { return java.lang.reflect.Array.getLength(a); }
 
         /**
          * Room for {@code size} elements (a fresh slab where none has it), or null past the budget. A fresh slab holds
@@ -128,29 +129,35 @@ final class Prepacked {
         Spot take(int size, long coming) {
             for (int i = 0; i < arrays.size(); i++) {
                 int u = used.get(i);
-                if (length(arrays.get(i)) - u >= size) {
+                if (lengths.get(i) - u >= size) {
                     used.set(i, u + size);
                     return new Spot(arrays.get(i), u);
                 }
             }
-            long last = arrays.isEmpty() ? 1 << 19 : length(arrays.getLast());
+            long last = arrays.isEmpty() ? 1 << 19 : lengths.getLast();
             int next = (int) Math.max(size, Math.min(SLAB, coming > 0 ? coming : 2 * last));
             if (bytes.get() + 4L * next > budget) return null;
-            Object array = isInt ? new int[next] : new float[next];
+            Object array = isInt ? java.lang.foreign.Arena.ofAuto().allocate(4L * next, 64) : new float[next];
             arrays.add(array);
             used.add(size);
+            lengths.add(next);
             bytes.addAndGet(4L * next);
             return new Spot(array, 0);
         }
 
-        /** Lets go of the slabs that hold no kept copy. */
-        void dropUnless(java.util.Set<Object> live) {
+        /** Lets go of the slabs that hold no kept copy; returns the bytes of those kept. */
+        long dropUnless(java.util.Set<Object> live) {
+            long held = 0;
             for (int i = arrays.size() - 1; i >= 0; i--) {
                 if (!live.contains(arrays.get(i))) {
                     arrays.remove(i);
                     used.remove(i);
+                    lengths.remove(i);
+                } else {
+                    held += 4L * lengths.get(i);
                 }
             }
+            return held;
         }
     }
 
@@ -184,10 +191,6 @@ final class Prepacked {
         if (!packed.keySet().removeIf(k -> !k.alive())) return;
         java.util.Set<Object> live = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         for (Gemm.BSource p : packed.values()) live.add(p instanceof Gemm.PackedB16 h ? h.data() : ((Gemm.PackedB) p).data());
-        floats.dropUnless(live);
-        ints.dropUnless(live);
-        long held = 0;
-        for (Object s : live) held += 4L * java.lang.reflect.Array.getLength(s);
-        bytes.set(held);
+        bytes.set(floats.dropUnless(live) + ints.dropUnless(live));
     }
 }

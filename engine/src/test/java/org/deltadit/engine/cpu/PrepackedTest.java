@@ -46,10 +46,11 @@ class PrepackedTest {
         assertArrayEquals(off.linearGelu(x, w, bias, Tensor.zeros(m, n)).toFloatArray(), on.linearGelu(x, w, bias, Tensor.zeros(m, n)).toFloatArray(), "GELU epilogue");
     }
 
-    /** BF16 kept as BF16 (two to an int), read in place by the AVX-512 kernel or widened per block elsewhere: the same bits as widening per call. */
+    /** BF16 kept as BF16 (two to an int), widened a panel at a time or, for a few rows, inside the kernel: the same bits as widening per call. */
     @Test
     void bf16PackedAsBf16GivesTheProductsOfPackingPerCall() {
-        for (int[] s : new int[][] {{130, 1200, 37}, {9, 300, 600}, {1, 7, 1}}) {
+        // up to Gemm.SMALL_M rows, the kernel widens the pairs itself (two K blocks at 4 × 1300)
+        for (int[] s : new int[][] {{130, 1200, 37}, {9, 300, 600}, {1, 7, 1}, {4, 1300, 70}, {2, 40, 33}, {5, 50, 40}}) {
             int m = s[0], k = s[1], n = s[2];
             Tensor x = Tensor.of(random(1, m * k), m, k), w = sealed(random(2, n * k), DType.BF16, n, k), bias = Tensor.of(random(3, n), n);
             CpuBackend off = backend(Prepacked.Mode.OFF, Long.MAX_VALUE), auto = backend(Prepacked.Mode.AUTO, Long.MAX_VALUE);
@@ -69,7 +70,7 @@ class PrepackedTest {
         int k = 1300, n = 600; // two K blocks, two column chunks, a partial panel
         Tensor kn = Tensor.of(random(5, k * n), k, n).to(DType.BF16), nk = Tensor.of(random(6, n * k), n, k).to(DType.BF16);
         for (org.deltadit.engine.Mat b : new org.deltadit.engine.Mat[] {org.deltadit.engine.Mat.of(kn), org.deltadit.engine.Mat.of(nk).transpose()}) {
-            Gemm.PackedB16 packed = Gemm.PackedB16.of(b, new int[(int) Gemm.PackedB16.size(b)], 0, new WorkerPool(2));
+            Gemm.PackedB16 packed = Gemm.PackedB16.of(b, Arena.ofAuto().allocate(4 * Gemm.PackedB16.size(b)), 0, new WorkerPool(2));
             Gemm.DenseB dense = new Gemm.DenseB(b);
             for (int k0 = 0; k0 < k; k0 += Gemm.KC) {
                 for (int j0 = 0; j0 < n; j0 += Gemm.NB_MAX) {
