@@ -111,7 +111,7 @@ final class Prepacked {
 
     /**
      * The slabs that packed copies of one element type are carved from: float arrays, or native segments of ints
-     * (BF16 pairs), which the collector frees with the last copy that refers to them ({@code Arena.ofAuto}).
+     * (BF16 pairs; {@link Untouched}: their unused tails are never resident), freed with the last copy that refers to them.
      */
     private final class Slab {
         final boolean isInt;
@@ -137,7 +137,7 @@ final class Prepacked {
             long last = arrays.isEmpty() ? 1 << 19 : lengths.getLast();
             int next = (int) Math.max(size, Math.min(SLAB, coming > 0 ? coming : 2 * last));
             if (bytes.get() + 4L * next > budget) return null;
-            Object array = isInt ? java.lang.foreign.Arena.ofAuto().allocate(4L * next, 64) : new float[next];
+            Object array = isInt ? Untouched.allocate(4L * next) : new float[next];
             arrays.add(array);
             used.add(size);
             lengths.add(next);

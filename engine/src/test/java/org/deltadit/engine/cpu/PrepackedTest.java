@@ -84,6 +84,18 @@ class PrepackedTest {
         }
     }
 
+    /** BF16 slabs come from malloc (not zeroed, so unused tails stay out of RSS): the whole requested size is usable. */
+    @Test
+    void untouchedSlabsHoldTheirSize() {
+        long bytes = 48L << 20; // above glibc's mmap threshold, as real slabs are
+        MemorySegment s = Untouched.allocate(bytes);
+        assertEquals(bytes, s.byteSize());
+        s.setAtIndex(ValueLayout.JAVA_INT, 0, 7);
+        s.setAtIndex(ValueLayout.JAVA_INT, bytes / 4 - 1, -9);
+        assertEquals(7, s.getAtIndex(ValueLayout.JAVA_INT, 0));
+        assertEquals(-9, s.getAtIndex(ValueLayout.JAVA_INT, bytes / 4 - 1));
+    }
+
     @Test
     void keepsWhatItsModeAndBudgetAllow() {
         Tensor x = Tensor.of(random(1, 5 * 40), 5, 40), bf16 = sealed(random(2, 70 * 40), DType.BF16, 70, 40), heap = Tensor.of(random(4, 70 * 40), 70, 40);
