@@ -129,8 +129,8 @@ final class Gemm {
      * widening costs two vector ops per NR/2 columns of B for that many rows. Widening inside the micro-kernel
      * instead (two more ops per 16 FMAs), and per MC block, measured slower (bench/README.md) — except for up to
      * {@link #SMALL_M} rows, where a panel would serve too few and {@link #kernelHalf} widens in place. The ints live in native
-     * memory ({@code data}, ints counted from {@code base}): kept on the heap, they made the serial collector size its
-     * young generation in proportion to a heap that held the whole model, 3–4 % of the weights' bytes more resident.
+     * memory ({@code data}, ints counted from {@code base}), which no collection copies, and where a slab's unused
+     * tail never becomes resident ({@link Untouched}).
      */
     record PackedB16(MemorySegment data, long base, int rows, int cols) implements BSource {
         static final int HALF = NR / 2;

@@ -90,6 +90,8 @@ class PrepackedTest {
         long bytes = 48L << 20; // above glibc's mmap threshold, as real slabs are
         MemorySegment s = Untouched.allocate(bytes);
         assertEquals(bytes, s.byteSize());
+        assertEquals(0, s.address() % Untouched.ALIGN, "on a cache line");
+        for (int i = 0; i < 20; i++) assertEquals(0, Untouched.allocate(1000 + 16 * i).address() % Untouched.ALIGN, "small blocks too"); // malloc's heap: 16-aligned
         s.setAtIndex(ValueLayout.JAVA_INT, 0, 7);
         s.setAtIndex(ValueLayout.JAVA_INT, bytes / 4 - 1, -9);
         assertEquals(7, s.getAtIndex(ValueLayout.JAVA_INT, 0));
