@@ -9,6 +9,7 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.deltadit.eval.CompareRow;
 import org.deltadit.eval.Comparison;
+import org.deltadit.eval.FidBootstrap;
 import org.deltadit.eval.RowStats;
 import org.deltadit.pipeline.Pipeline;
 import org.deltadit.weights.ModelConfig;
@@ -59,6 +60,8 @@ final class CompareCommand implements Callable<Integer> {
     Path prompts;
     @Option(names = "--fid-stats", description = "reference statistics (.npz with mu, sigma) for --metrics fid")
     Path fidStats;
+    @Option(names = "--bootstrap", paramLabel = "N", defaultValue = "0", description = "also a paired bootstrap of the digit FID with N resamples, as dit bench compare (default: none)")
+    int bootstrap;
     @Mixin JobOptions job;
 
     /** What every task needs, serialised into it. */
@@ -92,6 +95,7 @@ final class CompareCommand implements Callable<Integer> {
             evalDir = Comparison.evaluationFolder(Path.of(ref.model()), classifier, c, System.err);
             Comparison.Networks nets = Comparison.networks(evalDir, m, p.backend()); // the networks and statistics checked here too
             refs = Comparison.references(evalDir, nets);
+            if (bootstrap != 0) FidBootstrap.check(bootstrap, refs.cnn()); // before any task
             zero = new RowStats[list.size()];
             for (int k = 0; k < zero.length; k++) zero[k] = Comparison.empty(nets, s);
         }
@@ -104,7 +108,8 @@ final class CompareCommand implements Callable<Integer> {
             RowStats[] total = progress.during(spark, () -> JavaSparkContext.fromSparkContext(spark.sparkContext()).parallelize(parts, parts.size()).map(task::run)
                     .treeAggregate(zero, CompareCommand::merge, CompareCommand::merge));
             System.err.printf(Locale.ROOT, "dit-spark: %d rows × %d images in %.1f s%n", list.size(), count, progress.seconds());
-            Comparison.print(System.out, list, total, refs, s, c.archName(), job.json);
+            FidBootstrap boot = bootstrap == 0 ? null : FidBootstrap.of(total, refs.cnn(), bootstrap, seed); // the reduced rows hold every image's features
+            Comparison.print(System.out, list, total, refs, s, c.archName(), job.json, null, boot);
         }
         return 0;
     }

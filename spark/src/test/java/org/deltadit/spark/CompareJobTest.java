@@ -42,13 +42,14 @@ class CompareJobTest {
     void theClusterTableIsTheSingleMachineTable() throws IOException {
         Path model = SparkTests.tinyDigitModel(dir);
         String[] common = {"--model", model.toString(), "--count", "6", "--steps", "4", "--seed", "3", "--batch", "2", "--rows", "full,t3,forecast-deep,delta-dit",
-            "--metrics", "fid,is", "--fid-weights", FIX + "tiny_pt_inception.pth", "--fid-stats", FIX + "tiny_fid_stats.npz"};
+            "--metrics", "fid,is", "--fid-weights", FIX + "tiny_pt_inception.pth", "--fid-stats", FIX + "tiny_fid_stats.npz", "--bootstrap", "20"};
         String single = cli(concat(new String[] {"bench", "compare", "--threads", "2"}, common));
         MainTest.Run r = SparkTests.run(concat(new String[] {"compare", "--master", SparkTests.MASTER, "--partitions", "3", "--threads", "1"}, common));
         assertEquals(0, r.status(), r.err());
         assertEquals(withoutLatency(single), withoutLatency(r.out()));
-        assertEquals(4, r.out().lines().filter(l -> l.startsWith("| ") && !l.startsWith("| Method")).count(), r.out());
+        assertEquals(4, r.out().split("Paired bootstrap")[0].lines().filter(l -> l.startsWith("| ") && !l.startsWith("| Method")).count(), r.out());
         assertTrue(r.out().contains("| FID (Inception) | IS |"), "the Inception columns: " + r.out());
+        assertTrue(r.out().contains("Paired bootstrap of the FID: 20 resamples of the 6 images"), "the bootstrap, from every part's features: " + r.out());
         assertEquals(3, r.err().lines().filter(l -> l.matches("dit-spark: part \\d done .*")).count(), r.err());
         // --json: one object per row, the same figures
         MainTest.Run j = SparkTests.run(concat(new String[] {"compare", "--master", SparkTests.MASTER, "--partitions", "2", "--threads", "1", "--json"}, common));
