@@ -31,14 +31,16 @@ final class Untouched {
         FREE = free;
     }
 
+    /** Whether slabs come from malloc (this module has native access) rather than a zeroed Arena block. */
+    static boolean fromMalloc() { return MALLOC != null; }
+
     /** A cache line: packed panel rows are whole lines, so an aligned slab keeps every vector load within one. */
     static final int ALIGN = 64;
 
     /**
      * {@code bytes} of native memory starting on a cache line ({@link #ALIGN}), contents unspecified, freed once
      * unreachable. (malloc aligns to 16 only, so a slab could start inside a line and every 64-byte load of a panel
-     * row straddle two; unaligned, 2 of 4 JMH runs put BF16 GEMMs at 256 rows at 53–62 % of the peak, none of the
-     * aligned runs did: bench/README.md.)
+     * row straddle two. No effect on speed was measured beyond this machine's noise: bench/README.md.)
      */
     static MemorySegment allocate(long bytes) {
         if (MALLOC == null) return Arena.ofAuto().allocate(bytes, ALIGN);

@@ -84,9 +84,13 @@ class PrepackedTest {
         }
     }
 
-    /** BF16 slabs come from malloc (not zeroed, so unused tails stay out of RSS): the whole requested size is usable. */
+    /**
+     * BF16 slabs come from malloc (not zeroed, so unused tails stay out of RSS) with native access, else from a zeroed
+     * Arena block (the vector-width-0 run has no native access): either way the whole size is usable, on a cache line.
+     */
     @Test
     void untouchedSlabsHoldTheirSize() {
+        assertEquals(Untouched.class.getModule().isNativeAccessEnabled(), Untouched.fromMalloc());
         long bytes = 48L << 20; // above glibc's mmap threshold, as real slabs are
         MemorySegment s = Untouched.allocate(bytes);
         assertEquals(bytes, s.byteSize());
