@@ -95,6 +95,7 @@ class PrepackedTest {
         MemorySegment s = Untouched.allocate(bytes);
         assertEquals(bytes, s.byteSize());
         assertEquals(0, s.address() % Untouched.ALIGN, "on a cache line");
+        if (Untouched.fromMalloc() && Untouched.HUGE) assertEquals(0, s.address() % Untouched.HUGE_PAGE, "on a 2 MB page, for madvise(MADV_HUGEPAGE)");
         for (int i = 0; i < 20; i++) assertEquals(0, Untouched.allocate(1000 + 16 * i).address() % Untouched.ALIGN, "small blocks too"); // malloc's heap: 16-aligned
         s.setAtIndex(ValueLayout.JAVA_INT, 0, 7);
         s.setAtIndex(ValueLayout.JAVA_INT, bytes / 4 - 1, -9);
