@@ -34,7 +34,9 @@ import picocli.CommandLine.Option;
  * forecast on the front, middle and rear blocks with the fewest cached blocks that fit; First-Block Cache
  * and TeaCache at several thresholds (their MACs measured); MagCache with the magnitude ratios of the
  * stack's residual measured on the full calibration run. Prints every candidate with the Pareto front,
- * writes the best one within the budget as a policy file (a MagCache file carries its ratios).
+ * writes the best one within the budget as a policy file (a MagCache file carries its ratios). Where an evaluation
+ * network is found (the demo model's digit CNN), each candidate is also scored by its images' CNN features and
+ * labels against full compute's, image by image; the choice stays by PSNR.
  */
 @Command(name = "tune", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Search cache policies at a MAC budget on calibration images; print the Pareto front; write the best as a policy file.")
@@ -71,10 +73,22 @@ final class TuneCommand implements Callable<Integer> {
     Path plot;
     @Option(names = "--json", description = "one JSON line per candidate instead of the table")
     boolean json;
+    @Option(names = "--classifier", description = "evaluation network folder (classifier.safetensors + fid_stats.safetensors) for the feature columns (default: the model's folder, where the demo model has one)")
+    Path classifier;
     @Mixin
     EngineOptions engine;
 
-    record Candidate(String label, CachePolicy policy, long macs, double psnr, double mse) {}
+    /**
+     * A scored candidate; {@code features} and {@code labels} are NaN without an evaluation network: the mean relative
+     * squared distance of its images' CNN features from full compute's, image by image, and the share of images the
+     * CNN labels as it labels full compute's.
+     */
+    record Candidate(String label, CachePolicy policy, long macs, double psnr, double mse, double features, double labels) {}
+
+    /** The evaluation network, or null; its features and labels of full compute's images are taken once. */
+    private org.deltadit.eval.DigitClassifier cnn;
+    private Tensor fullFeatures;
+    private int[] fullLabels;
 
     @Override
     public Integer call() {
@@ -99,6 +113,9 @@ final class TuneCommand implements Callable<Integer> {
                 texts = Captions.readPromptFile(prompts);
             } else if (prompts != null) throw new IllegalArgumentException("--prompts: " + c.archName() + " is class-conditional (classes in turn)");
             List<String> calibrationTexts = texts;
+            Path evalDir = org.deltadit.eval.Comparison.evaluationFolder(model != null ? model : DemoModel.path(), classifier, c, new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
+            if (evalDir != null) cnn = org.deltadit.eval.DigitClassifier.load(evalDir.resolve("classifier.safetensors"), p.backend());
+            else if (classifier != null) throw new IllegalArgumentException("--classifier: " + classifier + " holds no classifier.safetensors and fid_stats.safetensors for this model's 1×32×32 digits");
             double[] magnitude = new double[steps + 1]; // per step: mean |stack output − stack input|, MagCache's calibration
             int depth = c.depth();
             List<double[]> teaPoints = new ArrayList<>(); // (signal change, residual change) per row and step: TeaCache's calibration
@@ -108,6 +125,10 @@ final class TuneCommand implements Callable<Integer> {
                     return new Calibration(p.backend(), depth, magnitude, teaPoints);
                 }
             });
+            if (cnn != null) {
+                fullFeatures = cnn.features(full.latents());
+                fullLabels = cnn.classify(full.latents());
+            }
             double[] ratios = new double[steps];
             for (int s = 0; s < steps; s++) ratios[s] = s == 0 || magnitude[s] == 0 ? 1 : magnitude[s + 1] / magnitude[s];
             long fullMacs = full.macs() / calibration;
@@ -284,7 +305,29 @@ final class TuneCommand implements Callable<Integer> {
             for (int k = 0; k < a.length; k++) s += (a[k] - b[k]) * (double) (a[k] - b[k]);
             mse += s / a.length / n;
         }
-        return new Candidate(label, policy, g.macs() / n, psnr, mse);
+        double[] f = cnn == null ? new double[] {Double.NaN, Double.NaN} : featureScores(fullFeatures, fullLabels, cnn.features(g.latents()), cnn.classify(g.latents()));
+        return new Candidate(label, policy, g.macs() / n, psnr, mse, f[0], f[1]);
+    }
+
+    /**
+     * Against full compute's features and labels, image by image: the mean of ‖f − f_full‖² / ‖f_full‖² and the share
+     * of images labelled alike. Paired, so it means something on a few calibration images, where a FID would not.
+     */
+    static double[] featureScores(Tensor fullFeatures, int[] fullLabels, Tensor features, int[] labels) {
+        int n = fullLabels.length;
+        double distance = 0;
+        int same = 0;
+        for (int i = 0; i < n; i++) {
+            float[] a = fullFeatures.select(0, i).toFloatArray(), b = features.select(0, i).toFloatArray();
+            double d = 0, norm = 0;
+            for (int k = 0; k < a.length; k++) {
+                d += (a[k] - b[k]) * (double) (a[k] - b[k]);
+                norm += a[k] * (double) a[k];
+            }
+            distance += (norm > 0 ? d / norm : d) / n;
+            if (labels[i] == fullLabels[i]) same++;
+        }
+        return new double[] {distance, same / (double) n};
     }
 
     /** The kind of a candidate, from its label's first word(s): one series per kind. */
@@ -335,18 +378,20 @@ final class TuneCommand implements Callable<Integer> {
         }
         if (json) {
             for (Candidate r : results) {
-                System.out.printf(Locale.ROOT, "{\"candidate\":%s,\"macs\":%d,\"speedup\":%.4f,\"psnr\":%.3f,\"mse\":%.6g,\"within_budget\":%b,\"pareto\":%b,\"chosen\":%b}%n",
-                        org.deltadit.weights.Json.quote(r.label()), r.macs(), fullMacs / (double) r.macs(), r.psnr(), r.mse(), r.macs() <= budget * 1.0001, front.contains(r), r == best);
+                String f = cnn == null ? "" : String.format(Locale.ROOT, "\"feature_distance\":%.6g,\"label_agreement\":%.4f,", r.features(), r.labels());
+                System.out.printf(Locale.ROOT, "{\"candidate\":%s,\"macs\":%d,\"speedup\":%.4f,\"psnr\":%.3f,\"mse\":%.6g,%s\"within_budget\":%b,\"pareto\":%b,\"chosen\":%b}%n",
+                        org.deltadit.weights.Json.quote(r.label()), r.macs(), fullMacs / (double) r.macs(), r.psnr(), r.mse(), f, r.macs() <= budget * 1.0001, front.contains(r), r == best);
             }
             return;
         }
         System.out.printf(Locale.ROOT, "%s, %s %d steps, guidance %.1f%s, %d calibration images; budget %s MACs per image (full %s); search %.1f s%n%n", c.archName(), full.sampler(),
                 full.steps(), full.cfg(), x0Limit(), calibration, org.deltadit.pipeline.PlanJson.macs((long) budget, ""), org.deltadit.pipeline.PlanJson.macs(fullMacs, ""), seconds);
-        System.out.println("| Candidate | MACs | Speedup | PSNR vs full (dB) | latent MSE | |");
-        System.out.println("|---|---|---|---|---|---|");
+        System.out.println("| Candidate | MACs | Speedup | PSNR vs full (dB) | latent MSE |" + (cnn == null ? "" : " CNN feature distance | same label |") + " |");
+        System.out.println("|---|---|---|---|---|" + (cnn == null ? "" : "---|---|") + "---|");
         for (Candidate r : results) {
             String mark = (r == best ? "chosen" : "") + (front.contains(r) ? (r == best ? ", " : "") + "Pareto" : "") + (r.macs() > budget * 1.0001 ? " (over budget)" : "");
-            System.out.printf(Locale.ROOT, "| %s | %s | %.2f× | %.2f | %.3g | %s |%n", r.label(), org.deltadit.pipeline.PlanJson.macs(r.macs(), ""), fullMacs / (double) r.macs(), r.psnr(), r.mse(), mark);
+            String f = cnn == null ? "" : String.format(Locale.ROOT, " %.3g | %.0f%% |", r.features(), 100 * r.labels());
+            System.out.printf(Locale.ROOT, "| %s | %s | %.2f× | %.2f | %.3g |%s %s |%n", r.label(), org.deltadit.pipeline.PlanJson.macs(r.macs(), ""), fullMacs / (double) r.macs(), r.psnr(), r.mse(), f, mark);
         }
     }
 }

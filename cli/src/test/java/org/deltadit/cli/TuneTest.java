@@ -43,6 +43,35 @@ class TuneTest {
         assertEquals(0, g.status(), g.err());
     }
 
+    /** With the digit CNN beside the model, every candidate also gets its images' feature distance and label agreement with full compute's. */
+    @Test
+    void anEvaluationNetworkAddsFeatureColumns() throws IOException {
+        Path model = CompareTest.tinyDigitModel(Files.createDirectories(dir.resolve("m")));
+        for (String f : new String[] {"classifier.safetensors", "fid_stats.safetensors"}) Files.copy(Path.of("../models/demo").resolve(f), model.resolve(f));
+        MainTest.Run r = run("tune", "--model", model.toString(), "--speedup", "1.5", "--calibration", "3", "--steps", "6", "--threads", "2", "--json");
+        assertEquals(0, r.status(), r.err());
+        for (String line : r.out().lines().toList()) {
+            double d = Double.parseDouble(line.replaceAll(".*\"feature_distance\":([-0-9.eE+]+),.*", "$1"));
+            double agree = Double.parseDouble(line.replaceAll(".*\"label_agreement\":([0-9.]+),.*", "$1"));
+            assertTrue(d >= 0 && Double.isFinite(d), line);
+            assertTrue(agree == 0 || Math.abs(agree * 3 - Math.round(agree * 3)) < 1e-3, "a share of 3 images: " + line);
+        }
+        MainTest.Run t = run("tune", "--model", model.toString(), "--speedup", "1.5", "--calibration", "2", "--steps", "6", "--threads", "2");
+        assertTrue(t.out().contains("| CNN feature distance | same label |"), t.out());
+        MainTest.Run none = run("tune", "--model", model.toString(), "--speedup", "1.5", "--calibration", "2", "--steps", "6", "--classifier", dir.toString());
+        assertEquals(2, none.status(), none.err());
+        assertTrue(none.err().startsWith("dit: --classifier: " + dir + " holds no classifier.safetensors"), none.err());
+    }
+
+    @Test
+    void featureScoresByHand() {
+        org.deltadit.engine.Tensor full = org.deltadit.engine.Tensor.of(new float[] {3, 4, 1, 0}, 2, 2), same = org.deltadit.engine.Tensor.of(new float[] {3, 4, 1, 0}, 2, 2);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new double[] {0, 1}, TuneCommand.featureScores(full, new int[] {7, 2}, same, new int[] {7, 2}), 0);
+        // image 0: ‖(3,4) − (3,1)‖² / 25 = 9/25; image 1: ‖(1,0) − (0,0)‖² / 1 = 1; mean 0.68; labels agree on one of two
+        org.deltadit.engine.Tensor other = org.deltadit.engine.Tensor.of(new float[] {3, 1, 0, 0}, 2, 2);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new double[] {0.68, 0.5}, TuneCommand.featureScores(full, new int[] {7, 2}, other, new int[] {7, 3}), 1e-12);
+    }
+
     @Test
     void badBudgetsAreOneLine() throws IOException {
         String demo = "../models/demo";
