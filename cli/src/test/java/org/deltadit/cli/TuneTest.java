@@ -60,7 +60,7 @@ class TuneTest {
         assertTrue(t.out().contains("| CNN feature distance | same label |"), t.out());
         MainTest.Run none = run("tune", "--model", model.toString(), "--speedup", "1.5", "--calibration", "2", "--steps", "6", "--classifier", dir.toString());
         assertEquals(2, none.status(), none.err());
-        assertTrue(none.err().startsWith("dit: --classifier: " + dir + " holds no classifier.safetensors"), none.err());
+        assertTrue(none.err().startsWith("dit: --classifier: " + dir + ": no classifier.safetensors and fid_stats.safetensors there"), none.err());
     }
 
     @Test
