@@ -250,12 +250,11 @@ public final class Comparison {
             Double fid = st.fid(refs.cnn()), acc = st.accuracy(), fidInception = st.fidInception(refs.inception());
             double[] is = isI ? st.is.score() : null;
             if (json) {
-                lines.add(String.format(Locale.ROOT, "{\"row\":\"%s\",\"method\":\"%s\",\"steps\":%d,\"macs\":%d,\"speedup\":%.4f,\"seconds_per_image\":%.4f,\"fid\":%s,\"accuracy\":%s,%s%s\"psnr\":%.3f,\"ssim\":%.4f,\"count\":%d}",
+                lines.add(String.format(Locale.ROOT, "{\"row\":\"%s\",\"method\":\"%s\",\"steps\":%d,\"macs\":%d,\"speedup\":%.4f,\"seconds_per_image\":%.4f,\"fid\":%s,\"accuracy\":%s,%s%s\"psnr\":%.3f,\"ssim\":%.4f,\"count\":%d%s}",
                         r.name(), r.label(), r.steps(), st.macsPerImage(), st.speedup(), st.secondsPerImage(), num(fid, "%.3f", "null"), num(acc, "%.4f", "null"),
                         fidI ? "\"fid_inception\":" + num(fidInception, "%.3f", "null") + "," : "",
                         (isI ? String.format(Locale.ROOT, "\"is\":%.4f,\"is_std\":%.4f,", is[0], is[1]) : "") + (clipI ? String.format(Locale.ROOT, "\"clip_score\":%.4f,", st.clipScore()) : ""),
-                        st.psnr(), st.ssim(), st.count()));
-                if (boot != null) lines.set(k, lines.get(k).substring(0, lines.get(k).length() - 1) + bootstrapJson(boot, k, rows.size()) + "}");
+                        st.psnr(), st.ssim(), st.count(), boot == null ? "" : bootstrapJson(boot, k, rows.size())));
             } else {
                 lines.add(String.format(Locale.ROOT, "| %s | %s | %.2f× | %.3f | %s | %s |%s%s %s | %s |", r.label(), PlanJson.macs(st.macsPerImage(), ""), st.speedup(), st.secondsPerImage(),
                         num(fid, "%.2f", "–"), acc == null ? "–" : String.format(Locale.ROOT, "%.1f%%", 100 * acc),
