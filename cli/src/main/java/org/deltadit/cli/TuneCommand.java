@@ -127,7 +127,7 @@ final class TuneCommand implements Callable<Integer> {
             });
             if (cnn != null) {
                 fullFeatures = cnn.features(full.latents());
-                fullLabels = cnn.classify(full.latents());
+                fullLabels = cnn.classifyFeatures(fullFeatures);
             }
             double[] ratios = new double[steps];
             for (int s = 0; s < steps; s++) ratios[s] = s == 0 || magnitude[s] == 0 ? 1 : magnitude[s + 1] / magnitude[s];
@@ -305,7 +305,11 @@ final class TuneCommand implements Callable<Integer> {
             for (int k = 0; k < a.length; k++) s += (a[k] - b[k]) * (double) (a[k] - b[k]);
             mse += s / a.length / n;
         }
-        double[] f = cnn == null ? new double[] {Double.NaN, Double.NaN} : featureScores(fullFeatures, fullLabels, cnn.features(g.latents()), cnn.classify(g.latents()));
+        double[] f = {Double.NaN, Double.NaN};
+        if (cnn != null) {
+            Tensor features = cnn.features(g.latents());
+            f = featureScores(fullFeatures, fullLabels, features, cnn.classifyFeatures(features));
+        }
         return new Candidate(label, policy, g.macs() / n, psnr, mse, f[0], f[1]);
     }
 

@@ -174,7 +174,7 @@ public final class Comparison {
             st.seconds = g.seconds();
             if (net != null) {
                 Tensor feats = net.features(images);
-                int[] pred = net.classify(images);
+                int[] pred = net.classifyFeatures(feats);
                 for (int i = 0; i < n; i++) {
                     float[] f = feats.select(0, i).toFloatArray();
                     st.features.add(f);

@@ -50,8 +50,11 @@ public final class DigitClassifier {
     public Tensor logits(Tensor digits) { return be.linear(features(digits), w.get("fc2.weight"), w.get("fc2.bias")); }
 
     /** The predicted class of each digit. */
-    public int[] classify(Tensor digits) {
-        Tensor l = logits(digits);
+    public int[] classify(Tensor digits) { return classifyFeatures(features(digits)); }
+
+    /** The predicted classes from {@link #features} already taken, so a caller that needs both runs the network once. */
+    public int[] classifyFeatures(Tensor features) {
+        Tensor l = be.linear(features, w.get("fc2.weight"), w.get("fc2.bias"));
         int[] out = new int[l.dim(0)];
         for (int i = 0; i < out.length; i++) {
             float best = Float.NEGATIVE_INFINITY;
