@@ -104,7 +104,7 @@ final class Prepacked {
 
     /** Elements (4 bytes each) per slab: 256 MB. */
     static final int SLAB = 1 << 26;
-    private final Slab floats = new Slab(false), ints = new Slab(true);
+    private final Slab floats = new Slab(n -> new float[n]), ints = new Slab(n -> Untouched.allocate(4L * n));
 
     /** Where a packed copy goes: a slab and the element it starts at. */
     private record Spot(Object array, int at) {}
@@ -114,12 +114,24 @@ final class Prepacked {
      * (BF16 pairs; {@link Untouched}: their unused tails are never resident), freed with the last copy that refers to them.
      */
     private final class Slab {
-        final boolean isInt;
-        /** Each slab with its length and the elements used in it; a copy goes to the first with room, so no tail is left behind. */
-        final java.util.List<Object> arrays = new java.util.ArrayList<>();
-        final java.util.List<Integer> used = new java.util.ArrayList<>(), lengths = new java.util.ArrayList<>();
+        /** A slab of {@code length} elements (4 bytes each), {@code used} of them taken. */
+        private static final class Piece {
+            final Object array;
+            final int length;
+            int used;
 
-        Slab(boolean isInt) { this.isInt = isInt; }
+            Piece(Object array, int length, int used) {
+                this.array = array;
+                this.length = length;
+                this.used = used;
+            }
+        }
+
+        final java.util.function.IntFunction<Object> allocate;
+        /** A copy goes to the first piece with room, so no tail is left behind. */
+        final java.util.List<Piece> pieces = new java.util.ArrayList<>();
+
+        Slab(java.util.function.IntFunction<Object> allocate) { this.allocate = allocate; }
 
         /**
          * Room for {@code size} elements (a fresh slab where none has it), or null past the budget. A fresh slab holds
@@ -127,37 +139,25 @@ final class Prepacked {
          * small model takes little and a large one soon gets slabs too big to copy; at most SLAB.
          */
         Spot take(int size, long coming) {
-            for (int i = 0; i < arrays.size(); i++) {
-                int u = used.get(i);
-                if (lengths.get(i) - u >= size) {
-                    used.set(i, u + size);
-                    return new Spot(arrays.get(i), u);
+            for (Piece p : pieces) {
+                if (p.length - p.used >= size) {
+                    p.used += size;
+                    return new Spot(p.array, p.used - size);
                 }
             }
-            long last = arrays.isEmpty() ? 1 << 19 : lengths.getLast();
+            long last = pieces.isEmpty() ? 1 << 19 : pieces.getLast().length;
             int next = (int) Math.max(size, Math.min(SLAB, coming > 0 ? coming : 2 * last));
             if (bytes.get() + 4L * next > budget) return null;
-            Object array = isInt ? Untouched.allocate(4L * next) : new float[next];
-            arrays.add(array);
-            used.add(size);
-            lengths.add(next);
+            Piece p = new Piece(allocate.apply(next), next, size);
+            pieces.add(p);
             bytes.addAndGet(4L * next);
-            return new Spot(array, 0);
+            return new Spot(p.array, 0);
         }
 
         /** Lets go of the slabs that hold no kept copy; returns the bytes of those kept. */
         long dropUnless(java.util.Set<Object> live) {
-            long held = 0;
-            for (int i = arrays.size() - 1; i >= 0; i--) {
-                if (!live.contains(arrays.get(i))) {
-                    arrays.remove(i);
-                    used.remove(i);
-                    lengths.remove(i);
-                } else {
-                    held += 4L * lengths.get(i);
-                }
-            }
-            return held;
+            pieces.removeIf(p -> !live.contains(p.array));
+            return pieces.stream().mapToLong(p -> 4L * p.length).sum();
         }
     }
 
