@@ -288,8 +288,9 @@ final class Gemm {
             } else if (half == null) {
                 b.pack(k0, kc, j0, nc, buf.b, buf.tmp);
             }
-            // A read in place needs no MC-high buffer: a widened BF16 panel then serves all of the block's rows
-            int step = half != null && direct != null ? i1 - i0 : MC;
+            // MC-row blocks of even height (256 rows as 88 + 88 + 80, not 120 + 120 + 16, whose last block would load
+            // every B panel for two row panels); at most MC, so a packed block fits buf.a and A stays in L2 beside a panel
+            int step = roundUp(ceilDiv(i1 - i0, ceilDiv(i1 - i0, MC)), MR);
             for (int ic = i0; ic < i1; ic += step) {
                 int mc = Math.min(step, i1 - ic);
                 if (direct == null) packA(a, ic, mc, k0, kc, buf.a, buf.tmp);
@@ -302,25 +303,23 @@ final class Gemm {
                         merge(buf.tile, c, ic, mc, j0 + jr, Math.min(NR, nc - jr), first, bias);
                         if (last) gelu(c, ic, mc, j0 + jr, Math.min(NR, nc - jr));
                     }
-                } else if (half != null) {
-                    // column panels outermost: each is widened once for all the rows
+                } else {
+                    // Column panels outermost (Goto's order): one B panel (kc × NR, in L2) serves every MR-row panel
+                    // of the MC block (whose A, MC × kc, is in L2 as well). With rows outermost each row panel streamed
+                    // the whole KC × NB block of B (2.4 MB, past L2) from L3: 5–10 points of the peak lower (bench/README.md).
                     for (int jr = 0; jr < nc; jr += NR) {
-                        half.panel(k0, kc, j0 + jr, buf.panel, 0);
-                        int nr = Math.min(NR, nc - jr);
+                        float[] panel = bp;
+                        int at = bAt + jr * kc, nr = Math.min(NR, nc - jr);
+                        if (half != null) {
+                            half.panel(k0, kc, j0 + jr, buf.panel, 0);
+                            panel = buf.panel;
+                            at = 0;
+                        }
                         for (int ir = 0; ir < mc; ir += MR) {
                             int mr = Math.min(MR, mc - ir), ks = rows(buf.rows, a, direct, ic, ir, mr, k0, kc);
-                            micro(kc, ap, buf.rows, ks, buf.panel, 0, buf.tile);
+                            micro(kc, ap, buf.rows, ks, panel, at, buf.tile);
                             merge(buf.tile, c, ic + ir, mr, j0 + jr, nr, first, bias);
                             if (last) gelu(c, ic + ir, mr, j0 + jr, nr);
-                        }
-                    }
-                } else {
-                    for (int ir = 0; ir < mc; ir += MR) {
-                        int mr = Math.min(MR, mc - ir), ks = rows(buf.rows, a, direct, ic, ir, mr, k0, kc);
-                        for (int jr = 0; jr < nc; jr += NR) {
-                            micro(kc, ap, buf.rows, ks, bp, bAt + jr * kc, buf.tile);
-                            merge(buf.tile, c, ic + ir, mr, j0 + jr, Math.min(NR, nc - jr), first, bias);
-                            if (last) gelu(c, ic + ir, mr, j0 + jr, Math.min(NR, nc - jr));
                         }
                     }
                 }
