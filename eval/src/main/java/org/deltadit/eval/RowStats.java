@@ -46,6 +46,15 @@ public final class RowStats implements Serializable {
         return this;
     }
 
+    /** Drops each image's features (a cluster's part that no bootstrap will read ships only the sums); returns this. */
+    public RowStats withoutImages() {
+        if (cnnByImage != null) cnnByImage.clear();
+        return this;
+    }
+
+    /** How many images' features this holds (0 without the CNN or after {@link #withoutImages}). */
+    public int imagesHeld() { return cnnByImage == null ? 0 : cnnByImage.size(); }
+
     public int count() { return count; }
 
     /** MACs per image, paper convention. */

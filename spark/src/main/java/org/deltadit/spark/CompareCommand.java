@@ -64,14 +64,16 @@ final class CompareCommand implements Callable<Integer> {
     int bootstrap;
     @Mixin JobOptions job;
 
-    /** What every task needs, serialised into it. */
-    record Task(ModelRef model, List<CompareRow> rows, String classifier, Comparison.Metrics metrics, Comparison.Settings settings) implements java.io.Serializable {
+    /** What every task needs, serialised into it; {@code perImage}: ship each image's CNN features back (only the bootstrap reads them). */
+    record Task(ModelRef model, List<CompareRow> rows, String classifier, Comparison.Metrics metrics, Comparison.Settings settings, boolean perImage) implements java.io.Serializable {
         RowStats[] run(Work.Part part) {
             Pipeline p = Pipelines.get(model);
             Comparison.Networks nets = Pipelines.cached("networks " + classifier + " " + metrics + " " + model.device(),
                     () -> Comparison.networks(classifier == null ? null : Path.of(classifier), metrics, p.backend())); // once per executor JVM
             Pipelines.warmOnce("compare " + model, () -> Comparison.warmUp(p, rows.get(0), settings)); // untimed, once per executor JVM
-            return Comparison.measure(p, rows, nets, settings, part.from(), part.to(), null);
+            RowStats[] out = Comparison.measure(p, rows, nets, settings, part.from(), part.to(), null);
+            if (!perImage) for (RowStats r : out) r.withoutImages();
+            return out;
         }
     }
 
@@ -99,7 +101,7 @@ final class CompareCommand implements Callable<Integer> {
             zero = new RowStats[list.size()];
             for (int k = 0; k < zero.length; k++) zero[k] = Comparison.empty(nets, s);
         }
-        Task task = new Task(ref, List.copyOf(list), evalDir == null ? null : evalDir.toAbsolutePath().toString(), m, s);
+        Task task = new Task(ref, List.copyOf(list), evalDir == null ? null : evalDir.toAbsolutePath().toString(), m, s, bootstrap != 0);
         try (JobOptions.Session session = job.session("dit-spark compare")) {
             SparkSession spark = session.spark();
             List<Work.Part> parts = job.parts(new Work(null, null, count), spark);

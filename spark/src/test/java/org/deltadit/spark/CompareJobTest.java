@@ -9,6 +9,8 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
 import org.deltadit.cli.MainTest;
+import org.deltadit.eval.Comparison;
+import org.deltadit.eval.RowStats;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -69,6 +71,27 @@ class CompareJobTest {
         assertEquals(0, r.status(), r.err());
         assertTrue(r.out().contains("| IS | CLIP |"), r.out());
         assertEquals(withoutLatency(single), withoutLatency(r.out()));
+    }
+
+    /** A part sends back every image's CNN features only where the driver will bootstrap them; the sums either way. */
+    @Test
+    void aPartShipsPerImageFeaturesOnlyForTheBootstrap() throws IOException {
+        Path model = SparkTests.tinyDigitModel(dir);
+        ModelRef ref = new ModelRef(model.toString(), null, null, null, null, "cpu", 1);
+        Comparison.Settings s = new Comparison.Settings("ddim", 3, 4.0, 4, 2, 0, null, null, null);
+        List<org.deltadit.eval.CompareRow> rows;
+        try (org.deltadit.pipeline.Pipeline p = org.deltadit.pipeline.Pipeline.open(ref.spec())) {
+            rows = org.deltadit.eval.CompareRow.parse("full,t2", 3, p.config(), 2);
+        }
+        Work.Part part = new Work.Part(0, 1, 3);
+        RowStats[] lean = new CompareCommand.Task(ref, rows, model.toString(), Comparison.Metrics.NONE, s, false).run(part);
+        RowStats[] full = new CompareCommand.Task(ref, rows, model.toString(), Comparison.Metrics.NONE, s, true).run(part);
+        for (int k = 0; k < rows.size(); k++) {
+            assertEquals(0, lean[k].imagesHeld(), "row " + k + " without --bootstrap");
+            assertEquals(2, full[k].imagesHeld(), "row " + k + " with --bootstrap");
+            assertEquals(full[k].accuracy(), lean[k].accuracy(), "the sums do not depend on it");
+            assertEquals(2, lean[k].count());
+        }
     }
 
     static String[] concat(String[] a, String[] b) {
