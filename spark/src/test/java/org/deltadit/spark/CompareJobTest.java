@@ -9,8 +9,10 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
 import org.deltadit.cli.MainTest;
+import org.deltadit.eval.CompareRow;
 import org.deltadit.eval.Comparison;
 import org.deltadit.eval.RowStats;
+import org.deltadit.pipeline.Pipeline;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -79,9 +81,9 @@ class CompareJobTest {
         Path model = SparkTests.tinyDigitModel(dir);
         ModelRef ref = new ModelRef(model.toString(), null, null, null, null, "cpu", 1);
         Comparison.Settings s = new Comparison.Settings("ddim", 3, 4.0, 4, 2, 0, null, null, null);
-        List<org.deltadit.eval.CompareRow> rows;
-        try (org.deltadit.pipeline.Pipeline p = org.deltadit.pipeline.Pipeline.open(ref.spec())) {
-            rows = org.deltadit.eval.CompareRow.parse("full,t2", 3, p.config(), 2);
+        List<CompareRow> rows;
+        try (Pipeline p = Pipeline.open(ref.spec())) {
+            rows = CompareRow.parse("full,t2", 3, p.config(), 2);
         }
         Work.Part part = new Work.Part(0, 1, 3);
         RowStats[] lean = new CompareCommand.Task(ref, rows, model.toString(), Comparison.Metrics.NONE, s, false).run(part);
