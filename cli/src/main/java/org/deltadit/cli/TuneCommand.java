@@ -301,9 +301,7 @@ final class TuneCommand implements Callable<Integer> {
         for (int i = 0; i < n; i++) {
             float[] a = full.latents().select(0, i).toFloatArray(), b = g.latents().select(0, i).toFloatArray();
             psnr += Math.min(ImageMetrics.psnr(a, b), 100) / n;
-            double s = 0;
-            for (int k = 0; k < a.length; k++) s += (a[k] - b[k]) * (double) (a[k] - b[k]);
-            mse += s / a.length / n;
+            mse += squaredDistance(a, b) / a.length / n;
         }
         double[] f = {Double.NaN, Double.NaN};
         if (cnn != null) {
@@ -323,15 +321,19 @@ final class TuneCommand implements Callable<Integer> {
         int same = 0;
         for (int i = 0; i < n; i++) {
             float[] a = fullFeatures.select(0, i).toFloatArray(), b = features.select(0, i).toFloatArray();
-            double d = 0, norm = 0;
-            for (int k = 0; k < a.length; k++) {
-                d += (a[k] - b[k]) * (double) (a[k] - b[k]);
-                norm += a[k] * (double) a[k];
-            }
+            double d = squaredDistance(a, b), norm = 0;
+            for (float v : a) norm += v * (double) v;
             distance += (norm > 0 ? d / norm : d) / n;
             if (labels[i] == fullLabels[i]) same++;
         }
         return new double[] {distance, same / (double) n};
+    }
+
+    /** ‖a − b‖², summed in double. */
+    static double squaredDistance(float[] a, float[] b) {
+        double s = 0;
+        for (int k = 0; k < a.length; k++) s += (a[k] - b[k]) * (double) (a[k] - b[k]);
+        return s;
     }
 
     /** The kind of a candidate, from its label's first word(s): one series per kind. */

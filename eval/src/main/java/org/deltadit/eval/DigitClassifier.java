@@ -47,14 +47,17 @@ public final class DigitClassifier {
         return be.silu(be.linear(h.reshape(h.dim(0), -1), w.get("fc1.weight"), w.get("fc1.bias")));
     }
 
-    public Tensor logits(Tensor digits) { return be.linear(features(digits), w.get("fc2.weight"), w.get("fc2.bias")); }
+    public Tensor logits(Tensor digits) { return head(features(digits)); }
+
+    /** fc2: the logits from {@link #features}. */
+    private Tensor head(Tensor features) { return be.linear(features, w.get("fc2.weight"), w.get("fc2.bias")); }
 
     /** The predicted class of each digit. */
     public int[] classify(Tensor digits) { return classifyFeatures(features(digits)); }
 
     /** The predicted classes from {@link #features} already taken, so a caller that needs both runs the network once. */
     public int[] classifyFeatures(Tensor features) {
-        Tensor l = be.linear(features, w.get("fc2.weight"), w.get("fc2.bias"));
+        Tensor l = head(features);
         int[] out = new int[l.dim(0)];
         for (int i = 0; i < out.length; i++) {
             float best = Float.NEGATIVE_INFINITY;
