@@ -203,6 +203,11 @@ abstract class BackendVsReferenceTest {
         for (float v : want.toFloatArray()) max = Math.max(max, Math.abs(v));
         Tensor got = CPU.adaLnBlocks(h, calls, heads, 1e-6f, 1e-6f, mask);
         Check.close(want, got, 1e-4 * max, 0, "a run of " + count + " blocks");
+        // the cpu backend passes h between blocks through reused buffers: neither the caller's h nor a returned h may be one
+        Check.close(Check.random(47, b, n, d), h, 0, 0, "the input h, after the run");
+        float[] first = got.toFloatArray();
+        CPU.adaLnBlocks(Check.random(57, b, n, d), calls, heads, 1e-6f, 1e-6f, mask);
+        Check.close(Tensor.of(first, b, n, d), got, 0, 0, "the first run's h, after a second run");
         if (count > 0) {
             java.util.List<AdaLnBlock.Call> bad = new java.util.ArrayList<>(calls);
             bad.set(count - 1, new AdaLnBlock.Call(calls.get(0).weights(), Check.random(9, b, 5 * d), calls.get(0).kv()));

@@ -60,6 +60,16 @@ public final class CpuBackend extends Backend {
         return block.run(f32(h), mod, w, heads, attentionEps, mlpEps, kv, mask);
     }
 
+    /** A run of fused blocks passing h through two reused buffers, so that only the last block's h is allocated ({@link FusedBlock#runAll}). */
+    @Override
+    public Tensor adaLnBlocks(Tensor h, java.util.List<AdaLnBlock.Call> calls, int heads, float attentionEps, float mlpEps, Tensor mask) {
+        for (AdaLnBlock.Call c : calls) {
+            checkBlock(h, c.mod(), c.weights(), heads, c.kv(), mask, 2);
+            if (!FusedBlock.fits(h, c.weights())) return super.adaLnBlocks(h, calls, heads, attentionEps, mlpEps, mask);
+        }
+        return calls.isEmpty() ? h : block.runAll(f32(h), calls, heads, attentionEps, mlpEps, mask);
+    }
+
     /**
      * x·wᵀ + bias, then tanh-GELU, into out: the GELU applied by the GEMM as it writes each tile for the last time
      * (the MLP's hidden layer is not read and written again). Shapes as {@link #linear}; the caller has checked them.

@@ -17,8 +17,8 @@ import org.deltadit.engine.Tensor;
  * The adaLN block on the cpu backend, fused where the composed form ({@code Backend.adaLnBlockKv}, the
  * reference) makes a pass and a tensor per op: LayerNorm and modulation in one pass, GELU applied by fc1's
  * GEMM as it writes each tile ({@code CpuBackend.linearGelu}), gate × output + residual in one pass, and every intermediate in a workspace reused from
- * call to call, so a block allocates only the h it returns. Composed, one DiT-XL/2 block at batch 4 made
- * ~120 MB of garbage, a forward 3.4 GB, and G1 grew the heap to ~0.8 GB for it.
+ * call to call, so a block allocates only the h it returns, and a run of blocks only the last one's ({@link #runAll}).
+ * Composed, one DiT-XL/2 block at batch 4 made ~120 MB of garbage, a forward 3.4 GB, and G1 grew the heap to ~0.8 GB for it.
  * Same operations in the same order as the composed form, so results agree to rounding.
  */
 final class FusedBlock {
@@ -33,7 +33,7 @@ final class FusedBlock {
 
     /** Intermediates of one call, grown to the largest call seen; heap arrays so the GEMM reads them in place. */
     private static final class Workspace {
-        private final float[][] slots = new float[6][];
+        private final float[][] slots = new float[8][];
 
         Tensor get(int slot, int... shape) {
             long n = 1;
@@ -43,7 +43,8 @@ final class FusedBlock {
         }
     }
 
-    private static final int NORMED = 0, QKV = 1, ATT = 2, OUT = 3, HIDDEN = 4, Q = 5;
+    /** Slots: the block's intermediates, and two h buffers that a run of blocks passes between them. */
+    private static final int NORMED = 0, QKV = 1, ATT = 2, OUT = 3, HIDDEN = 4, Q = 5, EVEN = 6, ODD = 7;
 
     /** Whether every intermediate fits a Java array; larger blocks take the composed path. */
     static boolean fits(Tensor h, AdaLnBlock w) {
@@ -53,37 +54,56 @@ final class FusedBlock {
 
     /** h contiguous F32 [B, N, D]; mod [B, 6D]; kv [B, L, 2D] and mask as {@code Backend.adaLnBlockKv}. Shapes already checked. */
     Tensor run(Tensor h, Tensor mod, AdaLnBlock w, int heads, float attentionEps, float mlpEps, Tensor kv, Tensor mask) {
-        int b = h.dim(0), n = h.dim(1), d = h.dim(2), f = w.mlpHidden(), dh = d / heads;
-        float[] m = mod.toFloatArray();
-        float scale = (float) (1 / Math.sqrt(dh));
+        return runAll(h, java.util.List.of(new AdaLnBlock.Call(w, mod, kv)), heads, attentionEps, mlpEps, mask);
+    }
+
+    /**
+     * A run of blocks (shapes already checked, h as {@link #run}): every block but the last writes its h into one of
+     * two workspace buffers in turn, and only the last block's h is a new tensor. A block at a time, a DiT-XL/2 step
+     * allocated 28 h's (9.4 MB each for PixArt-α at 512 px with guidance), which outlived a small young generation
+     * and were copied into the old one; the caller's h is never written.
+     */
+    Tensor runAll(Tensor h, java.util.List<AdaLnBlock.Call> calls, int heads, float attentionEps, float mlpEps, Tensor mask) {
         Workspace ws = idle.poll();
         if (ws == null) ws = new Workspace();
         try {
-            Tensor normed = ws.get(NORMED, b, n, d);
-            normModulate(h, m, 0, attentionEps, normed);
-            Tensor qkv = be.linear(normed, w.qkvWeight(), w.qkvBias(), ws.get(QKV, b, n, 3 * d)).reshape(b, n, 3, heads, dh).permute(2, 0, 3, 1, 4);
-            Tensor att = ws.get(ATT, b, n, heads, dh);
-            be.attention(qkv.select(0, 0), qkv.select(0, 1), qkv.select(0, 2), null, scale, att.permute(0, 2, 1, 3));
-            Tensor out = be.linear(att.reshape(b, n, d), w.projWeight(), w.projBias(), ws.get(OUT, b, n, d));
-            Tensor x = Tensor.zeros(b, n, d);
-            gatedResidual(h, m, 2, out, x);
-            if (w.cross() != null) {
-                AdaLnBlock.Cross c = w.cross();
-                int l = kv.dim(1);
-                Tensor q = be.linear(x, c.qWeight(), c.qBias(), ws.get(Q, b, n, d)).reshape(b, n, heads, dh).permute(0, 2, 1, 3);
-                Tensor kv5 = kv.reshape(b, l, 2, heads, dh).permute(2, 0, 3, 1, 4);
-                be.attention(q, kv5.select(0, 0), kv5.select(0, 1), mask, scale, att.permute(0, 2, 1, 3));
-                be.linear(att.reshape(b, n, d), c.projWeight(), c.projBias(), out);
-                residual(x, out, x);
+            for (int i = 0; i < calls.size(); i++) {
+                AdaLnBlock.Call c = calls.get(i);
+                Tensor x = i == calls.size() - 1 ? Tensor.zeros(h.dim(0), h.dim(1), h.dim(2)) : ws.get(i % 2 == 0 ? EVEN : ODD, h.dim(0), h.dim(1), h.dim(2));
+                h = block(ws, h, c.mod(), c.weights(), heads, attentionEps, mlpEps, c.kv(), mask, x);
             }
-            normModulate(x, m, 3, mlpEps, normed);
-            Tensor hidden = be.linearGelu(normed, w.fc1Weight(), w.fc1Bias(), ws.get(HIDDEN, b, n, f));
-            be.linear(hidden, w.fc2Weight(), w.fc2Bias(), out);
-            gatedResidual(x, m, 5, out, x);
-            return x;
+            return h;
         } finally {
             idle.offer(ws);
         }
+    }
+
+    /** One block into x (not h), its intermediates in ws. */
+    private Tensor block(Workspace ws, Tensor h, Tensor mod, AdaLnBlock w, int heads, float attentionEps, float mlpEps, Tensor kv, Tensor mask, Tensor x) {
+        int b = h.dim(0), n = h.dim(1), d = h.dim(2), f = w.mlpHidden(), dh = d / heads;
+        float[] m = mod.toFloatArray();
+        float scale = (float) (1 / Math.sqrt(dh));
+        Tensor normed = ws.get(NORMED, b, n, d);
+        normModulate(h, m, 0, attentionEps, normed);
+        Tensor qkv = be.linear(normed, w.qkvWeight(), w.qkvBias(), ws.get(QKV, b, n, 3 * d)).reshape(b, n, 3, heads, dh).permute(2, 0, 3, 1, 4);
+        Tensor att = ws.get(ATT, b, n, heads, dh);
+        be.attention(qkv.select(0, 0), qkv.select(0, 1), qkv.select(0, 2), null, scale, att.permute(0, 2, 1, 3));
+        Tensor out = be.linear(att.reshape(b, n, d), w.projWeight(), w.projBias(), ws.get(OUT, b, n, d));
+        gatedResidual(h, m, 2, out, x);
+        if (w.cross() != null) {
+            AdaLnBlock.Cross c = w.cross();
+            int l = kv.dim(1);
+            Tensor q = be.linear(x, c.qWeight(), c.qBias(), ws.get(Q, b, n, d)).reshape(b, n, heads, dh).permute(0, 2, 1, 3);
+            Tensor kv5 = kv.reshape(b, l, 2, heads, dh).permute(2, 0, 3, 1, 4);
+            be.attention(q, kv5.select(0, 0), kv5.select(0, 1), mask, scale, att.permute(0, 2, 1, 3));
+            be.linear(att.reshape(b, n, d), c.projWeight(), c.projBias(), out);
+            residual(x, out, x);
+        }
+        normModulate(x, m, 3, mlpEps, normed);
+        Tensor hidden = be.linearGelu(normed, w.fc1Weight(), w.fc1Bias(), ws.get(HIDDEN, b, n, f));
+        be.linear(hidden, w.fc2Weight(), w.fc2Bias(), out);
+        gatedResidual(x, m, 5, out, x);
+        return x;
     }
 
     /** out = LayerNorm(x)·(1 + scale) + shift, with shift and scale chunks {@code chunk}, {@code chunk + 1} of each sample's mod row. */
