@@ -33,7 +33,7 @@ final class CompareCommand implements Callable<Integer> {
     Path model;
     @Option(names = "--heads", description = "attention heads when the checkpoint does not say")
     Integer heads;
-    @Option(names = "--classifier", description = "evaluation network and FID statistics folder (default: the model's folder)")
+    @Option(names = "--classifier", description = "evaluation network and FID statistics folder: classifier.safetensors + fid_stats.safetensors, for a 1×32×32 model (default: the model's folder, where the columns are left out if it has none; a folder named here that lacks them is refused)")
     Path classifier;
     @Option(names = "--rows", defaultValue = ROWS, description = "rows: full, t<N>, faster (I = ⌈0.75·depth⌉, 21 of 28), faster<I>, shallow, middle, deep, forecast-shallow|middle|deep, delta-dit, reverse (default: ${DEFAULT-VALUE})")
     String rows;

@@ -115,7 +115,6 @@ final class TuneCommand implements Callable<Integer> {
             List<String> calibrationTexts = texts;
             Path evalDir = org.deltadit.eval.Comparison.evaluationFolder(model != null ? model : DemoModel.path(), classifier, c, new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
             if (evalDir != null) cnn = org.deltadit.eval.DigitClassifier.load(evalDir.resolve("classifier.safetensors"), p.backend());
-            else if (classifier != null) throw new IllegalArgumentException("--classifier: " + classifier + ": no classifier.safetensors and fid_stats.safetensors there, or " + c.archName() + " does not make 1×32×32 digits");
             double[] magnitude = new double[steps + 1]; // per step: mean |stack output − stack input|, MagCache's calibration
             int depth = c.depth();
             List<double[]> teaPoints = new ArrayList<>(); // (signal change, residual change) per row and step: TeaCache's calibration

@@ -234,6 +234,8 @@ class BadInputTableTest {
         bad("--count", "bench", "compare", "--model", DEMO, "--count", "0");
         bad("--bootstrap: 5 resamples (at least 20; 200 is typical)", "bench", "compare", "--model", DEMO, "--bootstrap", "5");
         bad("--steps", "bench", "compare", "--model", DEMO, "--steps", "1");
+        bad("--classifier: " + dir.resolve("empty") + ": no classifier.safetensors and fid_stats.safetensors there", "bench", "compare", "--model", DEMO, "--classifier",
+                dir.resolve("empty").toString(), "--count", "1", "--steps", "2");
         bad("--cfg", "bench", "compare", "--model", DEMO, "--cfg", "nan");
         String inception = "../eval/src/test/resources/fixtures/tiny_pt_inception.pth", stats = "../eval/src/test/resources/fixtures/tiny_fid_stats.npz";
         bad("--metrics fid: needs --fid-weights", "bench", "compare", "--model", DEMO, "--metrics", "fid");

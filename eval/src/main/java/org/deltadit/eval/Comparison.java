@@ -113,10 +113,17 @@ public final class Comparison {
     /** What each FID is measured against (either may be null). */
     public record References(Fid.Stats cnn, Fid.Stats inception) {}
 
-    /** The folder with an evaluation network for digits (classifier.safetensors + fid_stats.safetensors), or null (said on {@code err}). */
+    /**
+     * The folder with an evaluation network for digits (classifier.safetensors + fid_stats.safetensors), or null (said on
+     * {@code err}) where the model's own folder has none. A folder named by {@code --classifier} that cannot be used is
+     * refused: the user asked for its columns.
+     */
     public static Path evaluationFolder(Path model, Path classifier, ModelConfig c, PrintStream err) {
         Path dir = classifier != null ? classifier : (Files.isDirectory(model) ? model : model.toAbsolutePath().getParent());
         if (Files.exists(dir.resolve("classifier.safetensors")) && Files.exists(dir.resolve("fid_stats.safetensors")) && c.inChannels() == 1 && c.inputSize() == 32) return dir;
+        if (classifier != null) {
+            throw new IllegalArgumentException("--classifier: " + classifier + ": no classifier.safetensors and fid_stats.safetensors there, or " + c.archName() + " does not make 1×32×32 digits");
+        }
         err.println("bench: no classifier for this model in " + dir + " (classifier.safetensors + fid_stats.safetensors for 1×32×32 digits): FID and accuracy are left out");
         return null;
     }

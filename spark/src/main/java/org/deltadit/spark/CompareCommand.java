@@ -28,7 +28,7 @@ import picocli.CommandLine.Option;
         description = "Compare caching configurations on a Spark cluster: MACs, speedup, latency, FID, accuracy, PSNR/SSIM.")
 final class CompareCommand implements Callable<Integer> {
     @Mixin ModelOptions modelOptions;
-    @Option(names = "--classifier", description = "evaluation network and FID statistics folder (default: the model's folder)")
+    @Option(names = "--classifier", description = "evaluation network and FID statistics folder: classifier.safetensors + fid_stats.safetensors, for a 1×32×32 model (default: the model's folder, where the columns are left out if it has none; a folder named here that lacks them is refused)")
     Path classifier;
     @Option(names = "--rows", defaultValue = CompareRow.DEFAULT_ROWS, description = "rows, as dit bench compare (default: ${DEFAULT-VALUE})")
     String rows;

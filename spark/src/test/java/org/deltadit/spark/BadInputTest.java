@@ -38,6 +38,8 @@ class BadInputTest {
         cases.put(List.of("compare", "--rows", "full,sideways"), null);
         cases.put(List.of("compare", "--count", "0"), "dit-spark: --count: 0 (must be at least 1)");
         cases.put(List.of("compare", "--bogus"), null);
+        cases.put(List.of("compare", "--classifier", dir.toString(), "--steps", "2", "--count", "1"), "dit-spark: --classifier: " + dir
+                + ": no classifier.safetensors and fid_stats.safetensors there, or DiT (depth 28, hidden 96, 4 heads, patch 4) does not make 1×32×32 digits");
         cases.put(List.of("compare", "--bootstrap", "3", "--steps", "2", "--count", "1"), "dit-spark: --bootstrap: 3 resamples (at least 20; 200 is typical)");
         cases.put(List.of("generate", "--clip-sample", "0", "--steps", "2"), "dit-spark: --clip-sample: 0.0 (a range above 0)");
         cases.put(List.of("generate", "--sampler", "euler", "--clip-sample", "1", "--steps", "2"), "dit-spark: --clip-sample: applies to ddpm, ddim and dpm-solver++, not euler");
