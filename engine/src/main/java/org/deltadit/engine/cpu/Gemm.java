@@ -156,7 +156,8 @@ final class Gemm {
                 int k0 = task / chunks * KC, kc = Math.min(KC, k - k0), j0 = task % chunks * NB_MAX, nc = Math.min(NB_MAX, n - j0);
                 long to = base + (k0 * width + j0 * kc) / 2;
                 if (columns) {
-                    foldColumns(m, k0, kc, j0, nc, data, to, BUFFERS.get().bits);
+                    Buffers buf = BUFFERS.get();
+                    foldColumns(m, k0, kc, j0, nc, data, to, buf.bits, buf.folded);
                     return;
                 }
                 Buffers buf = BUFFERS.get();
@@ -171,8 +172,11 @@ final class Gemm {
             return new PackedB16(data, base, k, n);
         }
 
-        /** One block from contiguous BF16 columns: a panel's NR columns copied whole as 16-bit values, then paired (zero past n). */
-        private static void foldColumns(Mat m, int k0, int kc, int j0, int nc, MemorySegment data, long to, short[] bits) {
+        /**
+         * One block from contiguous BF16 columns: a panel's NR columns copied whole as 16-bit values (zero past n), paired
+         * into {@code tile} a column pair at a time, and the panel copied out whole.
+         */
+        private static void foldColumns(Mat m, int k0, int kc, int j0, int nc, MemorySegment data, long to, short[] bits, int[] tile) {
             for (int q = 0; q * NR < nc; q++) {
                 int w = Math.min(NR, nc - q * NR);
                 for (int c = 0; c < NR; c++) {
@@ -183,9 +187,15 @@ final class Gemm {
                         Arrays.fill(bits, c * kc, (c + 1) * kc, (short) 0);
                     }
                 }
-                for (int kk = 0; kk < kc; kk++) {
-                    for (int i = 0; i < HALF; i++) data.setAtIndex(ValueLayout.JAVA_INT, to++, bits[i * kc + kk] & 0xFFFF | bits[(i + HALF) * kc + kk] << 16);
+                // Two unit-stride reads and a store at stride HALF into a tile in L2: 0.9–1.0 ns an int, where writing the
+                // panel in order (each int reading two columns at stride kc, into native memory) took 1.7–2.0; this loop was
+                // 44 % of the samples of a BF16 DiT-XL/2's first step (bench/README.md, "The first step").
+                for (int i = 0; i < HALF; i++) {
+                    int lo = i * kc, hi = (i + HALF) * kc;
+                    for (int kk = 0, o = i; kk < kc; kk++, o += HALF) tile[o] = bits[lo + kk] & 0xFFFF | bits[hi + kk] << 16;
                 }
+                MemorySegment.copy(tile, 0, data, ValueLayout.JAVA_INT, to * 4, kc * HALF);
+                to += (long) kc * HALF;
             }
         }
 
@@ -234,6 +244,8 @@ final class Gemm {
         final float[] tmp = new float[Math.max(NR * KC, NB_MAX)];
         /** A panel's NR columns of 16-bit values, for {@link PackedB16#of}. */
         final short[] bits = new short[NR * KC];
+        /** Those columns paired: one panel of a {@link PackedB16}. */
+        final int[] folded = new int[NR / 2 * KC];
     }
 
     private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
