@@ -155,12 +155,11 @@ final class Gemm {
             pool.run(ceilDiv(k, KC) * chunks, task -> {
                 int k0 = task / chunks * KC, kc = Math.min(KC, k - k0), j0 = task % chunks * NB_MAX, nc = Math.min(NB_MAX, n - j0);
                 long to = base + (k0 * width + j0 * kc) / 2;
+                Buffers buf = BUFFERS.get();
                 if (columns) {
-                    Buffers buf = BUFFERS.get();
                     foldColumns(m, k0, kc, j0, nc, data, to, buf.bits, buf.folded);
                     return;
                 }
-                Buffers buf = BUFFERS.get();
                 dense.pack(k0, kc, j0, nc, buf.b, 0, buf.tmp);
                 int lines = ceilDiv(nc, NR) * kc;
                 for (int l = 0, f = 0; l < lines; l++, f += NR) {
