@@ -33,8 +33,12 @@ final class Attention {
         float[] kt = new float[0], vp = new float[0];
         float[] qr = new float[0], o = new float[0];
         final float[] s = new float[R * KB];
-        final float[] m = new float[R], l = new float[R];
+        /** Per row: the running maximum, and the running sum as {@link #LW} partial sums (one per lane), added up at the end. */
+        final float[] m = new float[R], l = new float[R * LW];
     }
+
+    /** Lanes of a row's running sum: keeping them apart saves a reduction per key block (its 16 lanes in order). */
+    private static final int LW = VEC ? LANES : 1;
 
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
@@ -63,18 +67,19 @@ final class Attention {
         if (sc.o.length < R * dvPad) sc.o = new float[R * dvPad];
         float[] kt = sc.kt, vp = sc.vp, qr = sc.qr, o = sc.o, s = sc.s, mx = sc.m, l = sc.l;
 
-        // Kᵀ [d][lkPad] so a score block is a broadcast-FMA product; V [lkPad][dvPad]; zero padding.
+        // Kᵀ in panels of KB keys ([lkPad / KB][d][KB]) so a score block is a broadcast-FMA product reading one panel at
+        // a constant stride (C2 then checks its bounds once, not per load); V [lkPad][dvPad]; zero padding.
         MemorySegment ks = k.segment(), vs = v.segment(), qs = q.segment(), os = out.segment();
         long kb = k.offset() + b * k.stride(0) + h * k.stride(1), vb = v.offset() + b * v.stride(0) + h * v.stride(1);
         float[] row = new float[Math.max(d, dv)];
         for (int j = 0; j < lkPad; j++) {
             if (j < lk) {
                 MemorySegment.copy(ks, F, (kb + j * k.stride(2)) * 4, row, 0, d);
-                for (int t = 0; t < d; t++) kt[t * lkPad + j] = row[t];
+                for (int t = 0, at = j / KB * d * KB + j % KB; t < d; t++) kt[at + t * KB] = row[t];
                 MemorySegment.copy(vs, F, (vb + j * v.stride(2)) * 4, vp, j * dvPad, dv);
                 Arrays.fill(vp, j * dvPad + dv, (j + 1) * dvPad, 0f);
             } else {
-                for (int t = 0; t < d; t++) kt[t * lkPad + j] = 0f;
+                for (int t = 0, at = j / KB * d * KB + j % KB; t < d; t++) kt[at + t * KB] = 0f;
                 Arrays.fill(vp, j * dvPad, (j + 1) * dvPad, 0f);
             }
         }
@@ -95,7 +100,7 @@ final class Attention {
             Arrays.fill(o, 0, R * dvPad, 0f);
             for (int j0 = 0; j0 < lk; j0 += KB) {
                 int kn = Math.min(KB, lk - j0);
-                scores(qr, d, kt, lkPad, j0, s);
+                scores(qr, d, kt, j0, s);
                 for (int r = 0; r < R; r++) {
                     int base = r * KB;
                     if (mask != null && r < rows) {
@@ -108,19 +113,21 @@ final class Attention {
                 accumulatePV(s, vp, j0, kn, dvPad, o);
             }
             for (int r = 0; r < rows; r++) {
-                float inv = 1f / l[r];
+                float sum = 0;
+                for (int t = 0; t < LW; t++) sum += l[r * LW + t]; // in lane order: the same sum compiled or not
+                float inv = 1f / sum;
                 long at = ob + (i0 + r) * out.stride(2);
                 for (int t = 0; t < dv; t++) os.setAtIndex(F, at + t, o[r * dvPad + t] * inv);
             }
         }
     }
 
-    /** s[r][j] = Σ_t qr[r][t] · kt[t][j0 + j] for the R rows and KB keys of this block. */
-    private static void scores(float[] qr, int d, float[] kt, int lkPad, int j0, float[] s) {
+    /** s[r][j] = Σ_t qr[r][t] · K[j0 + j][t] for the R rows and KB keys of this block (its panel of Kᵀ from j0 · d). */
+    private static void scores(float[] qr, int d, float[] kt, int j0, float[] s) {
         if (!VEC) {
             for (int r = 0; r < R; r++) for (int j = 0; j < KB; j++) {
                 float acc = 0;
-                for (int t = 0; t < d; t++) acc += qr[r * d + t] * kt[t * lkPad + j0 + j];
+                for (int t = 0; t < d; t++) acc += qr[r * d + t] * kt[j0 * d + t * KB + j];
                 s[r * KB + j] = acc;
             }
             return;
@@ -128,7 +135,7 @@ final class Attention {
         FloatVector a00 = FloatVector.zero(S), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
         FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
         for (int t = 0; t < d; t++) {
-            int kb = t * lkPad + j0;
+            int kb = j0 * d + t * KB;
             FloatVector k0 = FloatVector.fromArray(S, kt, kb), k1 = FloatVector.fromArray(S, kt, kb + LANES);
             FloatVector k2 = FloatVector.fromArray(S, kt, kb + 2 * LANES), k3 = FloatVector.fromArray(S, kt, kb + 3 * LANES);
             FloatVector x = FloatVector.broadcast(S, qr[t]);
@@ -158,15 +165,18 @@ final class Attention {
         } else {
             for (; j < KB; j++) blockMax = Math.max(blockMax, s[base + j]);
         }
-        float newMax = Math.max(mx[r], blockMax);
+        float old = mx[r], newMax = Math.max(old, blockMax);
         if (newMax == Float.NEGATIVE_INFINITY) {
             // Every key so far masked out: weights stay 0 (the final 0/0 is NaN, as in PyTorch).
             Arrays.fill(s, base, base + KB, 0f);
             return;
         }
-        float corr = (float) Math.exp(mx[r] - newMax);
-        mx[r] = newMax;
-        float sum = 0;
+        // Past the first blocks the maximum seldom grows: then there is nothing to rescale (exp(0) = 1).
+        float corr = 1f;
+        if (newMax > old) {
+            corr = (float) Math.exp(old - newMax);
+            mx[r] = newMax;
+        }
         j = 0;
         if (VEC) {
             FloatVector acc = FloatVector.zero(S);
@@ -175,11 +185,12 @@ final class Attention {
                 p.intoArray(s, base + j);
                 acc = acc.add(p);
             }
-            for (int t = 0; t < LANES; t++) sum += acc.lane(t); // in lane order, inline: see VectorMath
+            FloatVector.fromArray(S, l, r * LW).mul(corr).add(acc).intoArray(l, r * LW);
         } else {
+            float sum = 0;
             for (; j < KB; j++) sum += s[base + j] = (float) Math.exp(s[base + j] - newMax);
+            l[r] = l[r] * corr + sum;
         }
-        l[r] = l[r] * corr + sum;
         if (corr != 1f) for (int t = r * dvPad; t < (r + 1) * dvPad; t++) o[t] *= corr;
     }
 
