@@ -22,6 +22,12 @@ final class Attention {
     static final int R = 4;
     /** Keys per block: four vectors, so an R × 4-vector score block is 16 accumulators. */
     static final int KB = VEC ? 4 * LANES : 64;
+    /**
+     * Query rows that share a pass over the keys, and keys per pass: each chunk of Kᵀ and V (512 keys of 72: 311 KB)
+     * is read into L2 once for 64 query rows. With 4 rows at a time over all keys, 4096 keys (2.5 MB of Kᵀ and V)
+     * streamed from L3 once per 4 rows.
+     */
+    static final int QT = 16 * R, KEYS = 8 * KB;
     private static final ValueLayout.OfFloat F = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
     private Attention() {}
@@ -34,7 +40,7 @@ final class Attention {
         float[] qr = new float[0], o = new float[0];
         final float[] s = new float[R * KB];
         /** Per row: the running maximum, and the running sum as {@link #LW} partial sums (one per lane), added up at the end. */
-        final float[] m = new float[R], l = new float[R * LW];
+        final float[] m = new float[QT], l = new float[QT * LW];
     }
 
     /** Lanes of a row's running sum: keeping them apart saves a reduction per key block (its 16 lanes in order). */
@@ -63,8 +69,8 @@ final class Attention {
         Scratch sc = SCRATCH.get();
         if (sc.kt.length < d * lkPad) sc.kt = new float[d * lkPad];
         if (sc.vp.length < lkPad * dvPad) sc.vp = new float[lkPad * dvPad];
-        if (sc.qr.length < R * d) sc.qr = new float[R * d];
-        if (sc.o.length < R * dvPad) sc.o = new float[R * dvPad];
+        if (sc.qr.length < QT * d) sc.qr = new float[QT * d];
+        if (sc.o.length < QT * dvPad) sc.o = new float[QT * dvPad];
         float[] kt = sc.kt, vp = sc.vp, qr = sc.qr, o = sc.o, s = sc.s, mx = sc.m, l = sc.l;
 
         // Kᵀ in panels of KB keys ([lkPad / KB][d][KB]) so a score block is a broadcast-FMA product reading one panel at
@@ -85,49 +91,56 @@ final class Attention {
         }
 
         long qb = q.offset() + b * q.stride(0) + h * q.stride(1), ob = out.offset() + b * out.stride(0) + h * out.stride(1);
-        for (int i0 = q0; i0 < q1; i0 += R) {
-            int rows = Math.min(R, q1 - i0);
-            for (int r = 0; r < R; r++) {
-                if (r < rows) {
-                    MemorySegment.copy(qs, F, (qb + (i0 + r) * q.stride(2)) * 4, qr, r * d, d);
+        for (int t0 = q0; t0 < q1; t0 += QT) {
+            int tileRows = Math.min(QT, q1 - t0), groups = Gemm.ceilDiv(tileRows, R);
+            for (int r = 0; r < groups * R; r++) {
+                if (r < tileRows) {
+                    MemorySegment.copy(qs, F, (qb + (t0 + r) * q.stride(2)) * 4, qr, r * d, d);
                     for (int t = 0; t < d; t++) qr[r * d + t] *= scale;
                 } else {
                     Arrays.fill(qr, r * d, (r + 1) * d, 0f);
                 }
             }
-            Arrays.fill(mx, Float.NEGATIVE_INFINITY);
-            Arrays.fill(l, 0f);
-            Arrays.fill(o, 0, R * dvPad, 0f);
-            for (int j0 = 0; j0 < lk; j0 += KB) {
-                int kn = Math.min(KB, lk - j0);
-                scores(qr, d, kt, j0, s);
-                for (int r = 0; r < R; r++) {
-                    int base = r * KB;
-                    if (mask != null && r < rows) {
-                        long mb = mask.offset() + b * ms[0] + h * ms[1] + (i0 + r) * ms[2] + j0 * ms[3];
-                        for (int j = 0; j < kn; j++) s[base + j] += mask.segment().getAtIndex(F, mb + j * ms[3]);
+            Arrays.fill(mx, 0, groups * R, Float.NEGATIVE_INFINITY);
+            Arrays.fill(l, 0, groups * R * LW, 0f);
+            Arrays.fill(o, 0, groups * R * dvPad, 0f);
+            // Each row still meets the key blocks in order, so the tiles change no result.
+            for (int c0 = 0; c0 < lk; c0 += KEYS) {
+                int c1 = Math.min(lk, c0 + KEYS);
+                for (int g0 = 0; g0 < groups * R; g0 += R) {
+                    int rows = Math.min(R, tileRows - g0);
+                    for (int j0 = c0; j0 < c1; j0 += KB) {
+                        int kn = Math.min(KB, lk - j0);
+                        scores(qr, g0 * d, d, kt, j0, s);
+                        for (int r = 0; r < R; r++) {
+                            int base = r * KB;
+                            if (mask != null && r < rows) {
+                                long mb = mask.offset() + b * ms[0] + h * ms[1] + (t0 + g0 + r) * ms[2] + j0 * ms[3];
+                                for (int j = 0; j < kn; j++) s[base + j] += mask.segment().getAtIndex(F, mb + j * ms[3]);
+                            }
+                            for (int j = kn; j < KB; j++) s[base + j] = Float.NEGATIVE_INFINITY;
+                            softmaxUpdate(s, base, g0 + r, mx, l, o, dvPad);
+                        }
+                        accumulatePV(s, vp, j0, kn, dvPad, o, g0 * dvPad);
                     }
-                    for (int j = kn; j < KB; j++) s[base + j] = Float.NEGATIVE_INFINITY;
-                    softmaxUpdate(s, base, r, mx, l, o, dvPad);
                 }
-                accumulatePV(s, vp, j0, kn, dvPad, o);
             }
-            for (int r = 0; r < rows; r++) {
+            for (int r = 0; r < tileRows; r++) {
                 float sum = 0;
                 for (int t = 0; t < LW; t++) sum += l[r * LW + t]; // in lane order: the same sum compiled or not
                 float inv = 1f / sum;
-                long at = ob + (i0 + r) * out.stride(2);
+                long at = ob + (t0 + r) * out.stride(2);
                 for (int t = 0; t < dv; t++) os.setAtIndex(F, at + t, o[r * dvPad + t] * inv);
             }
         }
     }
 
-    /** s[r][j] = Σ_t qr[r][t] · K[j0 + j][t] for the R rows and KB keys of this block (its panel of Kᵀ from j0 · d). */
-    private static void scores(float[] qr, int d, float[] kt, int j0, float[] s) {
+    /** s[r][j] = Σ_t qr[qo + r·d + t] · K[j0 + j][t] for R rows and the KB keys of this block (its panel of Kᵀ from j0 · d). */
+    private static void scores(float[] qr, int qo, int d, float[] kt, int j0, float[] s) {
         if (!VEC) {
             for (int r = 0; r < R; r++) for (int j = 0; j < KB; j++) {
                 float acc = 0;
-                for (int t = 0; t < d; t++) acc += qr[r * d + t] * kt[j0 * d + t * KB + j];
+                for (int t = 0; t < d; t++) acc += qr[qo + r * d + t] * kt[j0 * d + t * KB + j];
                 s[r * KB + j] = acc;
             }
             return;
@@ -138,13 +151,13 @@ final class Attention {
             int kb = j0 * d + t * KB;
             FloatVector k0 = FloatVector.fromArray(S, kt, kb), k1 = FloatVector.fromArray(S, kt, kb + LANES);
             FloatVector k2 = FloatVector.fromArray(S, kt, kb + 2 * LANES), k3 = FloatVector.fromArray(S, kt, kb + 3 * LANES);
-            FloatVector x = FloatVector.broadcast(S, qr[t]);
+            FloatVector x = FloatVector.broadcast(S, qr[qo + t]);
             a00 = x.fma(k0, a00); a01 = x.fma(k1, a01); a02 = x.fma(k2, a02); a03 = x.fma(k3, a03);
-            x = FloatVector.broadcast(S, qr[d + t]);
+            x = FloatVector.broadcast(S, qr[qo + d + t]);
             a10 = x.fma(k0, a10); a11 = x.fma(k1, a11); a12 = x.fma(k2, a12); a13 = x.fma(k3, a13);
-            x = FloatVector.broadcast(S, qr[2 * d + t]);
+            x = FloatVector.broadcast(S, qr[qo + 2 * d + t]);
             a20 = x.fma(k0, a20); a21 = x.fma(k1, a21); a22 = x.fma(k2, a22); a23 = x.fma(k3, a23);
-            x = FloatVector.broadcast(S, qr[3 * d + t]);
+            x = FloatVector.broadcast(S, qr[qo + 3 * d + t]);
             a30 = x.fma(k0, a30); a31 = x.fma(k1, a31); a32 = x.fma(k2, a32); a33 = x.fma(k3, a33);
         }
         int L = LANES;
@@ -194,21 +207,21 @@ final class Attention {
         if (corr != 1f) for (int t = r * dvPad; t < (r + 1) * dvPad; t++) o[t] *= corr;
     }
 
-    /** o[r] += Σ_j p[r][j] · V[j0 + j] for the R rows, two output vectors at a time. */
-    private static void accumulatePV(float[] p, float[] vp, int j0, int kn, int dvPad, float[] o) {
+    /** o[oo + r·dvPad …] += Σ_j p[r][j] · V[j0 + j] for R rows, two output vectors at a time. */
+    private static void accumulatePV(float[] p, float[] vp, int j0, int kn, int dvPad, float[] o, int oo) {
         if (!VEC) {
             for (int r = 0; r < R; r++) for (int j = 0; j < kn; j++) {
                 float w = p[r * KB + j];
-                for (int t = 0; t < dvPad; t++) o[r * dvPad + t] += w * vp[(j0 + j) * dvPad + t];
+                for (int t = 0; t < dvPad; t++) o[oo + r * dvPad + t] += w * vp[(j0 + j) * dvPad + t];
             }
             return;
         }
         int t = 0;
         for (; t + 2 * LANES <= dvPad; t += 2 * LANES) {
-            FloatVector o00 = FloatVector.fromArray(S, o, t), o01 = FloatVector.fromArray(S, o, t + LANES);
-            FloatVector o10 = FloatVector.fromArray(S, o, dvPad + t), o11 = FloatVector.fromArray(S, o, dvPad + t + LANES);
-            FloatVector o20 = FloatVector.fromArray(S, o, 2 * dvPad + t), o21 = FloatVector.fromArray(S, o, 2 * dvPad + t + LANES);
-            FloatVector o30 = FloatVector.fromArray(S, o, 3 * dvPad + t), o31 = FloatVector.fromArray(S, o, 3 * dvPad + t + LANES);
+            FloatVector o00 = FloatVector.fromArray(S, o, oo + t), o01 = FloatVector.fromArray(S, o, oo + t + LANES);
+            FloatVector o10 = FloatVector.fromArray(S, o, oo + dvPad + t), o11 = FloatVector.fromArray(S, o, oo + dvPad + t + LANES);
+            FloatVector o20 = FloatVector.fromArray(S, o, oo + 2 * dvPad + t), o21 = FloatVector.fromArray(S, o, oo + 2 * dvPad + t + LANES);
+            FloatVector o30 = FloatVector.fromArray(S, o, oo + 3 * dvPad + t), o31 = FloatVector.fromArray(S, o, oo + 3 * dvPad + t + LANES);
             for (int j = 0; j < kn; j++) {
                 int vb = (j0 + j) * dvPad + t;
                 FloatVector v0 = FloatVector.fromArray(S, vp, vb), v1 = FloatVector.fromArray(S, vp, vb + LANES);
@@ -221,14 +234,14 @@ final class Attention {
                 w = FloatVector.broadcast(S, p[3 * KB + j]);
                 o30 = w.fma(v0, o30); o31 = w.fma(v1, o31);
             }
-            o00.intoArray(o, t); o01.intoArray(o, t + LANES);
-            o10.intoArray(o, dvPad + t); o11.intoArray(o, dvPad + t + LANES);
-            o20.intoArray(o, 2 * dvPad + t); o21.intoArray(o, 2 * dvPad + t + LANES);
-            o30.intoArray(o, 3 * dvPad + t); o31.intoArray(o, 3 * dvPad + t + LANES);
+            o00.intoArray(o, oo + t); o01.intoArray(o, oo + t + LANES);
+            o10.intoArray(o, oo + dvPad + t); o11.intoArray(o, oo + dvPad + t + LANES);
+            o20.intoArray(o, oo + 2 * dvPad + t); o21.intoArray(o, oo + 2 * dvPad + t + LANES);
+            o30.intoArray(o, oo + 3 * dvPad + t); o31.intoArray(o, oo + 3 * dvPad + t + LANES);
         }
         for (; t < dvPad; t += LANES) {
-            FloatVector o0 = FloatVector.fromArray(S, o, t), o1 = FloatVector.fromArray(S, o, dvPad + t);
-            FloatVector o2 = FloatVector.fromArray(S, o, 2 * dvPad + t), o3 = FloatVector.fromArray(S, o, 3 * dvPad + t);
+            FloatVector o0 = FloatVector.fromArray(S, o, oo + t), o1 = FloatVector.fromArray(S, o, oo + dvPad + t);
+            FloatVector o2 = FloatVector.fromArray(S, o, oo + 2 * dvPad + t), o3 = FloatVector.fromArray(S, o, oo + 3 * dvPad + t);
             for (int j = 0; j < kn; j++) {
                 FloatVector v0 = FloatVector.fromArray(S, vp, (j0 + j) * dvPad + t);
                 o0 = FloatVector.broadcast(S, p[j]).fma(v0, o0);
@@ -236,7 +249,7 @@ final class Attention {
                 o2 = FloatVector.broadcast(S, p[2 * KB + j]).fma(v0, o2);
                 o3 = FloatVector.broadcast(S, p[3 * KB + j]).fma(v0, o3);
             }
-            o0.intoArray(o, t); o1.intoArray(o, dvPad + t); o2.intoArray(o, 2 * dvPad + t); o3.intoArray(o, 3 * dvPad + t);
+            o0.intoArray(o, oo + t); o1.intoArray(o, oo + dvPad + t); o2.intoArray(o, oo + 2 * dvPad + t); o3.intoArray(o, oo + 3 * dvPad + t);
         }
     }
 }
