@@ -125,8 +125,8 @@ final class Gemm {
      * column i + NR/2 in its high half: one int vector of NR/2 lanes shifted left by 16 is the panel row's first
      * float vector, the same ints with their low halves cleared are its second (a BF16 value is the high half of
      * the F32 it widens to, exactly). The GEMM widens one panel at a time into a buffer that stays in L2 while
-     * every row panel of an MC block uses it, so widening costs two vector ops per NR/2 columns of B for that many
-     * rows (MC blocks of even height matched all of a task's rows at 256–512 rows and beat them at 4096, where A no
+     * every row panel of an MC block uses it (the first row panel's kernel writes it, {@link #kernel8Widening}), so
+     * widening costs two vector ops per NR/2 columns of B for that many rows (MC blocks of even height matched all of a task's rows at 256–512 rows and beat them at 4096, where A no
      * longer fit L2). Widening inside the micro-kernel instead (two more ops per 16 FMAs) measured slower
      * (bench/README.md) — except for up to
      * {@link #SMALL_M} rows, where a panel would serve too few and {@link #kernelHalf} widens in place. The ints live in native
@@ -320,16 +320,13 @@ final class Gemm {
                     // of the MC block (whose A, MC × kc, is in L2 as well). With rows outermost each row panel streamed
                     // the whole KC × NB block of B (2.4 MB, past L2) from L3: 5–10 points of the peak lower (bench/README.md).
                     for (int jr = 0; jr < nc; jr += NR) {
-                        float[] panel = bp;
-                        int at = bAt + jr * kc, nr = Math.min(NR, nc - jr);
-                        if (half != null) {
-                            half.panel(k0, kc, j0 + jr, buf.panel, 0);
-                            panel = buf.panel;
-                            at = 0;
-                        }
+                        float[] panel = half != null ? buf.panel : bp;
+                        int at = half != null ? 0 : bAt + jr * kc, nr = Math.min(NR, nc - jr);
                         for (int ir = 0; ir < mc; ir += MR) {
                             int mr = Math.min(MR, mc - ir), ks = rows(buf.rows, a, direct, ic, ir, mr, k0, kc);
-                            micro(kc, ap, buf.rows, ks, panel, at, buf.tile);
+                            // BF16: the first row panel widens the panel as it multiplies, for the rest to read
+                            if (half != null && ir == 0) widening(kc, ap, buf.rows, ks, half, k0, j0 + jr, buf.panel, buf.tile);
+                            else micro(kc, ap, buf.rows, ks, panel, at, buf.tile);
                             merge(buf.tile, c, ic + ir, mr, j0 + jr, nr, first, bias);
                             if (last) gelu(c, ic + ir, mr, j0 + jr, nr);
                         }
@@ -359,6 +356,20 @@ final class Gemm {
         if (!VEC) scalarKernel(kc, ap, rows, ks, bp, bi, tile);
         else if (MR == 8) kernel8(kc, ap, rows, ks, bp, bi, tile);
         else kernel(kc, ap, rows, ks, bp, bi, tile);
+    }
+
+    /**
+     * {@link #micro} on the {@link PackedB16} panel of rows [k0, k0 + kc) at column j, widened on the way into
+     * {@code panel} (kc × NR floats) for the MC block's other row panels. A separate widening pass wrote 128 bytes a
+     * row through L1 into L2 at ~5 cycles a row, 5–7 % of the MC block's time; here the stores ride beside the FMAs.
+     */
+    private static void widening(int kc, float[] ap, int[] rows, int ks, PackedB16 half, int k0, int j, float[] panel, float[] tile) {
+        if (VEC && MR == 8) {
+            kernel8Widening(kc, ap, rows, ks, half.data(), half.at(k0, kc, j), panel, tile);
+        } else {
+            half.panel(k0, kc, j, panel, 0);
+            micro(kc, ap, rows, ks, panel, 0, tile);
+        }
     }
 
     /** A's float[] when A is F32 in a heap array with unit column stride, else null (then A is packed). */
@@ -433,6 +444,64 @@ final class Gemm {
         for (int k = 0; k < kc; k++) {
             int a = k * ks, b = bi + k * NR;
             FloatVector b0 = FloatVector.fromArray(S, bp, b), b1 = FloatVector.fromArray(S, bp, b + LANES);
+            FloatVector x = FloatVector.broadcast(S, ap[r0 + a]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(S, ap[r1 + a]);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(S, ap[r2 + a]);
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(S, ap[r3 + a]);
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(S, ap[r4 + a]);
+            c40 = x.fma(b0, c40);
+            c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(S, ap[r5 + a]);
+            c50 = x.fma(b0, c50);
+            c51 = x.fma(b1, c51);
+            x = FloatVector.broadcast(S, ap[r6 + a]);
+            c60 = x.fma(b0, c60);
+            c61 = x.fma(b1, c61);
+            x = FloatVector.broadcast(S, ap[r7 + a]);
+            c70 = x.fma(b0, c70);
+            c71 = x.fma(b1, c71);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, LANES);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + LANES);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + LANES);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + LANES);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + LANES);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + LANES);
+        c60.intoArray(tile, 6 * NR);
+        c61.intoArray(tile, 6 * NR + LANES);
+        c70.intoArray(tile, 7 * NR);
+        c71.intoArray(tile, 7 * NR + LANES);
+    }
+
+    /**
+     * {@link #kernel8} on a {@link PackedB16} panel read in place: per k one int vector becomes the panel row's two
+     * float vectors (shift, mask), stored to {@code panel} and fed to the same FMAs in the same order, so the sums
+     * are bit for bit those of {@link #kernel8} on the panel it writes.
+     */
+    private static void kernel8Widening(int kc, float[] ap, int[] rows, int ks, MemorySegment bp, long from, float[] panel, float[] tile) {
+        int r0 = rows[0], r1 = rows[1], r2 = rows[2], r3 = rows[3], r4 = rows[4], r5 = rows[5], r6 = rows[6], r7 = rows[7];
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+        FloatVector c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+        for (int k = 0; k < kc; k++) {
+            int a = k * ks, b = k * NR;
+            IntVector w = IntVector.fromMemorySegment(IS, bp, (from + (long) k * PackedB16.HALF) * 4, ORDER);
+            FloatVector b0 = w.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), b1 = w.and(0xFFFF0000).reinterpretAsFloats();
+            b0.intoArray(panel, b);
+            b1.intoArray(panel, b + LANES);
             FloatVector x = FloatVector.broadcast(S, ap[r0 + a]);
             c00 = x.fma(b0, c00);
             c01 = x.fma(b1, c01);

@@ -46,7 +46,10 @@ class PrepackedTest {
         assertArrayEquals(off.linearGelu(x, w, bias, Tensor.zeros(m, n)).toFloatArray(), on.linearGelu(x, w, bias, Tensor.zeros(m, n)).toFloatArray(), "GELU epilogue");
     }
 
-    /** BF16 kept as BF16 (two to an int), widened a panel at a time or, for a few rows, inside the kernel: the same bits as widening per call. */
+    /**
+     * BF16 kept as BF16 (two to an int), widened a panel at a time (by the first row panel's kernel at 512 bits, by a
+     * pass of its own at other widths) or, for a few rows, inside the kernel: the same bits as widening per call.
+     */
     @Test
     void bf16PackedAsBf16GivesTheProductsOfPackingPerCall() {
         // up to Gemm.SMALL_M rows, the kernel widens the pairs itself (two K blocks at 4 × 1300)
