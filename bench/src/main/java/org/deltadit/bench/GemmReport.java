@@ -4,6 +4,7 @@ import java.util.Collection;
 import java.util.Locale;
 import org.deltadit.engine.Backends;
 import org.deltadit.engine.cpu.FmaPeak;
+import org.deltadit.engine.cpu.KernelCeiling;
 import org.openjdk.jmh.results.BenchmarkResult;
 import org.openjdk.jmh.results.IterationResult;
 import org.openjdk.jmh.results.RunResult;
@@ -17,7 +18,9 @@ import org.openjdk.jmh.runner.options.OptionsBuilder;
  * share of that peak — so the figure is a ratio to something measured in the same run:
  * {@code java -cp bench/target/benchmarks.jar org.deltadit.bench.GemmReport -p weights=F32,I8}. Two figures per
  * shape: JMH's mean over the measured iterations, and the best iteration — the statistic the peak itself is (the
- * best of three rounds), so that a neighbour's burst on a shared machine lowers neither side of that ratio.
+ * best of three rounds), so that a neighbour's burst on a shared machine lowers neither side of that ratio. A line
+ * after the peak gives the micro-kernel's own rate ({@link KernelCeiling}): with B in cache, and with B streamed from
+ * memory, as a model's weights are — a shape whose weight outgrows the caches cannot beat the second.
  */
 public final class GemmReport {
     private GemmReport() {}
@@ -28,6 +31,7 @@ public final class GemmReport {
         int threads = Backends.select(null, null).threads();
         FmaPeak.Peak peak = FmaPeak.measure(threads, 1.5);
         System.out.printf(Locale.ROOT, "%nFMA peak %.1f GFLOP/s (%d threads, %d-bit vectors), %s%n", peak.gflops(), threads, peak.bits(), FmaPeak.machine());
+        System.out.println(KernelCeiling.measure(threads, 2).describe(peak));
         System.out.println("| shape MxKxN | weights | layout | constant | GFLOP/s (mean) | ± | % of peak | best iteration | % of peak |");
         System.out.println("|---|---|---|---|---|---|---|---|---|");
         for (RunResult r : results) {

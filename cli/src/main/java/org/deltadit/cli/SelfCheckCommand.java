@@ -46,6 +46,7 @@ final class SelfCheckCommand implements Callable<Integer> {
             } else {
                 org.deltadit.engine.cpu.FmaPeak.Peak peak = org.deltadit.engine.cpu.FmaPeak.measure(be.threads(), 1.5);
                 System.out.println("peak: " + peak.describe() + "; " + org.deltadit.engine.cpu.FmaPeak.machine());
+                if (be instanceof org.deltadit.engine.cpu.CpuBackend) System.out.println(org.deltadit.engine.cpu.KernelCeiling.measure(be.threads(), 2).describe(peak));
                 System.out.printf("gemm %s: %.1f GFLOP/s = %.0f %% of the peak (median of 9; run bench/target/benchmarks.jar for JMH figures)%n", gemm, gf, peak.percent(gf));
             }
         }

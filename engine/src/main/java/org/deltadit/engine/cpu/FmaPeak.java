@@ -4,6 +4,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.CyclicBarrier;
+import java.util.function.IntFunction;
+import java.util.function.LongSupplier;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 
@@ -42,27 +44,43 @@ public final class FmaPeak {
     }
 
     private static double round(int threads, double seconds) {
+        return together(threads, seconds, t -> {
+            float[] sum = {0};
+            long[] n = {0};
+            return () -> {
+                sum[0] += chunk(ITERS, n[0]++);
+                if (Float.isNaN(sum[0])) throw new IllegalStateException("peak: the chains overflowed");
+                return flopsPerChunk();
+            };
+        });
+    }
+
+    /**
+     * Runs {@code work}'s call for each of {@code threads} platform threads, all started at once and each calling
+     * its own again and again for about {@code seconds}; returns the FLOPs they reported per second, in GFLOP/s.
+     */
+    static double together(int threads, double seconds, IntFunction<LongSupplier> work) {
         CyclicBarrier go = new CyclicBarrier(threads + 1);
-        long[] calls = new long[threads];
-        long deadline[] = new long[1];
+        long[] flops = new long[threads];
+        long[] deadline = new long[1];
+        Throwable[] failed = new Throwable[1];
         Thread[] ts = new Thread[threads];
-        float[] sink = new float[threads];
         for (int t = 0; t < threads; t++) {
             int me = t;
+            LongSupplier call = work.apply(t);
             ts[t] = Thread.ofPlatform().daemon().start(() -> {
                 try {
                     go.await();
-                } catch (Exception e) {
-                    return;
+                    long f = 0;
+                    do {
+                        f += call.getAsLong();
+                    } while (System.nanoTime() < deadline[0]);
+                    flops[me] = f;
+                } catch (Exception | Error e) {
+                    synchronized (failed) {
+                        failed[0] = e;
+                    }
                 }
-                float s = 0;
-                long n = 0;
-                do {
-                    s += chunk(ITERS, n);
-                    n++;
-                } while (System.nanoTime() < deadline[0]);
-                calls[me] = n;
-                sink[me] = s;
             });
         }
         long t0 = System.nanoTime();
@@ -74,10 +92,13 @@ public final class FmaPeak {
             throw new IllegalStateException("peak: " + e, e);
         }
         double dt = (System.nanoTime() - t0) / 1e9;
+        synchronized (failed) {
+            if (failed[0] instanceof IllegalStateException e) throw e;
+            if (failed[0] != null) throw new IllegalStateException("peak: " + failed[0], failed[0]);
+        }
         long total = 0;
-        for (long c : calls) total += c;
-        if (Float.isNaN(sink[0])) throw new IllegalStateException("peak: the chains overflowed");
-        return total * (double) flopsPerChunk() / dt / 1e9;
+        for (long f : flops) total += f;
+        return total / dt / 1e9;
     }
 
     /** Twelve independent chains a = a·b + c for {@code iters} rounds; returns their sum so nothing is dead code. */

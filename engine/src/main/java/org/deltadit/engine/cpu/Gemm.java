@@ -372,6 +372,21 @@ final class Gemm {
         }
     }
 
+    /**
+     * The GEMM's inner loops alone, for {@link KernelCeiling}: {@code rows} rows of A read in place ({@code a}, rows
+     * of {@link #KC} floats) times {@code panels} packed B panels of KC × NR floats from {@code b}'s panel
+     * {@code first}, panel by panel as {@link #block} walks them. Returns its FLOPs; the sums are left in {@code tile}.
+     */
+    static long kernelPass(float[] a, int rows, float[] b, int first, int panels, int[] at, float[] tile) {
+        for (int p = first; p < first + panels; p++) {
+            for (int ir = 0; ir < rows; ir += MR) {
+                for (int r = 0; r < MR; r++) at[r] = (ir + Math.min(r, rows - 1 - ir)) * KC;
+                micro(KC, a, at, 1, b, p * KC * NR, tile);
+            }
+        }
+        return 2L * roundUp(rows, MR) * KC * NR * panels;
+    }
+
     /** A's float[] when A is F32 in a heap array with unit column stride, else null (then A is packed). */
     private static float[] directA(Mat a) {
         if (a.dtype() != org.deltadit.engine.DType.F32 || a.colStride() != 1 || a.rowStride() > Integer.MAX_VALUE / 8) return null;
