@@ -81,13 +81,13 @@ final class Attention {
         for (int j = 0; j < lkPad; j++) {
             if (j < lk) {
                 MemorySegment.copy(ks, F, (kb + j * k.stride(2)) * 4, row, 0, d);
-                for (int t = 0, at = j / KB * d * KB + j % KB; t < d; t++) kt[at + t * KB] = row[t];
                 MemorySegment.copy(vs, F, (vb + j * v.stride(2)) * 4, vp, j * dvPad, dv);
                 Arrays.fill(vp, j * dvPad + dv, (j + 1) * dvPad, 0f);
             } else {
-                for (int t = 0, at = j / KB * d * KB + j % KB; t < d; t++) kt[at + t * KB] = 0f;
+                if (j == lk) Arrays.fill(row, 0f); // the padding keys: zero from here on
                 Arrays.fill(vp, j * dvPad, (j + 1) * dvPad, 0f);
             }
+            for (int t = 0, at = j / KB * d * KB + j % KB; t < d; t++) kt[at + t * KB] = row[t];
         }
 
         long qb = q.offset() + b * q.stride(0) + h * q.stride(1), ob = out.offset() + b * out.stride(0) + h * out.stride(1);
