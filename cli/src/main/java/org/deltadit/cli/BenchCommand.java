@@ -88,16 +88,22 @@ final class BenchCommand implements Callable<Integer> {
             double gflop = 2.0 * batch * (org.deltadit.cache.MacCount.blocks(planned, 0, planned.depth())
                     + (double) planned.depth() * org.deltadit.cache.MacCount.attentionPerBlock(planned)) / 1e9;
             double rate = gflop / median(blockTimes);
+            long rss = peakRss(); // before the ceiling's 256 MB of panels
             String peakFields = "";
             if (!(be instanceof org.deltadit.engine.device.DeviceBackend)) {
                 org.deltadit.engine.cpu.FmaPeak.Peak peak = org.deltadit.engine.cpu.FmaPeak.measure(be.threads(), 1.5);
                 peakFields = String.format(Locale.ROOT, ",\"peak_gflops\":%.1f,\"percent_of_peak\":%.1f", peak.gflops(), peak.percent(rate));
+                if (be instanceof org.deltadit.engine.cpu.CpuBackend) {
+                    // what the GEMM's kernel reaches here with its weights in cache and streamed from memory, as a model's are
+                    org.deltadit.engine.cpu.KernelCeiling.Ceiling k = org.deltadit.engine.cpu.KernelCeiling.measure(be.threads(), 2);
+                    peakFields += String.format(Locale.ROOT, ",\"kernel_in_cache_gflops\":%.1f,\"kernel_streamed_gflops\":%.1f", k.inCache(), k.streamed());
+                }
             }
             String line = String.format(Locale.ROOT, "{\"what\":\"forward\",\"arch\":\"%s\",\"image_size\":%d,\"tokens\":%d,\"batch\":%d,\"dtype\":\"%s\",\"device\":%s,\"threads\":%d,"
                             + "\"blocks_seconds_median\":%.4f,\"blocks_seconds_min\":%.4f,\"runs\":%d,\"forward_seconds_median\":%.4f,\"blocks_gflop\":%.1f,\"blocks_gflops\":%.1f%s,"
                             + "\"peak_rss_bytes\":%d,\"machine\":%s,\"when\":\"%s\"}",
                     arch, imageSize, tokens, batch, dt, org.deltadit.weights.Json.quote(be.describe()), be.threads(),
-                    median(blockTimes), blockTimes[0], blockTimes.length, median(fullTimes), gflop, rate, peakFields, peakRss(),
+                    median(blockTimes), blockTimes[0], blockTimes.length, median(fullTimes), gflop, rate, peakFields, rss,
                     org.deltadit.weights.Json.quote(org.deltadit.engine.cpu.FmaPeak.machine()), java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS));
             System.out.println(line);
             appendHistory(line);
