@@ -366,6 +366,8 @@ final class Gemm {
     private static void widening(int kc, float[] ap, int[] rows, int ks, PackedB16 half, int k0, int j, float[] panel, float[] tile) {
         if (VEC && MR == 8) {
             kernel8Widening(kc, ap, rows, ks, half.data(), half.at(k0, kc, j), panel, tile);
+        } else if (VEC) {
+            kernelWidening(kc, ap, rows, ks, half.data(), half.at(k0, kc, j), panel, tile);
         } else {
             half.panel(k0, kc, j, panel, 0);
             micro(kc, ap, rows, ks, panel, 0, tile);
@@ -418,6 +420,50 @@ final class Gemm {
         for (int k = 0; k < kc; k++) {
             int a = k * ks, b = bi + k * NR;
             FloatVector b0 = FloatVector.fromArray(S, bp, b), b1 = FloatVector.fromArray(S, bp, b + LANES);
+            FloatVector x = FloatVector.broadcast(S, ap[r0 + a]);
+            c00 = x.fma(b0, c00);
+            c01 = x.fma(b1, c01);
+            x = FloatVector.broadcast(S, ap[r1 + a]);
+            c10 = x.fma(b0, c10);
+            c11 = x.fma(b1, c11);
+            x = FloatVector.broadcast(S, ap[r2 + a]);
+            c20 = x.fma(b0, c20);
+            c21 = x.fma(b1, c21);
+            x = FloatVector.broadcast(S, ap[r3 + a]);
+            c30 = x.fma(b0, c30);
+            c31 = x.fma(b1, c31);
+            x = FloatVector.broadcast(S, ap[r4 + a]);
+            c40 = x.fma(b0, c40);
+            c41 = x.fma(b1, c41);
+            x = FloatVector.broadcast(S, ap[r5 + a]);
+            c50 = x.fma(b0, c50);
+            c51 = x.fma(b1, c51);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, LANES);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + LANES);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + LANES);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + LANES);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + LANES);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + LANES);
+    }
+
+    /** {@link #kernel} on a {@link PackedB16} panel read in place and widened into {@code panel}, as {@link #kernel8Widening}. */
+    private static void kernelWidening(int kc, float[] ap, int[] rows, int ks, MemorySegment bp, long from, float[] panel, float[] tile) {
+        int r0 = rows[0], r1 = rows[1], r2 = rows[2], r3 = rows[3], r4 = rows[4], r5 = rows[5];
+        FloatVector c00 = FloatVector.zero(S), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        for (int k = 0; k < kc; k++) {
+            int a = k * ks, b = k * NR;
+            IntVector w = IntVector.fromMemorySegment(IS, bp, (from + (long) k * PackedB16.HALF) * 4, ORDER);
+            FloatVector b0 = w.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats(), b1 = w.and(0xFFFF0000).reinterpretAsFloats();
+            b0.intoArray(panel, b);
+            b1.intoArray(panel, b + LANES);
             FloatVector x = FloatVector.broadcast(S, ap[r0 + a]);
             c00 = x.fma(b0, c00);
             c01 = x.fma(b1, c01);

@@ -47,8 +47,8 @@ class PrepackedTest {
     }
 
     /**
-     * BF16 kept as BF16 (two to an int), widened a panel at a time (by the first row panel's kernel at 512 bits, by a
-     * pass of its own at other widths) or, for a few rows, inside the kernel: the same bits as widening per call.
+     * BF16 kept as BF16 (two to an int), widened a panel at a time (by the first row panel's kernel, or by a pass of its
+     * own in scalar mode) or, for a few rows, inside the kernel: the same bits as widening per call.
      */
     @Test
     void bf16PackedAsBf16GivesTheProductsOfPackingPerCall() {
