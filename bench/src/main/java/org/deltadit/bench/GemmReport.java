@@ -32,8 +32,8 @@ public final class GemmReport {
         FmaPeak.Peak peak = FmaPeak.measure(threads, 1.5);
         System.out.printf(Locale.ROOT, "%nFMA peak %.1f GFLOP/s (%d threads, %d-bit vectors), %s%n", peak.gflops(), threads, peak.bits(), FmaPeak.machine());
         System.out.println(KernelCeiling.measure(threads, 2).describe(peak));
-        System.out.println("| shape MxKxN | weights | layout | constant | GFLOP/s (mean) | ± | % of peak | best iteration | % of peak |");
-        System.out.println("|---|---|---|---|---|---|---|---|---|");
+        System.out.println("| shape MxKxN | weights | layout | constant | copies | GFLOP/s (mean) | ± | % of peak | best iteration | % of peak |");
+        System.out.println("|---|---|---|---|---|---|---|---|---|---|");
         for (RunResult r : results) {
             String shape = r.getParams().getParam("shape");
             String[] p = shape.split("x");
@@ -43,8 +43,8 @@ public final class GemmReport {
             for (BenchmarkResult b : r.getBenchmarkResults()) {
                 for (IterationResult it : b.getIterationResults()) best = Math.max(best, it.getPrimaryResult().getScore() * flop);
             }
-            System.out.printf(Locale.ROOT, "| %s | %s | %s | %s | %.1f | %.1f | %.1f %% | %.1f | %.1f %% |%n", shape, r.getParams().getParam("weights"), r.getParams().getParam("layout"),
-                    r.getParams().getParam("constant"), gflops, Double.isNaN(err) ? 0 : err, peak.percent(gflops), best, peak.percent(best));
+            System.out.printf(Locale.ROOT, "| %s | %s | %s | %s | %s | %.1f | %.1f | %.1f %% | %.1f | %.1f %% |%n", shape, r.getParams().getParam("weights"), r.getParams().getParam("layout"),
+                    r.getParams().getParam("constant"), r.getParams().getParam("copies"), gflops, Double.isNaN(err) ? 0 : err, peak.percent(gflops), best, peak.percent(best));
         }
     }
 }
