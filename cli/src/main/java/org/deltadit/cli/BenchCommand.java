@@ -88,7 +88,7 @@ final class BenchCommand implements Callable<Integer> {
             double gflop = 2.0 * batch * (org.deltadit.cache.MacCount.blocks(planned, 0, planned.depth())
                     + (double) planned.depth() * org.deltadit.cache.MacCount.attentionPerBlock(planned)) / 1e9;
             double rate = gflop / median(blockTimes);
-            long rss = peakRss(); // before the ceiling's 256 MB of panels
+            long rss = peakRss(); // before the ceiling's panels (up to 256 MB)
             String peakFields = "";
             if (!(be instanceof org.deltadit.engine.device.DeviceBackend)) {
                 org.deltadit.engine.cpu.FmaPeak.Peak peak = org.deltadit.engine.cpu.FmaPeak.measure(be.threads(), 1.5);

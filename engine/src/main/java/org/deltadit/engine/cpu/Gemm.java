@@ -127,9 +127,9 @@ final class Gemm {
      * the F32 it widens to, exactly). The GEMM widens one panel at a time into a buffer that stays in L2 while
      * every row panel of an MC block uses it (the first row panel's kernel writes it, {@link #kernel8Widening}), so
      * widening costs two vector ops per NR/2 columns of B for that many rows (MC blocks of even height matched all
-     * of a task's rows at 256–512 rows and beat them at 4096, where A no longer fit L2). Widening inside the micro-kernel instead (two more ops per 16 FMAs) measured slower
-     * (bench/README.md) — except for up to
-     * {@link #SMALL_M} rows, where a panel would serve too few and {@link #kernelHalf} widens in place. The ints live in native
+     * of a task's rows at 256–512 rows and beat them at 4096, where A no longer fit L2). Widening inside the
+     * micro-kernel for every row panel (two more ops per 16 FMAs) measured slower (bench/README.md) — except for up
+     * to {@link #SMALL_M} rows, where a panel would serve too few and {@link #kernelHalf} widens in place. The ints live in native
      * memory ({@code data}, ints counted from {@code base}), which no collection copies, and where a slab's unused
      * tail never becomes resident ({@link Untouched}).
      */

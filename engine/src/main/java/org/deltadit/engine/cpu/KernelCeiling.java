@@ -55,8 +55,9 @@ public final class KernelCeiling {
         }
         int step = CACHED_PANELS;
         // compiled before the timed rounds (interpreted, one pass is slow)
-        kernelPass(a[0], b[0], 0, 1);
-        for (int i = 0; i < 40; i++) kernelPass(a[0], b[0], i % panels, 1);
+        int[] at0 = new int[Gemm.MR];
+        float[] tile0 = new float[Gemm.MR * Gemm.NR];
+        for (int i = 0; i < 40; i++) Gemm.kernelPass(a[0], ROWS, b[0], i % panels, 1, at0, tile0);
         double best = 0;
         for (int round = 0; round < 3; round++) {
             best = Math.max(best, FmaPeak.together(threads, seconds / 3, t -> {
@@ -71,10 +72,6 @@ public final class KernelCeiling {
             }));
         }
         return best;
-    }
-
-    private static void kernelPass(float[] a, float[] b, int first, int panels) {
-        Gemm.kernelPass(a, ROWS, b, first, panels, new int[Gemm.MR], new float[Gemm.MR * Gemm.NR]);
     }
 
     /** Small values that keep every sum finite. */
