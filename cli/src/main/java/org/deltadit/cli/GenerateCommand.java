@@ -121,7 +121,9 @@ final class GenerateCommand implements Callable<Integer> {
             if (noiseFile != null) rb.noise(readNoise());
             // without images to write the latents are kept even when not saved (timing runs): a request returns something
             GenerationRequest request = rb.decode(writeImages).keepLatents(saveLatent != null || !writeImages).build();
+            double packedBefore = p.backend().packSeconds();
             GenerationResult r = p.generate(request, new Progress(System.err, "sampling"));
+            double packed = p.backend().packSeconds() - packedBefore;
             if (saveLatent != null) {
                 SafetensorsWriter.write(saveLatent, Map.of("latent", r.latents()), Map.of("sampler", r.sampler(), "steps", String.valueOf(r.steps())));
             }
@@ -134,7 +136,7 @@ final class GenerateCommand implements Callable<Integer> {
                     written.isEmpty() ? "" : " → " + written);
             // a device says what crossed between it and the host, and where the time went
             if (p.backend() instanceof org.deltadit.engine.device.DeviceBackend d) System.err.println("dit: " + d.stats());
-            if (json) System.out.println(json(p, r, n, written));
+            if (json) System.out.println(json(p, r, n, written, packed));
         }
         return 0;
     }
@@ -204,13 +206,14 @@ final class GenerateCommand implements Callable<Integer> {
         return target + "/ (" + n + " files)";
     }
 
-    private static String json(Pipeline p, GenerationResult r, int images, String out) {
+    /** {@code packed}: seconds the backend spent packing weights during the run (their first use), part of the first step's. */
+    private static String json(Pipeline p, GenerationResult r, int images, String out, double packed) {
         StringBuilder b = new StringBuilder("{");
         b.append("\"images\":").append(images).append(",\"model\":\"").append(p.config().archName()).append("\",\"sampler\":\"").append(r.sampler())
                 .append("\",\"steps\":").append(r.steps()).append(",\"cfg\":").append(r.cfg()).append(",\"cache\":\"").append(r.plan().policy().describe()).append('"')
                 .append(String.format(Locale.ROOT, ",\"seconds\":%.4f", r.seconds())).append(",\"step_seconds\":[");
         for (int i = 0; i < r.stepSeconds().length; i++) b.append(i > 0 ? "," : "").append(String.format(Locale.ROOT, "%.4f", r.stepSeconds()[i]));
-        b.append(String.format(Locale.ROOT, "],\"block_seconds\":%.4f,\"other_seconds\":%.4f,\"step_block_seconds\":[", r.blockSeconds(), r.seconds() - r.blockSeconds()));
+        b.append(String.format(Locale.ROOT, "],\"block_seconds\":%.4f,\"other_seconds\":%.4f,\"pack_seconds\":%.4f,\"step_block_seconds\":[", r.blockSeconds(), r.seconds() - r.blockSeconds(), packed));
         for (int i = 0; i < r.stepBlockSeconds().length; i++) b.append(i > 0 ? "," : "").append(String.format(Locale.ROOT, "%.4f", r.stepBlockSeconds()[i]));
         b.append("],\"macs\":").append(r.macs()).append(",\"macs_with_attention\":").append(r.macsWithAttention())
                 .append(",\"macs_uncached\":").append(r.macsUncached()).append(String.format(Locale.ROOT, ",\"speedup\":%.4f", r.speedup()))

@@ -61,6 +61,9 @@ class GenerateTest {
         assertTrue(r.out().startsWith("{\"images\":3,"), r.out());
         assertTrue(r.out().contains("\"macs\":") && r.out().contains("\"plan\":[{\"step\":1,\"timestep\":999"), r.out());
         assertEquals(1, r.out().strip().lines().count(), "one JSON line");
+        // the VAE's safetensors weights are mapped, so packed once on their first use, inside the run
+        double packed = CacheCommandsTest.field(r.out(), "pack_seconds");
+        assertTrue(packed > 0 && packed < CacheCommandsTest.field(r.out(), "seconds"), r.out());
     }
 
     @Test

@@ -23,6 +23,12 @@ public abstract class Backend {
     /** Threads its kernels run on. */
     public int threads() { return 1; }
 
+    /**
+     * Seconds this backend has spent so far packing constant weights into its kernels' layout, once per weight on its
+     * first use, so inside a model's first step (the cpu backend's GEMM panels); 0 for a backend that packs nothing.
+     */
+    public double packSeconds() { return 0; }
+
     // ---- kernels ----------------------------------------------------------------------------
 
     /** C = A·B (+ bias[col]); A, B any dtype and strides; C F32 with colStride 1. bias may be null. */

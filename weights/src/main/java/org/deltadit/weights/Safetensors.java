@@ -72,7 +72,7 @@ public final class Safetensors {
     static MemorySegment map(Path file, Arena arena) {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             MemorySegment seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
-            org.deltadit.engine.MappedWeights.add(arena.scope(), seg.byteSize());
+            org.deltadit.engine.MappedWeights.add(seg, file);
             return seg;
         } catch (IOException e) {
             throw new CheckpointException(file + ": cannot read (" + e.getMessage() + ")", e);

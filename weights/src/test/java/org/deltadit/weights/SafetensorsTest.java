@@ -42,6 +42,15 @@ class SafetensorsTest {
             assertEquals(5, sd.size());
             assertEquals(Files.size(f), org.deltadit.engine.MappedWeights.of(sd.tensor("half").readSegment().scope()),
                     "the mapping is recorded, so the cpu backend sizes its packed copies to the file");
+            // and the file it came from, so a packed copy on disk can be named by it (PackCache)
+            Tensor half = sd.tensor("half");
+            org.deltadit.engine.MappedWeights.Source src = org.deltadit.engine.MappedWeights.source(half.readSegment());
+            assertEquals(f.toRealPath().toString(), src.path());
+            assertEquals(Files.size(f), src.fileBytes());
+            assertEquals(Files.getLastModifiedTime(f).to(java.util.concurrent.TimeUnit.NANOSECONDS), src.modifiedNanos());
+            byte[] file = Files.readAllBytes(f), own = half.readSegment().asSlice(half.offset() * 2, 24 * 2).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+            long at = src.offset() + half.offset() * 2;
+            assertArrayEquals(own, java.util.Arrays.copyOfRange(file, (int) at, (int) at + own.length), "the offset is where its bytes are in the file");
             for (Map.Entry<String, Tensor> e : sample().entrySet()) {
                 Tensor t = sd.tensor(e.getKey());
                 assertEquals(e.getValue().dtype(), t.dtype(), e.getKey());

@@ -48,6 +48,9 @@ public final class CpuBackend extends Backend {
     @Override
     public int threads() { return pool.threads(); }
 
+    @Override
+    public double packSeconds() { return weights.seconds(); }
+
     @Override public String name() { return "cpu"; }
 
     @Override public String describe() { return "cpu (" + VectorConfig.describe() + ", " + pool.threads() + " threads, " + weights.describe() + ")"; }

@@ -1,5 +1,6 @@
 package org.deltadit.engine.cpu;
 
+import java.lang.foreign.MemorySegment;
 import java.util.Locale;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -16,7 +17,8 @@ import org.deltadit.engine.Mat;
  * keeps F32 weights only; {@code all} keeps every weight as F32 (2× or 4× a half-precision or INT8 weight's bytes);
  * {@code off} packs nothing. F32 copies live on the heap, BF16 pairs in native memory (see {@link Gemm.PackedB16}),
  * at most half of {@code -Xmx} in all; past that, weights are packed per call. A checkpoint's mapped pages are released once its weight is packed. Copies are
- * carved out of large slabs (see {@link #pack}).
+ * carved out of large slabs (see {@link #pack}). With {@code -Ddit.cpu.packcache=DIR} BF16 copies are also written
+ * to disk and a later run maps them from there ({@link PackCache}).
  */
 final class Prepacked {
     enum Mode { OFF, F32, AUTO, ALL }
@@ -25,11 +27,19 @@ final class Prepacked {
     private final long budget;
     private final ConcurrentHashMap<Mat.Key, Gemm.BSource> packed = new ConcurrentHashMap<>();
     private final AtomicLong bytes = new AtomicLong();
+    /** Wall time spent packing (calls are serialised by {@link #pack}'s lock, so the times do not overlap). */
+    private final AtomicLong nanos = new AtomicLong();
     private volatile boolean full;
 
-    Prepacked(Mode mode, long budget) {
+    /** BF16 packed copies kept on disk between runs, or null ({@link PackCache}). */
+    private final PackCache cache;
+
+    Prepacked(Mode mode, long budget) { this(mode, budget, null); }
+
+    Prepacked(Mode mode, long budget, PackCache cache) {
         this.mode = mode;
         this.budget = budget;
+        this.cache = cache;
     }
 
     /** From {@code -Ddit.cpu.prepack} (auto, f32, all, off), the budget half the heap. */
@@ -42,7 +52,7 @@ final class Prepacked {
             case "off" -> Mode.OFF;
             default -> throw new IllegalArgumentException("-Ddit.cpu.prepack=" + v + ": expected auto, f32, all or off");
         };
-        return new Prepacked(m, Runtime.getRuntime().maxMemory() / 2);
+        return new Prepacked(m, Runtime.getRuntime().maxMemory() / 2, PackCache.fromProperties());
     }
 
     /** B for a GEMM: the packed copy of a constant weight (made on its first use), else the matrix itself. */
@@ -71,7 +81,25 @@ final class Prepacked {
     private synchronized Gemm.BSource pack(Mat.Key key, Mat b, boolean half, int size, WorkerPool pool) {
         Gemm.BSource p = packed.get(key);
         if (p != null) return p;
+        long start = System.nanoTime();
+        try {
+            return packNew(key, b, half, size, pool);
+        } finally {
+            nanos.addAndGet(System.nanoTime() - start);
+        }
+    }
+
+    private Gemm.BSource packNew(Mat.Key key, Mat b, boolean half, int size, WorkerPool pool) {
+        Gemm.BSource p;
         dropUnmapped();
+        MemorySegment kept = half && cache != null ? cache.find(b, 4L * size) : null;
+        if (kept != null) {
+            // mapped from the page cache, not allocated: outside the budget, and the checkpoint's pages never read
+            p = new Gemm.PackedB16(kept, 0, b.rows(), b.cols());
+            packed.put(key, p);
+            packedFrom.merge(key.scope(), (long) b.rows() * b.cols() * b.dtype().bytes(), Long::sum);
+            return p;
+        }
         Slab slab = half ? ints : floats;
         Spot spot = slab.take(size, remaining(b));
         if (spot == null) {
@@ -81,7 +109,8 @@ final class Prepacked {
             }
             return new Gemm.DenseB(b);
         }
-        p = half ? Gemm.PackedB16.of(b, (java.lang.foreign.MemorySegment) spot.array(), spot.at(), pool) : Gemm.PackedB.of(b, (float[]) spot.array(), spot.at(), pool);
+        p = half ? Gemm.PackedB16.of(b, (MemorySegment) spot.array(), spot.at(), pool) : Gemm.PackedB.of(b, (float[]) spot.array(), spot.at(), pool);
+        if (half && cache != null) cache.store(b, ((MemorySegment) spot.array()).asSlice(4L * spot.at(), 4L * size));
         packed.put(key, p);
         packedFrom.merge(key.scope(), (long) b.rows() * b.cols() * b.dtype().bytes(), Long::sum);
         if (b.seg().isMapped()) release(b);
@@ -173,7 +202,7 @@ final class Prepacked {
         return switch (mode) {
             case OFF -> "weights packed per call";
             case F32 -> "F32 weights packed once";
-            case AUTO -> "F32 and BF16 weights packed once";
+            case AUTO -> "F32 and BF16 weights packed once" + (cache == null ? "" : ", BF16 kept in " + cache.dir());
             case ALL -> "all weights packed once, as F32";
         };
     }
@@ -182,6 +211,9 @@ final class Prepacked {
     int count() { return packed.size(); }
 
     long bytes() { return bytes.get(); }
+
+    /** Seconds spent packing so far: a model's first step, where each weight is packed on its first use. */
+    double seconds() { return nanos.get() / 1e9; }
 
     /**
      * Forgets the packed copies of weights whose mapping has been closed; a slab's memory goes when none of its

@@ -38,8 +38,13 @@ class PrepackedTest {
         Tensor x = Tensor.of(random(1, m * k), m, k), w = sealed(random(2, n * k), DType.F32, n, k), bias = Tensor.of(random(3, n), n);
         CpuBackend off = backend(Prepacked.Mode.OFF, Long.MAX_VALUE), on = backend(Prepacked.Mode.F32, Long.MAX_VALUE);
         float[] want = off.linear(x, w, bias).toFloatArray();
+        assertEquals(0, on.packSeconds(), "nothing packed yet");
         assertArrayEquals(want, on.linear(x, w, bias).toFloatArray(), "first call (packs)");
+        double packing = on.packSeconds();
+        assertTrue(packing > 0, "the first call's packing is timed");
         assertArrayEquals(want, on.linear(x, w, bias).toFloatArray(), "second call (the kept copy)");
+        assertEquals(packing, on.packSeconds(), "the kept copy is not packed again");
+        assertEquals(0, off.packSeconds(), "packed per call: not counted as packing once");
         assertEquals(1, on.prepacked().count());
         assertEquals(4L << 20, on.prepacked().bytes(), "the first slab: 4 MB, for K × N rounded up to whole panels");
         assertEquals(0, off.prepacked().count());

@@ -1,0 +1,140 @@
+package org.deltadit.engine.cpu;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Locale;
+import java.util.zip.CRC32C;
+import org.deltadit.engine.Log;
+import org.deltadit.engine.MappedWeights;
+import org.deltadit.engine.Mat;
+
+/**
+ * BF16 weights packed once ({@link Gemm.PackedB16}) kept on disk between runs: {@code -Ddit.cpu.packcache=DIR}, off
+ * by default. Packing writes fresh memory — on a VM that backs guest memory lazily, 1.8–3.6 s a gigabyte, most of a
+ * BF16 DiT-XL/2's first step (bench/README.md) — while a later run maps the copy from the page cache instead. One
+ * file per weight, named by a digest of its key: the checkpoint's real path, size, modification time and the
+ * weight's offset, shape and strides in it, a checksum of its first and last 4 KB, and the panel geometry (NR, KC,
+ * which depend on the vector width). A file whose trailer does not carry that key exactly is ignored and replaced;
+ * files are written under a temporary name and renamed, so a reader never sees half of one. Any I/O failure costs
+ * the caching only: one line, and the run goes on packing in memory.
+ */
+final class PackCache {
+    private static final byte[] MAGIC = "DITPACK1".getBytes(StandardCharsets.US_ASCII);
+    /**
+     * The file's last bytes: magic, payload size, key length and key, zero-padded. The payload starts the file and the
+     * file ends on a 2 MB boundary (the gap between them a hole, no disk), so a mapping covers whole 2 MB units of the
+     * file and Linux maps the page cache's large folios with 2 MB pages (FilePmdMapped in smaps). A paired harness
+     * (DiT-XL/2's four linears × 28, 256 rows) against packed copies on 2 MB slabs: 4–5 % slower with 4 KB pages,
+     * −4 % with a 4 KB-aligned file, −1.5 % with these (bench/README.md, "Packed weights kept on disk").
+     */
+    static final int TRAILER = 4096;
+    private static final int SAMPLE = 4096;
+
+    private final Path dir;
+    private volatile boolean broken;
+
+    PackCache(Path dir) { this.dir = dir; }
+
+    /** From {@code -Ddit.cpu.packcache}: a folder, or null (unset, empty or {@code off}). */
+    static PackCache fromProperties() {
+        String v = System.getProperty("dit.cpu.packcache", "").strip();
+        return v.isEmpty() || v.equalsIgnoreCase("off") ? null : new PackCache(Path.of(v));
+    }
+
+    Path dir() { return dir; }
+
+    /** The packed copy of {@code b} ({@code bytes} long) from an earlier run, mapped read-only; null where there is none. */
+    MemorySegment find(Mat b, long bytes) {
+        String key = key(b);
+        if (key == null) return null;
+        Path file = file(key);
+        if (!Files.isRegularFile(file)) return null;
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            long size = fileSize(bytes);
+            if (ch.size() != size) return null;
+            ByteBuffer tail = ByteBuffer.allocate(TRAILER).order(ByteOrder.LITTLE_ENDIAN);
+            while (tail.hasRemaining() && ch.read(tail, size - TRAILER + tail.position()) >= 0) {}
+            if (tail.hasRemaining() || !trailer(key, bytes).equals(tail.flip())) return null;
+            return ch.map(FileChannel.MapMode.READ_ONLY, 0, size, Arena.ofAuto()).asSlice(0, bytes);
+        } catch (IOException e) {
+            return null; // unreadable: packed again, and the file replaced
+        }
+    }
+
+    /** Keeps {@code packed}, b's packed copy, for later runs. */
+    void store(Mat b, MemorySegment packed) {
+        String key = broken ? null : key(b);
+        if (key == null) return;
+        Path tmp = null;
+        try {
+            Files.createDirectories(dir);
+            tmp = Files.createTempFile(dir, "pack", ".tmp");
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                write(ch, packed.asByteBuffer()); // one write: the page cache keeps it in large folios
+                ch.position(fileSize(packed.byteSize()) - TRAILER);
+                write(ch, trailer(key, packed.byteSize()));
+            }
+            Files.move(tmp, file(key), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException | UnsupportedOperationException | SecurityException e) {
+            broken = true;
+            Log.info("cpu: cannot keep packed weights in " + dir + " (" + e.getMessage() + "); packing them in memory only (-Ddit.cpu.packcache)");
+            if (tmp != null) {
+                try {
+                    Files.deleteIfExists(tmp);
+                } catch (IOException ignored) {
+                    // the failure above is the one to report
+                }
+            }
+        }
+    }
+
+    /** The payload, the trailer, and the hole between them that rounds the file up to whole 2 MB. */
+    static long fileSize(long bytes) { return (bytes + TRAILER + (2 << 20) - 1) / (2 << 20) * (2 << 20); }
+
+    private static void write(FileChannel ch, ByteBuffer buf) throws IOException {
+        while (buf.hasRemaining()) ch.write(buf);
+    }
+
+    private Path file(String key) { return dir.resolve(digest(key) + ".dpk"); }
+
+    /** What a stored copy of b must say it is; null where b is not a BF16 weight mapped from a recorded file. */
+    static String key(Mat b) {
+        MappedWeights.Source src = MappedWeights.source(b.seg());
+        if (src == null || b.dtype() != org.deltadit.engine.DType.BF16 || b.quant() != null) return null;
+        long size = b.dtype().bytes();
+        long first = b.offset() * size, end = (b.offset() + (b.rows() - 1L) * b.rowStride() + (b.cols() - 1L) * b.colStride() + 1) * size;
+        CRC32C crc = new CRC32C();
+        crc.update(b.seg().asSlice(first, Math.min(SAMPLE, end - first)).asByteBuffer());
+        crc.update(b.seg().asSlice(Math.max(first, end - SAMPLE), Math.min(SAMPLE, end - first)).asByteBuffer());
+        String key = String.format(Locale.ROOT, "bf16-pairs v1 NR=%d KC=%d rows=%d cols=%d strides=%d,%d file=%s size=%d mtime=%d at=%d crc=%08x",
+                Gemm.NR, Gemm.KC, b.rows(), b.cols(), b.rowStride(), b.colStride(), src.path(), src.fileBytes(), src.modifiedNanos(), src.offset() + first, crc.getValue());
+        return key.getBytes(StandardCharsets.UTF_8).length <= TRAILER - 20 ? key : null; // a path of kilobytes: not kept
+    }
+
+    private static ByteBuffer trailer(String key, long bytes) {
+        byte[] k = key.getBytes(StandardCharsets.UTF_8);
+        ByteBuffer h = ByteBuffer.allocate(TRAILER).order(ByteOrder.LITTLE_ENDIAN);
+        h.put(MAGIC).putLong(bytes).putInt(k.length).put(k);
+        return h.clear();
+    }
+
+    private static String digest(String key) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8)), 0, 20);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256", e);
+        }
+    }
+}
