@@ -37,9 +37,10 @@ final class PackCache {
      * file ends on a 2 MB boundary (the gap between them a hole, no disk), so a mapping covers whole 2 MB units of the
      * file and Linux maps the page cache's large folios with 2 MB pages (FilePmdMapped in smaps). A paired harness
      * (DiT-XL/2's four linears × 28, 256 rows) against packed copies on 2 MB slabs: 4–5 % slower with 4 KB pages,
-     * −4 % with a 4 KB-aligned file, −1.5 % with these; in a whole generation later steps ran up to ~10 % slower, as
-     * Linux keeps part of a written file in smaller folios, mapped with 4 KB pages (bench/README.md, "Packed weights
-     * kept on disk"): the reason this is off by default.
+     * −4 % with a 4 KB-aligned file, −1.5 % with these; in a whole generation later steps ran 4–10 % slower, as Linux
+     * keeps part of a file just written in smaller folios, mapped with 4 KB pages (a mapping is advised
+     * {@code MADV_HUGEPAGE}, so pages read in again come in 2 MB folios; bench/README.md, "Packed weights kept on
+     * disk"): the reason this is off by default.
      */
     static final int TRAILER = 4096;
     private static final int SAMPLE = 4096;
@@ -69,7 +70,9 @@ final class PackCache {
             ByteBuffer tail = ByteBuffer.allocate(TRAILER).order(ByteOrder.LITTLE_ENDIAN);
             while (tail.hasRemaining() && ch.read(tail, size - TRAILER + tail.position()) >= 0) {}
             if (tail.hasRemaining() || !trailer(key, bytes).equals(tail.flip())) return null;
-            return ch.map(FileChannel.MapMode.READ_ONLY, 0, size, Arena.ofAuto()).asSlice(0, bytes);
+            MemorySegment whole = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, Arena.ofAuto());
+            Untouched.hugePages(whole);
+            return whole.asSlice(0, bytes);
         } catch (IOException e) {
             return null; // unreadable: packed again, and the file replaced
         }

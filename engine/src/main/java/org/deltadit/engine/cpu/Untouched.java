@@ -68,14 +68,21 @@ final class Untouched {
         if (raw.equals(MemorySegment.NULL)) throw new OutOfMemoryError("cpu: no native memory for a " + bytes + "-byte slab of packed weights");
         long skip = -raw.address() & (align - 1);
         MemorySegment s = raw.reinterpret(bytes + align - 1, Arena.ofAuto(), Untouched::free).asSlice(skip, bytes); // the slice keeps the arena alive
-        if (huge) {
-            try {
-                int refused = (int) MADVISE.invokeExact(s, bytes / HUGE_PAGE * HUGE_PAGE, MADV_HUGEPAGE); // a refusal (no THP) only costs the speed-up
-            } catch (Throwable t) {
-                throw new IllegalStateException("madvise", t);
-            }
-        }
+        if (huge) hugePages(s); // a refusal (no THP) only costs the speed-up
         return s;
+    }
+
+    /**
+     * Asks Linux for 2 MB pages over {@code s}'s whole 2 MB units ({@code madvise(MADV_HUGEPAGE)}); for a mapped file
+     * this also makes a fault read the file ahead in 2 MB folios. Advice: false where refused or unavailable.
+     */
+    static boolean hugePages(MemorySegment s) {
+        if (!HUGE || MADVISE == null || s.byteSize() < HUGE_PAGE) return false;
+        try {
+            return (int) MADVISE.invokeExact(s, s.byteSize() / HUGE_PAGE * HUGE_PAGE, MADV_HUGEPAGE) == 0;
+        } catch (Throwable t) {
+            throw new IllegalStateException("madvise", t);
+        }
     }
 
     private static void free(MemorySegment s) {
