@@ -22,7 +22,7 @@ import org.deltadit.engine.Mat;
 
 /**
  * BF16 weights packed once ({@link Gemm.PackedB16}) kept on disk between runs: {@code -Ddit.cpu.packcache=DIR}, off
- * by default. Packing writes fresh memory — on a VM that backs guest memory lazily, 1.8–3.6 s a gigabyte, most of a
+ * by default. Packing writes fresh memory — on this project's VM 2–4 s a gigabyte (0.23–0.5 GB/s), most of a
  * BF16 DiT-XL/2's first step (bench/README.md) — while a later run maps the copy from the page cache instead. One
  * file per weight, named by a digest of its key: the checkpoint's real path, size, modification time and the
  * weight's offset, shape and strides in it, a checksum of its first and last 4 KB, and the panel geometry (NR, KC,
