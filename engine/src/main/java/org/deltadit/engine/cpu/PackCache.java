@@ -94,7 +94,7 @@ final class PackCache {
             Files.move(tmp, file(key), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException | UnsupportedOperationException | SecurityException e) {
             broken = true;
-            Log.info("cpu: cannot keep packed weights in " + dir + " (" + e.getMessage() + "); packing them in memory only (-Ddit.cpu.packcache)");
+            Log.info("cpu: cannot keep packed weights in " + dir + " (" + why(e) + "); packing them in memory only (-Ddit.cpu.packcache)");
             if (tmp != null) {
                 try {
                     Files.deleteIfExists(tmp);
@@ -103,6 +103,17 @@ final class PackCache {
                 }
             }
         }
+    }
+
+    /** A failure in words: the file system's reason where it gives one (a path alone says nothing). */
+    static String why(Exception e) {
+        return switch (e) {
+            case java.nio.file.AccessDeniedException a -> "permission denied: " + a.getFile();
+            case java.nio.file.NoSuchFileException n -> "no such folder: " + n.getFile();
+            case java.nio.file.FileAlreadyExistsException f -> "a file is in the way: " + f.getFile();
+            case java.nio.file.FileSystemException f when f.getReason() != null -> f.getReason() + ": " + f.getFile();
+            default -> e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+        };
     }
 
     /** The payload, the trailer, and the hole between them that rounds the file up to whole 2 MB. */

@@ -129,6 +129,10 @@ class PackCacheTest {
         CpuBackend cpu = backend(new PackCache(notAFolder.resolve("cache")));
         assertArrayEquals(want, products(file, 1, w -> cpu.linear(X, w, null))[0]);
         assertEquals("x", Files.readString(notAFolder));
+        // the line names the problem, not only a path
+        String why = PackCache.why(org.junit.jupiter.api.Assertions.assertThrows(IOException.class, () -> Files.createDirectories(notAFolder.resolve("cache"))));
+        assertTrue(why.startsWith("a file is in the way") || why.contains("Not a directory"), why);
+        assertEquals("permission denied: /x", PackCache.why(new java.nio.file.AccessDeniedException("/x")));
     }
 
     @Test
