@@ -37,10 +37,10 @@ final class PackCache {
      * file ends on a 2 MB boundary (the gap between them a hole, no disk), so a mapping covers whole 2 MB units of the
      * file and Linux maps the page cache's large folios with 2 MB pages (FilePmdMapped in smaps). A paired harness
      * (DiT-XL/2's four linears × 28, 256 rows) against packed copies on 2 MB slabs: 4–5 % slower with 4 KB pages,
-     * −4 % with a 4 KB-aligned file, −1.5 % with these; in a whole generation later steps ran 4–10 % slower, as Linux
-     * keeps part of a file just written in smaller folios, mapped with 4 KB pages (a mapping is advised
-     * {@code MADV_HUGEPAGE}, so pages read in again come in 2 MB folios; bench/README.md, "Packed weights kept on
-     * disk"): the reason this is off by default.
+     * −4 % with a 4 KB-aligned file, −1.5 % with these. Whole generations ran later steps 4–10 % slower while the
+     * files were written with write() (part of the page cache then in folios under 2 MB, mapped with 4 KB pages),
+     * ~0–5 % (noisy) since they are written through a mapping advised {@code MADV_HUGEPAGE} (bench/README.md,
+     * "Packed weights kept on disk"): the reason this is off by default.
      */
     static final int TRAILER = 4096;
     private static final int SAMPLE = 4096;
@@ -86,10 +86,17 @@ final class PackCache {
         try {
             Files.createDirectories(dir);
             tmp = Files.createTempFile(dir, "pack", ".tmp");
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                write(ch, packed.asByteBuffer()); // one write: the page cache keeps it in large folios
-                ch.position(fileSize(packed.byteSize()) - TRAILER);
+            long size = fileSize(packed.byteSize());
+            // written through a mapping, which a full disk answers with a fault, not an IOException: checked first
+            if (Files.getFileStore(dir).getUsableSpace() < 2 * size) throw new IOException("less than " + (2 * size >> 20) + " MB free");
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.READ, StandardOpenOption.WRITE); Arena arena = Arena.ofConfined()) {
+                ch.position(size - TRAILER);
                 write(ch, trailer(key, packed.byteSize()));
+                // through a mapping advised MADV_HUGEPAGE, so the page cache holds the payload in 2 MB folios and the
+                // next run maps 92 % of it with 2 MB pages; write() left it in smaller folios (62 %)
+                MemorySegment out = ch.map(FileChannel.MapMode.READ_WRITE, 0, size - TRAILER, arena);
+                Untouched.hugePages(out);
+                MemorySegment.copy(packed, 0, out, 0, packed.byteSize());
             }
             Files.move(tmp, file(key), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException | UnsupportedOperationException | SecurityException e) {
