@@ -22,7 +22,7 @@ import org.deltadit.engine.Mat;
 
 /**
  * BF16 weights packed once ({@link Gemm.PackedB16}) kept on disk between runs: {@code -Ddit.cpu.packcache=DIR}, off
- * by default. Packing writes fresh memory — on this project's VM 2–4 s a gigabyte (0.23–0.5 GB/s), most of a
+ * by default (it writes the checkpoint's size again to disk). Packing writes fresh memory — on this project's VM 2–4 s a gigabyte (0.23–0.5 GB/s), most of a
  * BF16 DiT-XL/2's first step (bench/README.md) — while a later run maps the copy from the page cache instead. One
  * file per weight, named by a digest of its key: the checkpoint's real path, size, modification time and the
  * weight's offset, shape and strides in it, a checksum of its first and last 4 KB, and the panel geometry (NR, KC,
@@ -36,11 +36,12 @@ final class PackCache {
      * The file's last bytes: magic, payload size, key length and key, zero-padded. The payload starts the file and the
      * file ends on a 2 MB boundary (the gap between them a hole, no disk), so a mapping covers whole 2 MB units of the
      * file and Linux maps the page cache's large folios with 2 MB pages (FilePmdMapped in smaps). A paired harness
-     * (DiT-XL/2's four linears × 28, 256 rows) against packed copies on 2 MB slabs: 4–5 % slower with 4 KB pages,
-     * −4 % with a 4 KB-aligned file, −1.5 % with these. Whole generations ran later steps 4–10 % slower while the
+     * (DiT-XL/2's four linears × 28, 256 rows) against packed copies on 2 MB slabs: 3–6 % slower with the payload
+     * after a 4 KB header (4 KB pages), 4–5 % with the payload first, 1.5 % with the file rounded up to 2 MB as here
+     * (both kinds of copy in one process; one kind per process, mapped was no slower). Whole generations ran later steps 4–10 % slower while the
      * files were written with write() (part of the page cache then in folios under 2 MB, mapped with 4 KB pages),
-     * ~0–5 % (noisy) since they are written through a mapping advised {@code MADV_HUGEPAGE} (bench/README.md,
-     * "Packed weights kept on disk"): the reason this is off by default.
+     * and not measurably slower (two 30-step pairs) since they are written through a mapping advised
+     * {@code MADV_HUGEPAGE} (bench/README.md, "Packed weights kept on disk").
      */
     static final int TRAILER = 4096;
     private static final int SAMPLE = 4096;
