@@ -18,44 +18,53 @@ import java.util.concurrent.TimeUnit;
  * JVM); and it can name a weight by the file it came from ({@link #source}), to find its packed copy on disk.
  */
 public final class MappedWeights {
-    private static final Map<MemorySegment.Scope, Long> BYTES = Collections.synchronizedMap(new WeakHashMap<>());
-    private static final Map<MemorySegment.Scope, List<Mapping>> FILES = Collections.synchronizedMap(new WeakHashMap<>());
+    private static final Map<MemorySegment.Scope, List<Mapping>> MAPPINGS = Collections.synchronizedMap(new WeakHashMap<>());
 
     private MappedWeights() {}
 
-    /** A mapped file: where its bytes are, and what identifies it on disk (real path, size, modification time). */
+    /** A mapped file: where its bytes are, and what identifies it on disk (real path, size, modification time; path null where unknown). */
     private record Mapping(long address, long bytes, String path, long fileBytes, long modifiedNanos) {}
+
+    private static void add(MemorySegment.Scope scope, Mapping m) {
+        MAPPINGS.computeIfAbsent(scope, s -> Collections.synchronizedList(new ArrayList<>())).add(m);
+    }
 
     /** Where bytes of a mapped checkpoint came from: the file as it was when mapped, and the offset in it. */
     public record Source(String path, long fileBytes, long modifiedNanos, long offset) {}
 
     /** A file of {@code bytes} was mapped in {@code scope} (where it came from unknown). */
-    public static void add(MemorySegment.Scope scope, long bytes) { BYTES.merge(scope, bytes, Long::sum); }
+    public static void add(MemorySegment.Scope scope, long bytes) { add(scope, new Mapping(0, bytes, null, 0, 0)); }
 
     /** {@code file} was mapped whole as {@code seg}. */
     public static void add(MemorySegment seg, Path file) {
-        add(seg.scope(), seg.byteSize());
+        Mapping m;
         try {
-            Mapping m = new Mapping(seg.address(), seg.byteSize(), file.toRealPath().toString(), Files.size(file),
-                    Files.getLastModifiedTime(file).to(TimeUnit.NANOSECONDS));
-            FILES.computeIfAbsent(seg.scope(), s -> Collections.synchronizedList(new ArrayList<>())).add(m);
+            m = new Mapping(seg.address(), seg.byteSize(), file.toRealPath().toString(), Files.size(file), Files.getLastModifiedTime(file).to(TimeUnit.NANOSECONDS));
         } catch (IOException e) {
             // the file was just mapped, so this is a race with its removal: its weights are then simply not named
+            m = new Mapping(seg.address(), seg.byteSize(), null, 0, 0);
         }
+        add(seg.scope(), m);
     }
 
     /** The bytes mapped in {@code scope}, 0 where none were recorded. */
-    public static long of(MemorySegment.Scope scope) { return BYTES.getOrDefault(scope, 0L); }
+    public static long of(MemorySegment.Scope scope) {
+        List<Mapping> maps = MAPPINGS.get(scope);
+        if (maps == null) return 0;
+        synchronized (maps) {
+            return maps.stream().mapToLong(Mapping::bytes).sum();
+        }
+    }
 
     /** The file and offset {@code seg} (a slice of a recorded mapping) starts at; null where it is not one. */
     public static Source source(MemorySegment seg) {
         if (!seg.isNative()) return null;
-        List<Mapping> maps = FILES.get(seg.scope());
+        List<Mapping> maps = MAPPINGS.get(seg.scope());
         if (maps == null) return null;
         synchronized (maps) {
             for (Mapping m : maps) {
                 long at = seg.address() - m.address();
-                if (at >= 0 && at + seg.byteSize() <= m.bytes()) return new Source(m.path(), m.fileBytes(), m.modifiedNanos(), at);
+                if (m.path() != null && at >= 0 && at + seg.byteSize() <= m.bytes()) return new Source(m.path(), m.fileBytes(), m.modifiedNanos(), at);
             }
         }
         return null;

@@ -28,6 +28,12 @@ public record Mat(MemorySegment seg, DType dtype, long offset, long rowStride, l
     /** This matrix's {@link Key}, or null where its memory may change (the heap, writable native memory). */
     public Key fixedKey() { return seg.isNative() && seg.isReadOnly() ? new Key(seg.scope(), seg.address(), offset, rowStride, colStride, rows, cols, dtype) : null; }
 
+    /** The bytes of {@code seg} from this matrix's first element to its last (non-negative strides, as views have). */
+    public MemorySegment storage() {
+        long size = dtype.bytes(), last = offset + (rows - 1L) * rowStride + (cols - 1L) * colStride;
+        return seg.asSlice(offset * size, (last - offset + 1) * size);
+    }
+
     public Mat transpose() { return new Mat(seg, dtype, offset, colStride, rowStride, cols, rows, quant); }
 
     public float get(int r, int c) { return at(offset + r * rowStride + c * colStride); }

@@ -59,10 +59,8 @@ final class PackCache {
 
     Path dir() { return dir; }
 
-    /** The packed copy of {@code b} ({@code bytes} long) from an earlier run, mapped read-only; null where there is none. */
-    MemorySegment find(Mat b, long bytes) {
-        String key = key(b);
-        if (key == null) return null;
+    /** The packed copy ({@code bytes} long) stored under {@code key} ({@link #key}) by an earlier run, mapped read-only; null where there is none. */
+    MemorySegment find(String key, long bytes) {
         Path file = file(key);
         if (!Files.isRegularFile(file)) return null;
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
@@ -79,10 +77,9 @@ final class PackCache {
         }
     }
 
-    /** Keeps {@code packed}, b's packed copy, for later runs. */
-    void store(Mat b, MemorySegment packed) {
-        String key = broken ? null : key(b);
-        if (key == null) return;
+    /** Keeps {@code packed}, the packed copy of the weight with this {@link #key}, for later runs. */
+    void store(String key, MemorySegment packed) {
+        if (broken) return;
         Path tmp = null;
         try {
             Files.createDirectories(dir);
@@ -135,15 +132,16 @@ final class PackCache {
 
     /** What a stored copy of b must say it is; null where b is not a BF16 weight mapped from a recorded file. */
     static String key(Mat b) {
-        MappedWeights.Source src = MappedWeights.source(b.seg());
-        if (src == null || b.dtype() != org.deltadit.engine.DType.BF16 || b.quant() != null) return null;
-        long size = b.dtype().bytes();
-        long first = b.offset() * size, end = (b.offset() + (b.rows() - 1L) * b.rowStride() + (b.cols() - 1L) * b.colStride() + 1) * size;
+        if (b.dtype() != org.deltadit.engine.DType.BF16 || b.quant() != null) return null;
+        MemorySegment bytes = b.storage();
+        MappedWeights.Source src = MappedWeights.source(bytes);
+        if (src == null) return null;
+        long n = bytes.byteSize(), sample = Math.min(SAMPLE, n);
         CRC32C crc = new CRC32C();
-        crc.update(b.seg().asSlice(first, Math.min(SAMPLE, end - first)).asByteBuffer());
-        crc.update(b.seg().asSlice(Math.max(first, end - SAMPLE), Math.min(SAMPLE, end - first)).asByteBuffer());
+        crc.update(bytes.asSlice(0, sample).asByteBuffer());
+        crc.update(bytes.asSlice(n - sample, sample).asByteBuffer());
         String key = String.format(Locale.ROOT, "bf16-pairs v1 NR=%d KC=%d rows=%d cols=%d strides=%d,%d file=%s size=%d mtime=%d at=%d crc=%08x",
-                Gemm.NR, Gemm.KC, b.rows(), b.cols(), b.rowStride(), b.colStride(), src.path(), src.fileBytes(), src.modifiedNanos(), src.offset() + first, crc.getValue());
+                Gemm.NR, Gemm.KC, b.rows(), b.cols(), b.rowStride(), b.colStride(), src.path(), src.fileBytes(), src.modifiedNanos(), src.offset(), crc.getValue());
         return key.getBytes(StandardCharsets.UTF_8).length <= TRAILER - 20 ? key : null; // a path of kilobytes: not kept
     }
 

@@ -92,7 +92,8 @@ final class Prepacked {
     private Gemm.BSource packNew(Mat.Key key, Mat b, boolean half, int size, WorkerPool pool) {
         Gemm.BSource p;
         dropUnmapped();
-        MemorySegment kept = half && cache != null ? cache.find(b, 4L * size) : null;
+        String cacheKey = half && cache != null ? PackCache.key(b) : null;
+        MemorySegment kept = cacheKey != null ? cache.find(cacheKey, 4L * size) : null;
         if (kept != null) {
             // mapped from the page cache, not allocated: outside the budget, and the checkpoint's pages never read
             p = new Gemm.PackedB16(kept, 0, b.rows(), b.cols());
@@ -110,7 +111,7 @@ final class Prepacked {
             return new Gemm.DenseB(b);
         }
         p = half ? Gemm.PackedB16.of(b, (MemorySegment) spot.array(), spot.at(), pool) : Gemm.PackedB.of(b, (float[]) spot.array(), spot.at(), pool);
-        if (half && cache != null) cache.store(b, ((MemorySegment) spot.array()).asSlice(4L * spot.at(), 4L * size));
+        if (cacheKey != null) cache.store(cacheKey, ((MemorySegment) spot.array()).asSlice(4L * spot.at(), 4L * size));
         packed.put(key, p);
         packedFrom.merge(key.scope(), (long) b.rows() * b.cols() * b.dtype().bytes(), Long::sum);
         if (b.seg().isMapped()) release(b);
@@ -191,11 +192,7 @@ final class Prepacked {
     }
 
     /** Drops the resident pages of a mapped matrix (they stay in the file, read again only if something reads them). */
-    private static void release(Mat b) {
-        long first = b.offset(), last = first + (b.rows() - 1L) * b.rowStride() + (b.cols() - 1L) * b.colStride();
-        int size = b.dtype().bytes();
-        b.seg().asSlice(first * size, (last - first + 1) * size).unload();
-    }
+    private static void release(Mat b) { b.storage().unload(); }
 
     /** How weights reach the GEMM, for the backend's description (benchmarks record it). */
     String describe() {
