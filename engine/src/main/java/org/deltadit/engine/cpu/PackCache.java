@@ -46,8 +46,15 @@ final class PackCache {
     static final int TRAILER = 4096;
     private static final int SAMPLE = 4096;
 
+    /**
+     * A temporary older than this is a killed run's (a run writes one weight, at most tens of MB, in seconds), and the
+     * first store of a run deletes it: left alone, each killed run leaves up to a weight's packed size behind.
+     */
+    static final java.time.Duration STALE = java.time.Duration.ofMinutes(10);
+
     private final Path dir;
     private volatile boolean broken;
+    private volatile boolean swept;
 
     PackCache(Path dir) { this.dir = dir; }
 
@@ -83,6 +90,10 @@ final class PackCache {
         Path tmp = null;
         try {
             Files.createDirectories(dir);
+            if (!swept) {
+                swept = true;
+                sweep(dir, java.time.Instant.now().minus(STALE));
+            }
             tmp = Files.createTempFile(dir, "pack", ".tmp");
             long size = fileSize(packed.byteSize());
             // written through a mapping, which a full disk answers with a fault, not an IOException: checked first
@@ -108,6 +119,23 @@ final class PackCache {
                 }
             }
         }
+    }
+
+    /** Deletes this cache's temporaries ({@code pack*.tmp}) last modified before {@code before}; returns how many. */
+    static int sweep(Path dir, java.time.Instant before) {
+        int n = 0;
+        try (java.nio.file.DirectoryStream<Path> tmps = Files.newDirectoryStream(dir, "pack*.tmp")) {
+            for (Path t : tmps) {
+                try {
+                    if (Files.getLastModifiedTime(t).toInstant().isBefore(before) && Files.deleteIfExists(t)) n++;
+                } catch (IOException e) {
+                    // another run removed or renamed it meanwhile, or it cannot be removed: not this run's concern
+                }
+            }
+        } catch (IOException e) {
+            // an unlistable folder: the store that follows reports it
+        }
+        return n;
     }
 
     /** A failure in words: the file system's reason where it gives one (a path alone says nothing). */

@@ -91,6 +91,19 @@ class PackCacheTest {
     }
 
     @Test
+    void aKilledRunsTemporariesAreRemovedByTheNextStoreAndAFreshOneIsKept() throws IOException {
+        Path file = checkpoint("w.bin", 2, 1), cache = Files.createDirectories(dir.resolve("cache"));
+        Path stale = Files.writeString(cache.resolve("pack123.tmp"), "killed"), fresh = Files.writeString(cache.resolve("pack456.tmp"), "writing");
+        Path other = Files.writeString(cache.resolve("notes.tmp"), "not ours");
+        Files.setLastModifiedTime(stale, FileTime.from(java.time.Instant.now().minus(PackCache.STALE).minusSeconds(60)));
+        products(file, 1, w -> backend(new PackCache(cache)).linear(X, w, null));
+        assertFalse(Files.exists(stale), "a killed run's temporary");
+        assertTrue(Files.exists(fresh), "another run's, being written");
+        assertTrue(Files.exists(other), "a file the cache did not make");
+        assertEquals(3, kept(cache).size(), "the stored copy beside the two kept files: " + kept(cache));
+    }
+
+    @Test
     void aChangedCheckpointIsPackedAgainNotServedFromTheCache() throws IOException {
         Path file = checkpoint("w.bin", 2, 1), cache = dir.resolve("cache");
         products(file, 1, w -> backend(new PackCache(cache)).linear(X, w, null));
