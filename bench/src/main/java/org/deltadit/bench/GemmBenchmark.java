@@ -1,11 +1,18 @@
 package org.deltadit.bench;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.deltadit.engine.Backend;
 import org.deltadit.engine.Backends;
 import org.deltadit.engine.DType;
 import org.deltadit.engine.Tensor;
+import org.deltadit.engine.cpu.FmaPeak;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -17,7 +24,10 @@ import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.IterationParams;
+import org.openjdk.jmh.runner.IterationType;
 
 /**
  * One C[M,N] = A[M,K]·B[K,N] per operation, F32 activations; GFLOP/s = ops/s × 2·M·K·N / 1e9.
@@ -70,6 +80,35 @@ public class GemmBenchmark {
         for (int i = 0; i < copies; i++) bs[i] = weight(k, n);
         c = Tensor.zeros(m, n);
         for (Tensor b : bs) backend.matmul(a, b, c); // a constant B is packed at its first call: not timed
+    }
+
+    /**
+     * Where {@link GemmReport} asks for it ({@value #PEAKS_PROPERTY}, a file): after each measured iteration the fork
+     * measures the FMA peak for {@value #PAIRED_PEAK_SECONDS} s and appends one line, {@link #key} and the peak, so
+     * that each iteration has a peak measured seconds from it. On a shared machine a neighbour's burst can halve the
+     * peak within a minute (bench/README.md: four processes of one script measured 441, 445, 433 and 225 GFLOP/s),
+     * and one peak for a whole table then misstates every shape timed in another minute.
+     */
+    @TearDown(Level.Iteration)
+    public void peakAfter(IterationParams iteration) {
+        String file = System.getProperty(PEAKS_PROPERTY);
+        if (file == null || iteration.getType() != IterationType.MEASUREMENT) return;
+        double peak = FmaPeak.measure(backend.threads(), PAIRED_PEAK_SECONDS).gflops();
+        try {
+            Files.writeString(Path.of(file), key() + "\t" + String.format(Locale.ROOT, "%.3f", peak) + "\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            throw new UncheckedIOException("paired peaks: " + file, e);
+        }
+    }
+
+    static final String PEAKS_PROPERTY = "dit.bench.peaks";
+    static final double PAIRED_PEAK_SECONDS = 0.6;
+
+    /** This trial's parameters, as {@link GemmReport} matches them to JMH's results. */
+    String key() { return key(shape, weights, layout, String.valueOf(constant), String.valueOf(copies)); }
+
+    static String key(String shape, String weights, String layout, String constant, String copies) {
+        return String.join(" ", shape, weights, layout, constant, copies);
     }
 
     @Benchmark
