@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code dit} command. Bad input exits with status 2 and one line on stderr, never a stack trace. */
 @Command(name = "dit", mixinStandardHelpOptions = true, version = "dit 0.1.0",
         description = "Diffusion transformer inference on the JVM, with Δ-DiT block caching.",
-        subcommands = {GenerateCommand.class, EncodeCommand.class, PlanCommand.class, InfoCommand.class, BenchCommand.class, AnalyzeCommand.class, ServeCommand.class, DevicesCommand.class, FidStatsCommand.class, TuneCommand.class, QuantizeCommand.class, SelfCheckCommand.class})
+        subcommands = {GenerateCommand.class, EncodeCommand.class, PlanCommand.class, InfoCommand.class, BenchCommand.class, AnalyzeCommand.class, ServeCommand.class, DevicesCommand.class, FidStatsCommand.class, TuneCommand.class, QuantizeCommand.class, ConvertCommand.class, SelfCheckCommand.class})
 public final class Main implements java.util.concurrent.Callable<Integer> {
 
     @CommandLine.Spec
