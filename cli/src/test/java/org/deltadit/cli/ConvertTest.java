@@ -50,8 +50,8 @@ class ConvertTest {
         // the same seeds give nearly the same digits
         Path a = dir.resolve("f32.safetensors"), b = dir.resolve("bf16.safetensors");
         String[] common = {"generate", "--class", "3,7", "--steps", "6", "--threads", "2", "--seed", "5", "--save-latent"};
-        assertEquals(0, MainTest.run(concat(common, a.toString(), "--model", "../models/demo", "--out", dir.resolve("a.png").toString())).status());
-        MainTest.Run g = MainTest.run(concat(common, b.toString(), "--model", bf.toString(), "--out", dir.resolve("b.png").toString()));
+        assertEquals(0, MainTest.run(MainTest.concat(common, a.toString(), "--model", "../models/demo", "--out", dir.resolve("a.png").toString())).status());
+        MainTest.Run g = MainTest.run(MainTest.concat(common, b.toString(), "--model", bf.toString(), "--out", dir.resolve("b.png").toString()));
         assertEquals(0, g.status(), g.err());
         float[] x, y;
         try (StateDict sa = Safetensors.open(a); StateDict sb = Safetensors.open(b)) {
@@ -122,11 +122,5 @@ class ConvertTest {
         MainTest.Run missing = MainTest.run("convert", "--model", dir.resolve("nothing.safetensors").toString(), "--out", dir.resolve("z").toString(), "--dtype", "bf16");
         assertEquals(2, missing.status());
         assertEquals(1, missing.err().strip().lines().count(), missing.err());
-    }
-
-    private static String[] concat(String[] a, String... b) {
-        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
-        System.arraycopy(b, 0, out, a.length, b.length);
-        return out;
     }
 }

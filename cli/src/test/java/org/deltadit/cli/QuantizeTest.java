@@ -41,8 +41,8 @@ class QuantizeTest {
 
         Path a = dir.resolve("f32.safetensors"), b = dir.resolve("int8.safetensors");
         String[] common = {"generate", "--class", "3,7", "--steps", "6", "--threads", "2", "--seed", "5", "--save-latent"};
-        MainTest.Run full = MainTest.run(concat(common, a.toString(), "--model", "../models/demo", "--out", dir.resolve("a.png").toString()));
-        MainTest.Run int8 = MainTest.run(concat(common, b.toString(), "--model", q.toString(), "--out", dir.resolve("b.png").toString()));
+        MainTest.Run full = MainTest.run(MainTest.concat(common, a.toString(), "--model", "../models/demo", "--out", dir.resolve("a.png").toString()));
+        MainTest.Run int8 = MainTest.run(MainTest.concat(common, b.toString(), "--model", q.toString(), "--out", dir.resolve("b.png").toString()));
         assertEquals(0, full.status(), full.err());
         assertEquals(0, int8.status(), int8.err());
         float[] x, y;
@@ -98,10 +98,4 @@ class QuantizeTest {
     }
 
     private static Tensor firstTensor(StateDict sd) { return sd.tensor(sd.keys().iterator().next()); }
-
-    private static String[] concat(String[] a, String... b) {
-        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
-        System.arraycopy(b, 0, out, a.length, b.length);
-        return out;
-    }
 }
