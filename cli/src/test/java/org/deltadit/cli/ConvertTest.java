@@ -99,6 +99,20 @@ class ConvertTest {
     }
 
     @Test
+    void aPixArtRepositoryConvertsItsTransformerAndLinksTheRest() throws IOException {
+        Path repo = PixArtGenerateTest.tinyRepository(dir), bf = dir.resolve("pixart-bf16");
+        MainTest.Run r = MainTest.run("convert", "--model", repo.toString(), "--out", bf.toString(), "--dtype", "bf16");
+        assertEquals(0, r.status(), r.err());
+        try (StateDict sd = Safetensors.open(bf.resolve("transformer/diffusion_pytorch_model.safetensors"))) {
+            for (TensorEntry e : sd.entries()) assertEquals(DType.BF16, e.tensor().dtype(), e.name());
+        }
+        for (String part : new String[] {"text_encoder", "tokenizer", "vae"}) assertTrue(Files.isSymbolicLink(bf.resolve(part)), part);
+        MainTest.Run g = MainTest.run("generate", "--model", bf.toString(), "--prompt", "a small cat", "--steps", "2", "--threads", "2", "--out", dir.resolve("cat.png").toString());
+        assertEquals(0, g.status(), g.err());
+        assertTrue(Files.size(dir.resolve("cat.png")) > 0);
+    }
+
+    @Test
     void badInputIsOneLineAndWritesNothing() throws IOException {
         MainTest.Run dtype = MainTest.run("convert", "--model", "../models/demo", "--out", dir.resolve("x").toString(), "--dtype", "int8");
         assertEquals(2, dtype.status());
