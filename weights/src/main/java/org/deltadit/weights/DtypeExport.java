@@ -6,7 +6,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.function.Consumer;
 import org.deltadit.engine.DType;
-import org.deltadit.engine.Tensor;
 
 /**
  * {@code dit convert}: the same model with every floating-point tensor in another dtype ({@link ModelExport}), as
@@ -44,13 +43,13 @@ public final class DtypeExport {
             }
             if (converted == 0) throw new IllegalArgumentException(sd.source() + ": " + (floats == 0 ? "no floating-point tensors" : "every floating-point tensor is already " + to));
             progress.accept("convert: " + converted + " of " + in.size() + " tensors of " + sd.source() + " to " + to + " …");
-            Map<String, Tensor> outTensors = new LinkedHashMap<>();
+            // the mapped views as they are, each written in the new dtype a chunk at a time: no converted copy held
+            Map<String, DType> as = new LinkedHashMap<>();
             for (TensorEntry e : sd.entries()) {
-                Tensor t = in.get(e.name());
                 DType from = e.type().engineType();
-                outTensors.put(e.name(), from != null && from != to ? t.to(to) : t);
+                if (from != null && from != to) as.put(e.name(), to);
             }
-            return new ModelExport.Changed(outTensors, converted);
+            return new ModelExport.Changed(in, as, converted);
         });
         return new Result(w.weights(), to, w.changed(), w.kept(), w.bytesBefore(), w.bytesAfter());
     }

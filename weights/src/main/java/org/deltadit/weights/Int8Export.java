@@ -25,7 +25,7 @@ public final class Int8Export {
             if (eligible == 0) throw new IllegalArgumentException(sd.source() + ": a " + ck.format().description() + " has no transformer-block linear weights to quantize");
             progress.accept("quantize: " + eligible + " of " + in.size() + " tensors of " + sd.source() + " to INT8 (" + (groupSize == 0 ? "per output channel" : "groups of " + groupSize) + ") …");
             java.util.Map<String, Tensor> q = Int8Weights.quantize(in, groupSize);
-            return new ModelExport.Changed(q, eligible);
+            return new ModelExport.Changed(q, java.util.Map.of(), eligible);
         });
         return new Result(w.weights(), w.changed(), w.kept(), w.bytesBefore(), w.bytesAfter());
     }

@@ -21,7 +21,17 @@ public final class SafetensorsWriter {
     private SafetensorsWriter() {}
 
     /** Tensors and metadata are written in name order, so the same content gives the same bytes. */
-    public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) {
+    public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) { write(file, tensors, metadata, Map.of()); }
+
+    /**
+     * As above, each tensor named in {@code as} written in that dtype (F32, F16 or BF16; rounded to nearest, ties to
+     * even) a chunk at a time, so a whole model can change dtype without a converted copy of it in memory.
+     */
+    public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata, Map<String, DType> as) {
+        for (Map.Entry<String, DType> e : as.entrySet()) {
+            Tensor t = tensors.get(e.getKey());
+            if (t == null || t.quant() != null || e.getValue() == DType.I8) throw new IllegalArgumentException(file + ": cannot write '" + e.getKey() + "' as " + e.getValue());
+        }
         Map<String, Tensor> ordered = new java.util.TreeMap<>(tensors);
         for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
             if (e.getValue().quant() == null) continue;
@@ -39,9 +49,10 @@ public final class SafetensorsWriter {
         long offset = 0;
         for (Map.Entry<String, Tensor> e : ordered.entrySet()) {
             Tensor t = e.getValue();
-            long bytes = t.numel() * t.dtype().bytes();
+            DType dt = as.getOrDefault(e.getKey(), t.dtype());
+            long bytes = t.numel() * dt.bytes();
             if (h.length() > 1) h.append(',');
-            h.append(Json.quote(e.getKey())).append(":{\"dtype\":\"").append(t.dtype()).append("\",\"shape\":").append(java.util.Arrays.toString(t.shape()).replace(" ", ""))
+            h.append(Json.quote(e.getKey())).append(":{\"dtype\":\"").append(dt).append("\",\"shape\":").append(java.util.Arrays.toString(t.shape()).replace(" ", ""))
                     .append(",\"data_offsets\":[").append(offset).append(',').append(offset + bytes).append("]}");
             offset += bytes;
         }
@@ -53,11 +64,15 @@ public final class SafetensorsWriter {
         AtomicFiles.write(file, out -> {
             out.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(head.length).array());
             out.write(head);
-            for (Tensor t : ordered.values()) writeData(out, t);
+            for (Map.Entry<String, Tensor> e : ordered.entrySet()) writeData(out, e.getValue(), as.getOrDefault(e.getKey(), e.getValue().dtype()));
         });
     }
 
-    private static void writeData(OutputStream out, Tensor t) throws IOException {
+    /**
+     * A tensor's values in {@code as}, a chunk at a time. The bytes are the engine's, in native order, as the readers
+     * map them (safetensors is little-endian, as every machine this runs on).
+     */
+    private static void writeData(OutputStream out, Tensor t, DType as) throws IOException {
         if (t.quant() != null) {
             // contiguous and group-aligned (scalesOf checked): the values are one run of bytes
             byte[] b = new byte[(int) Math.min(1 << 20, Math.max(1, t.numel()))];
@@ -68,21 +83,22 @@ public final class SafetensorsWriter {
             }
             return;
         }
-        Tensor c = t.contiguous();
-        long n = c.numel(), chunk = 1 << 16;
-        float[] buf = new float[(int) Math.min(chunk, Math.max(n, 1))];
-        Tensor flat = c.reshape(-1);
-        ByteBuffer bb = ByteBuffer.allocate(buf.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        Tensor flat = t.contiguous().reshape(-1);
+        DType from = flat.dtype();
+        long n = flat.numel();
+        int chunk = (int) Math.min(1 << 16, Math.max(n, 1));
+        float[] f = from == as ? null : new float[chunk];
+        byte[] b = new byte[chunk * as.bytes()];
+        java.lang.foreign.MemorySegment bs = java.lang.foreign.MemorySegment.ofArray(b);
         for (long i = 0; i < n; i += chunk) {
             int len = (int) Math.min(chunk, n - i);
-            bb.clear();
-            if (c.dtype() == DType.F32) {
-                flat.dtype().read(flat.segment(), flat.offset() + i, buf, 0, len);
-                for (int j = 0; j < len; j++) bb.putFloat(buf[j]);
+            if (f == null) {
+                java.lang.foreign.MemorySegment.copy(flat.segment(), java.lang.foreign.ValueLayout.JAVA_BYTE, (flat.offset() + i) * from.bytes(), b, 0, len * from.bytes());
             } else {
-                for (int j = 0; j < len; j++) bb.putShort(flat.segment().getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, flat.offset() + i + j));
+                from.read(flat.segment(), flat.offset() + i, f, 0, len);
+                as.write(bs, 0, f, 0, len);
             }
-            out.write(bb.array(), 0, bb.position());
+            out.write(b, 0, len * as.bytes());
         }
     }
 

@@ -63,6 +63,34 @@ class SafetensorsTest {
     }
 
     @Test
+    void tensorsAreWrittenInAnotherDtypeAChunkAtATime() throws IOException {
+        Path f = dir.resolve("as.safetensors");
+        Map<String, Tensor> m = sample();
+        float[] big = new float[(1 << 16) * 2 + 5]; // past one chunk, and a partial last one
+        for (int i = 0; i < big.length; i++) big[i] = (float) Math.sin(i) * 1000 + 1f / (i + 1);
+        m.put("big", Tensor.of(big, big.length));
+        m.put("strided", Tensor.of(java.util.Arrays.copyOf(big, 12), 3, 4).transpose(0, 1)); // a view: written in its logical order
+        Map<String, DType> as = Map.of("a.weight", DType.BF16, "half", DType.F32, "brain", DType.F16, "big", DType.BF16, "strided", DType.F16, "empty", DType.BF16);
+        SafetensorsWriter.write(f, m, null, as);
+        try (StateDict sd = Safetensors.open(f)) {
+            for (Map.Entry<String, Tensor> e : m.entrySet()) {
+                DType want = as.getOrDefault(e.getKey(), e.getValue().dtype());
+                Tensor t = sd.tensor(e.getKey());
+                assertEquals(want, t.dtype(), e.getKey());
+                assertArrayEquals(e.getValue().shape(), t.shape(), e.getKey());
+                // rounded as Tensor.to rounds (nearest, ties to even), element for element
+                assertArrayEquals(e.getValue().to(want).toFloatArray(), t.toFloatArray(), e.getKey());
+            }
+        }
+        assertEquals(Files.size(f) - 8 - ByteBuffer.wrap(Files.readAllBytes(f), 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong(),
+                24 * 2 + 24 * 4 + 24 * 2 + 4 + 2L * big.length + 12 * 2, "each tensor's bytes at its new size: a.weight, half, brain, scalar, big, strided");
+        Path bad = dir.resolve("bad.safetensors");
+        assertTrue(org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> SafetensorsWriter.write(bad, m, null, Map.of("missing", DType.BF16))).getMessage().contains("cannot write 'missing' as BF16"));
+        assertTrue(org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> SafetensorsWriter.write(bad, m, null, Map.of("big", DType.I8))).getMessage().contains("cannot write 'big' as I8"));
+        assertFalse(Files.exists(bad));
+    }
+
+    @Test
     void shardedIndexLoadsAsOne() throws IOException {
         Map<String, Tensor> all = sample();
         Map<String, Tensor> one = new LinkedHashMap<>(), two = new LinkedHashMap<>();
