@@ -25,15 +25,8 @@ public final class MappedWeights {
     /** A mapped file: where its bytes are, and what identifies it on disk (real path, size, modification time; path null where unknown). */
     private record Mapping(long address, long bytes, String path, long fileBytes, long modifiedNanos) {}
 
-    private static void add(MemorySegment.Scope scope, Mapping m) {
-        MAPPINGS.computeIfAbsent(scope, s -> Collections.synchronizedList(new ArrayList<>())).add(m);
-    }
-
     /** Where bytes of a mapped checkpoint came from: the file as it was when mapped, and the offset in it. */
     public record Source(String path, long fileBytes, long modifiedNanos, long offset) {}
-
-    /** A file of {@code bytes} was mapped in {@code scope} (where it came from unknown). */
-    public static void add(MemorySegment.Scope scope, long bytes) { add(scope, new Mapping(0, bytes, null, 0, 0)); }
 
     /** {@code file} was mapped whole as {@code seg}. */
     public static void add(MemorySegment seg, Path file) {
@@ -44,7 +37,7 @@ public final class MappedWeights {
             // the file was just mapped, so this is a race with its removal: its weights are then simply not named
             m = new Mapping(seg.address(), seg.byteSize(), null, 0, 0);
         }
-        add(seg.scope(), m);
+        MAPPINGS.computeIfAbsent(seg.scope(), s -> Collections.synchronizedList(new ArrayList<>())).add(m);
     }
 
     /** The bytes mapped in {@code scope}, 0 where none were recorded. */

@@ -96,10 +96,7 @@ final class Prepacked {
         MemorySegment kept = cacheKey != null ? cache.find(cacheKey, 4L * size) : null;
         if (kept != null) {
             // mapped from the page cache, not allocated: outside the budget, and the checkpoint's pages never read
-            p = new Gemm.PackedB16(kept, 0, b.rows(), b.cols());
-            packed.put(key, p);
-            packedFrom.merge(key.scope(), (long) b.rows() * b.cols() * b.dtype().bytes(), Long::sum);
-            return p;
+            return keep(key, b, new Gemm.PackedB16(kept, 0, b.rows(), b.cols()));
         }
         Slab slab = half ? ints : floats;
         Spot spot = slab.take(size, remaining(b));
@@ -112,9 +109,15 @@ final class Prepacked {
         }
         p = half ? Gemm.PackedB16.of(b, (MemorySegment) spot.array(), spot.at(), pool) : Gemm.PackedB.of(b, (float[]) spot.array(), spot.at(), pool);
         if (cacheKey != null) cache.store(cacheKey, ((MemorySegment) spot.array()).asSlice(4L * spot.at(), 4L * size));
+        keep(key, b, p);
+        if (b.seg().isMapped()) release(b);
+        return p;
+    }
+
+    /** Records {@code p} as b's packed copy, and b's bytes as packed from its mapping; returns p. */
+    private Gemm.BSource keep(Mat.Key key, Mat b, Gemm.BSource p) {
         packed.put(key, p);
         packedFrom.merge(key.scope(), (long) b.rows() * b.cols() * b.dtype().bytes(), Long::sum);
-        if (b.seg().isMapped()) release(b);
         return p;
     }
 

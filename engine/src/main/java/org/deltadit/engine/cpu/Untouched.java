@@ -57,7 +57,7 @@ final class Untouched {
      */
     static MemorySegment allocate(long bytes) {
         if (MALLOC == null) return Arena.ofAuto().allocate(bytes, ALIGN);
-        boolean huge = HUGE && MADVISE != null && bytes >= HUGE_PAGE;
+        boolean huge = hugePagesApply(bytes);
         long align = huge ? HUGE_PAGE : ALIGN;
         MemorySegment raw;
         try {
@@ -72,12 +72,15 @@ final class Untouched {
         return s;
     }
 
+    /** Whether 2 MB pages are asked for over {@code bytes}: on (-Ddit.cpu.hugepages), madvise reachable, at least one page. */
+    private static boolean hugePagesApply(long bytes) { return HUGE && MADVISE != null && bytes >= HUGE_PAGE; }
+
     /**
      * Asks Linux for 2 MB pages over {@code s}'s whole 2 MB units ({@code madvise(MADV_HUGEPAGE)}); for a mapped file
      * this also makes a fault read the file ahead in 2 MB folios. Advice: false where refused or unavailable.
      */
     static boolean hugePages(MemorySegment s) {
-        if (!HUGE || MADVISE == null || s.byteSize() < HUGE_PAGE) return false;
+        if (!hugePagesApply(s.byteSize())) return false;
         try {
             return (int) MADVISE.invokeExact(s, s.byteSize() / HUGE_PAGE * HUGE_PAGE, MADV_HUGEPAGE) == 0;
         } catch (Throwable t) {

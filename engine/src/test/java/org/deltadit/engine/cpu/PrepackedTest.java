@@ -167,7 +167,7 @@ class PrepackedTest {
         Tensor x = Tensor.of(random(1, 3 * k), 3, k);
         try (Arena a = Arena.ofShared(); FileChannel ch = FileChannel.open(file)) {
             MemorySegment seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), a);
-            org.deltadit.engine.MappedWeights.add(a.scope(), seg.byteSize());
+            org.deltadit.engine.MappedWeights.add(seg, file);
             CpuBackend cpu = backend(Prepacked.Mode.AUTO, Long.MAX_VALUE), off = backend(Prepacked.Mode.OFF, 0);
             for (int i = 0; i < count; i++) {
                 Tensor w = Tensor.wrap(seg.asSlice((long) i * n * k * 2, (long) n * k * 2), DType.BF16, n, k);
