@@ -150,8 +150,10 @@ class BadInputTableTest {
         gen("is a folder", "--out", folderPng.toString());
         gen("--save-latent", "--save-latent", aFile.resolve("l.safetensors").toString());
         // text-to-image flags on a class-conditional model
-        gen("--prompt", "--prompt", "a cat");
-        gen("", "--negative-prompt", "x");
+        gen("--prompt: a class-conditional DiT takes class labels", "--prompt", "a cat");
+        gen("--negative-prompt: a class-conditional DiT takes class labels", "--negative-prompt", "x");
+        gen("--text-embeddings: a class-conditional DiT takes class labels", "--text-embeddings", aFile.toString());
+        bad("--class: class labels are for class-conditional models, prompts", "generate", "--model", DEMO, "--class", "1", "--prompt", "a cat", "--out", out);
         gen("--text-embeddings", "--text-embeddings", dir.resolve("missing.safetensors").toString());
         gen("--text-encoder: applies to text-to-image", "--text-encoder", dir.toString());
         gen("--tokenizer: applies to text-to-image", "--tokenizer", dir.toString());

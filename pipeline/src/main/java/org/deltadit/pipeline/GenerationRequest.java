@@ -67,7 +67,7 @@ public record GenerationRequest(List<Integer> classes, List<String> prompts, Str
             prompts = List.copyOf(prompts);
         }
         require(classes == null || (prompts == null && textEmbeddings == null && negativePrompt == null), "classes",
-                "class labels are for class-conditional models; prompts, negativePrompt and textEmbeddings for text-to-image ones: give one kind");
+                "class labels are for class-conditional models, prompts (a negative prompt, text embeddings) for text-to-image ones: give one kind");
         require(prompts == null || textEmbeddings == null, "textEmbeddings", "prompts and text embeddings exclude each other");
         require(count == null || count >= 1, "count", count + " (must be at least 1)");
         require(batch == null || batch >= 1, "batch", batch + " (must be at least 1)");

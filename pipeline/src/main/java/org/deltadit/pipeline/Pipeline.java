@@ -297,8 +297,10 @@ public final class Pipeline implements AutoCloseable {
         int[] labels = null;
         switch (model) {
             case Dit d -> {
-                require(r.prompts() == null && r.textEmbeddings() == null && r.negativePrompt() == null, "prompts",
-                        "a class-conditional DiT takes class labels, not prompts");
+                // named as given, so the CLI says the flag the user typed
+                String given = r.textEmbeddings() != null ? "textEmbeddings" : r.negativePrompt() != null ? "negativePrompt" : "prompts";
+                require(r.prompts() == null && r.textEmbeddings() == null && r.negativePrompt() == null, given,
+                        "a class-conditional DiT takes class labels, not prompts or text embeddings");
                 labels = labels(r, n, d.config().numClasses());
                 if (r.guideChannels() != null) Guidance.checkChannels(r.guideChannels(), c.inChannels());
             }
