@@ -97,5 +97,27 @@ class QuantizeTest {
         assertTrue(again.err().contains("already INT8"), again.err());
     }
 
+    @Test
+    void aNonFiniteWeightIsNamedAndLeavesNoOutput() throws IOException {
+        // found while writing (the weights are quantized one at a time as they are written), so after the progress line
+        Path nan = dir.resolve("nan.safetensors"), out = dir.resolve("q");
+        try (StateDict sd = Safetensors.open(Path.of(MainTest.FIX + "tiny_dit.safetensors"))) {
+            java.util.Map<String, Tensor> w = new java.util.LinkedHashMap<>();
+            for (String k : sd.keys()) w.put(k, sd.tensor(k));
+            float[] v = w.get("blocks.1.mlp.fc2.weight").toFloatArray();
+            v[5] = Float.NaN;
+            w.put("blocks.1.mlp.fc2.weight", Tensor.of(v, w.get("blocks.1.mlp.fc2.weight").shape()));
+            org.deltadit.weights.SafetensorsWriter.write(nan, w, null);
+        }
+        MainTest.Run r = MainTest.run("quantize", "--model", nan.toString(), "--out", out.toString());
+        assertEquals(2, r.status(), r.err());
+        java.util.List<String> lines = r.err().strip().lines().toList();
+        assertTrue(lines.getLast().startsWith("dit: ") && lines.getLast().contains("'blocks.1.mlp.fc2.weight' has a non-finite weight NaN at element 5"), r.err());
+        assertTrue(lines.size() == 2 && lines.getFirst().startsWith("quantize: "), "the progress line, then the error: " + r.err());
+        try (java.util.stream.Stream<Path> left = Files.list(dir)) {
+            assertEquals(java.util.List.of(nan), left.toList(), "no output folder, nothing temporary");
+        }
+    }
+
     private static Tensor firstTensor(StateDict sd) { return sd.tensor(sd.keys().iterator().next()); }
 }

@@ -56,22 +56,35 @@ public record Quant(MemorySegment scales, long base, int group) {
         if (rowLen % group != 0) throw new IllegalArgumentException("quantize: group size " + groupSize + " does not divide the row length " + rowLen + " of " + w.shapeString());
         if (w.numel() > Integer.MAX_VALUE - 16) throw new IllegalArgumentException("quantize: " + w.shapeString() + " is too large");
         float[] v = w.toFloatArray();
-        int groups = (int) (v.length / group);
         byte[] q = new byte[v.length];
-        float[] scales = new float[groups];
-        for (int g = 0; g < groups; g++) {
-            int from = (int) (g * group), to = (int) (from + group);
+        float[] scales = new float[(int) (v.length / group)];
+        int bad = quantizeGroups(v, v.length, (int) group, q, scales, 0);
+        if (bad >= 0) throw new IllegalArgumentException("quantize: non-finite weight " + v[bad] + " at element " + bad + " of " + w.shapeString());
+        return Tensor.quantized(MemorySegment.ofArray(q), w.shape(), MemorySegment.ofArray(scales), (int) group);
+    }
+
+    /**
+     * The rule of {@link #quantize} on {@code v[0, n)}, whole groups of {@code group}: values into {@code q[0, n)}, one
+     * scale a group into {@code scales} from {@code at}. Returns the index of the first non-finite value (the outputs
+     * are then incomplete), else −1. A writer streams a weight through it a few rows at a time.
+     */
+    public static int quantizeGroups(float[] v, int n, int group, byte[] q, float[] scales, int at) {
+        for (int from = 0; from < n; from += group) {
+            int to = from + group;
             float max = 0;
             for (int i = from; i < to; i++) {
-                if (!Float.isFinite(v[i])) throw new IllegalArgumentException("quantize: non-finite weight " + v[i] + " at element " + i + " of " + w.shapeString());
+                if (!Float.isFinite(v[i])) return i;
                 max = Math.max(max, Math.abs(v[i]));
             }
             float s = max / 127f;
-            scales[g] = s;
-            if (s == 0) continue;
+            scales[at++] = s;
+            if (s == 0) {
+                java.util.Arrays.fill(q, from, to, (byte) 0);
+                continue;
+            }
             for (int i = from; i < to; i++) q[i] = (byte) Math.max(-127, Math.min(127, Math.round(v[i] / s)));
         }
-        return Tensor.quantized(MemorySegment.ofArray(q), w.shape(), MemorySegment.ofArray(scales), (int) group);
+        return -1;
     }
 
     /**

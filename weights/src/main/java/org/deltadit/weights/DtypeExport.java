@@ -49,7 +49,7 @@ public final class DtypeExport {
                 DType from = e.type().engineType();
                 if (from != null && from != to) as.put(e.name(), to);
             }
-            return new ModelExport.Changed(in, as, converted);
+            return new ModelExport.Changed(in, as, 0, converted);
         });
         return new Result(w.weights(), to, w.changed(), w.kept(), w.bytesBefore(), w.bytesAfter());
     }

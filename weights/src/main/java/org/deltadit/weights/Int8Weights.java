@@ -3,8 +3,6 @@ package org.deltadit.weights;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.regex.Pattern;
-import org.deltadit.engine.Quant;
-import org.deltadit.engine.Tensor;
 
 /**
  * Which weights {@code dit quantize} turns into weight-only INT8, and doing it: the 2-D linear weights
@@ -25,25 +23,6 @@ public final class Int8Weights {
     public static boolean eligible(String name, int[] shape) {
         return shape.length == 2 && shape[0] > 0 && shape[1] >= 8 && IN_BLOCK.matcher(name).matches()
                 && !name.contains("relative_attention_bias") && !name.contains("norm");
-    }
-
-    /**
-     * {@code weights} with every eligible tensor INT8 (per output channel when {@code groupSize} is 0, else per
-     * group of that many inputs); the others as they were. A group size that does not divide a weight's
-     * input width is an error naming the weight.
-     */
-    public static Map<String, Tensor> quantize(Map<String, Tensor> weights, int groupSize) {
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        for (Map.Entry<String, Tensor> e : weights.entrySet()) {
-            Tensor t = e.getValue();
-            if (t.quant() != null || !eligible(e.getKey(), t.shape())) {
-                out.put(e.getKey(), t);
-                continue;
-            }
-            checkGroup(e.getKey(), t.shape(), groupSize);
-            out.put(e.getKey(), Quant.quantize(t, groupSize));
-        }
-        return out;
     }
 
     /** A group size that does not divide the inputs of eligible weight {@code name} is an error naming it. */

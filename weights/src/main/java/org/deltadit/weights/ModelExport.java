@@ -22,9 +22,9 @@ final class ModelExport {
 
     /**
      * The tensors to write (every key of the input, in its order), the dtype some are written in (converted a chunk
-     * at a time as they are written), and how many of them the change touched.
+     * at a time, or quantized with {@code groupSize}, as they are written), and how many of them the change touched.
      */
-    record Changed(Map<String, Tensor> tensors, Map<String, org.deltadit.engine.DType> as, int changed) {}
+    record Changed(Map<String, Tensor> tensors, Map<String, org.deltadit.engine.DType> as, int groupSize, int changed) {}
 
     /** What one export does: checks the checkpoint (an {@link IllegalArgumentException} refuses it) and changes its tensors. */
     interface Change {
@@ -55,7 +55,7 @@ final class ModelExport {
             Map<String, String> meta = new LinkedHashMap<>();
             meta.put("format", "pt");
             if (configField != null) meta.put(configField, Json.write(marker).strip());
-            SafetensorsWriter.write(weights, c.tensors(), meta, c.as());
+            SafetensorsWriter.write(weights, c.tensors(), meta, c.as(), c.groupSize());
             if (ck.config() != null) {
                 Map<String, Object> cfg = new LinkedHashMap<>(ck.config());
                 if (configField != null) cfg.put(configField, marker);

@@ -179,6 +179,44 @@ class SafetensorsTest {
     }
 
     @Test
+    void weightsQuantizedAsTheyAreWrittenMatchTheWholeTensorRuleByteForByte() throws IOException {
+        float[] v = new float[300 * 256]; // past one chunk of rows, with a partial last one
+        for (int i = 0; i < v.length; i++) v[i] = (float) Math.sin(i * 0.37) * (1 + i % 97) / 10;
+        java.util.Arrays.fill(v, 5 * 256, 6 * 256, 0f); // an all-zero row: scale 0
+        Map<String, Tensor> in = new LinkedHashMap<>();
+        in.put("big", Tensor.of(v, 300, 256));
+        in.put("bf", Tensor.of(java.util.Arrays.copyOf(v, 24 * 96), 24, 96).to(DType.BF16));
+        in.put("strided", Tensor.of(java.util.Arrays.copyOf(v, 12 * 16), 12, 16).transpose(0, 1)); // a view: its logical order
+        in.put("bias", Tensor.of(new float[] {1, 2, 3}, 3));
+        Map<String, DType> as = Map.of("big", DType.I8, "bf", DType.I8, "strided", DType.I8);
+        for (int group : new int[] {0, 4}) {
+            Path streamed = dir.resolve("s" + group + ".safetensors"), whole = dir.resolve("w" + group + ".safetensors");
+            SafetensorsWriter.write(streamed, in, Map.of("format", "pt"), as, group);
+            Map<String, Tensor> q = new LinkedHashMap<>(in);
+            for (String name : as.keySet()) q.put(name, org.deltadit.engine.Quant.quantize(in.get(name), group));
+            SafetensorsWriter.write(whole, q, Map.of("format", "pt"));
+            assertArrayEquals(Files.readAllBytes(whole), Files.readAllBytes(streamed), "group " + group + ": the bytes of quantizing each weight whole");
+            try (StateDict sd = Safetensors.open(streamed)) {
+                assertEquals(3, sd.quantizedCount());
+                assertArrayEquals(q.get("big").toFloatArray(), sd.tensor("big").toFloatArray(), 0f);
+            }
+        }
+        // refused before anything is written: a group that does not divide a row, a vector, a non-finite weight (in the second chunk)
+        Path bad = dir.resolve("bad.safetensors");
+        assertTrue(org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> SafetensorsWriter.write(bad, in, null, as, 7)).getMessage().contains("group size 7 does not divide the rows of 'big'"));
+        assertTrue(org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> SafetensorsWriter.write(bad, in, null, Map.of("bias", DType.I8), 0)).getMessage().contains("cannot write 'bias' as I8"));
+        float[] nan = v.clone();
+        nan[70_001] = Float.NaN;
+        Map<String, Tensor> withNan = Map.of("big", Tensor.of(nan, 300, 256));
+        String msg = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> SafetensorsWriter.write(bad, withNan, null, Map.of("big", DType.I8), 0)).getMessage();
+        assertTrue(msg.contains("'big' has a non-finite weight NaN at element 70001"), msg);
+        assertFalse(Files.exists(bad));
+        try (java.util.stream.Stream<Path> left = Files.list(dir)) {
+            assertTrue(left.noneMatch(p -> p.getFileName().toString().endsWith(".tmp")), "no temporary left");
+        }
+    }
+
+    @Test
     void int8WeightsTravelWithTheirScales() throws IOException {
         float[] v = new float[6 * 8];
         for (int i = 0; i < v.length; i++) v[i] = (float) Math.sin(i * 0.7) * (1 + i / 8);
