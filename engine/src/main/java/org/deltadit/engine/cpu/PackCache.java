@@ -52,16 +52,50 @@ final class PackCache {
      */
     static final java.time.Duration STALE = java.time.Duration.ofMinutes(10);
 
+    /**
+     * The folder's copies are kept under this many bytes (their files' apparent sizes) unless
+     * {@code -Ddit.cpu.packcache.max} says otherwise: beyond it, copies no run has used since this one started are
+     * deleted, least recently used first (a copy found is marked used). Copies of moved, changed or forgotten
+     * checkpoints would otherwise stay for good.
+     */
+    static final long DEFAULT_MAX = 16L << 30;
+
     private final Path dir;
+    private final long max;
+    /** Files used before this are other runs' (a little slack for file systems with coarse timestamps). */
+    private final java.time.Instant started = java.time.Instant.now().minusSeconds(2);
     private volatile boolean broken;
     private volatile boolean swept;
+    private volatile boolean trimming;
 
-    PackCache(Path dir) { this.dir = dir; }
+    PackCache(Path dir) { this(dir, DEFAULT_MAX); }
 
-    /** From {@code -Ddit.cpu.packcache}: a folder, or null (unset, empty or {@code off}). */
+    PackCache(Path dir, long max) {
+        this.dir = dir;
+        this.max = max;
+    }
+
+    /** From {@code -Ddit.cpu.packcache}: a folder, or null (unset, empty or {@code off}); its bound from {@code -Ddit.cpu.packcache.max}. */
     static PackCache fromProperties() {
         String v = System.getProperty("dit.cpu.packcache", "").strip();
-        return v.isEmpty() || v.equalsIgnoreCase("off") ? null : new PackCache(Path.of(v));
+        return v.isEmpty() || v.equalsIgnoreCase("off") ? null : new PackCache(Path.of(v), size(System.getProperty("dit.cpu.packcache.max")));
+    }
+
+    /** A size such as 16g, 500m, 1024k or a count of bytes (null: {@link #DEFAULT_MAX}). */
+    static long size(String v) {
+        if (v == null) return DEFAULT_MAX;
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d{1,15})([kmgt]?)b?").matcher(v.strip().toLowerCase(Locale.ROOT));
+        if (!m.matches()) throw new IllegalArgumentException("-Ddit.cpu.packcache.max=" + v + ": expected a size such as 16g, 500m or 0");
+        int shift = switch (m.group(2)) {
+            case "k" -> 10;
+            case "m" -> 20;
+            case "g" -> 30;
+            case "t" -> 40;
+            default -> 0;
+        };
+        long n = Long.parseLong(m.group(1));
+        if (n > Long.MAX_VALUE >> shift) throw new IllegalArgumentException("-Ddit.cpu.packcache.max=" + v + ": too large");
+        return n << shift;
     }
 
     Path dir() { return dir; }
@@ -78,6 +112,7 @@ final class PackCache {
             if (tail.hasRemaining() || !trailer(key, bytes).equals(tail.flip())) return null;
             MemorySegment whole = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, Arena.ofAuto());
             Untouched.hugePages(whole);
+            used(file);
             return whole.asSlice(0, bytes);
         } catch (IOException e) {
             return null; // unreadable: packed again, and the file replaced
@@ -108,6 +143,11 @@ final class PackCache {
                 MemorySegment.copy(packed, 0, out, 0, packed.byteSize());
             }
             Files.move(tmp, file(key), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            if (trim(dir, max, started)[0] > 0 && !trimming) {
+                trimming = true; // once a run: a new checkpoint's stores each delete a copy or two
+                Log.info("cpu: deleting the packed copies in " + dir + " that no run has used since this one started, least recently used first, to keep it under "
+                        + (max >> 20) + " MB (-Ddit.cpu.packcache.max)");
+            }
         } catch (IOException | UnsupportedOperationException | SecurityException e) {
             broken = true;
             Log.info("cpu: cannot keep packed weights in " + dir + " (" + why(e) + "); packing them in memory only (-Ddit.cpu.packcache)");
@@ -136,6 +176,54 @@ final class PackCache {
             // an unlistable folder: the store that follows reports it
         }
         return n;
+    }
+
+    /** Marks a copy used now, so {@link #trim} keeps it before copies no run has used lately (a read-only folder: not marked). */
+    private static void used(Path file) {
+        try {
+            Files.setLastModifiedTime(file, java.nio.file.attribute.FileTime.from(java.time.Instant.now()));
+        } catch (IOException | SecurityException e) {
+            // the copy is still good; it may only go sooner
+        }
+    }
+
+    /**
+     * While this cache's copies ({@code *.dpk}) in {@code dir} exceed {@code max} bytes, deletes the least recently used
+     * of those last used before {@code before} (a running generation's, its own included, are newer and stay; a file
+     * deleted while another run maps it stays readable until unmapped). Returns the count and bytes deleted.
+     */
+    static long[] trim(Path dir, long max, java.time.Instant before) {
+        record Copy(Path file, long bytes, java.time.Instant used) {}
+        java.util.List<Copy> copies = new java.util.ArrayList<>();
+        long total = 0;
+        try (java.nio.file.DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*.dpk")) {
+            for (Path f : files) {
+                try {
+                    java.nio.file.attribute.BasicFileAttributes a = Files.readAttributes(f, java.nio.file.attribute.BasicFileAttributes.class);
+                    copies.add(new Copy(f, a.size(), a.lastModifiedTime().toInstant()));
+                    total += a.size();
+                } catch (IOException e) {
+                    // removed by another run meanwhile
+                }
+            }
+        } catch (IOException e) {
+            return new long[] {0, 0};
+        }
+        long count = 0, bytes = 0;
+        copies.sort(java.util.Comparator.comparing(Copy::used));
+        for (Copy c : copies) {
+            if (total <= max || !c.used().isBefore(before)) break;
+            try {
+                if (Files.deleteIfExists(c.file())) {
+                    count++;
+                    bytes += c.bytes();
+                }
+                total -= c.bytes();
+            } catch (IOException e) {
+                // cannot be removed: left, and the folder stays over its bound
+            }
+        }
+        return new long[] {count, bytes};
     }
 
     /** A failure in words: the file system's reason where it gives one (a path alone says nothing). */

@@ -104,6 +104,57 @@ class PackCacheTest {
     }
 
     @Test
+    void copiesBeyondTheBoundGoLeastRecentlyUsedFirstButNeverThisRunsOwn() throws IOException {
+        Path cache = Files.createDirectories(dir.resolve("bound"));
+        java.time.Instant now = java.time.Instant.now();
+        Path oldest = old(cache, "a.dpk", 300, now.minusSeconds(3000)), older = old(cache, "b.dpk", 300, now.minusSeconds(2000));
+        Path old = old(cache, "c.dpk", 300, now.minusSeconds(1000)), mine = old(cache, "d.dpk", 300, now);
+        Path notOurs = old(cache, "notes.txt", 5000, now.minusSeconds(9000));
+        assertArrayEquals(new long[] {0, 0}, PackCache.trim(cache, 1200, now.minusSeconds(2)), "within the bound: nothing");
+        assertArrayEquals(new long[] {2, 600}, PackCache.trim(cache, 650, now.minusSeconds(2)), "the two least recently used");
+        assertFalse(Files.exists(oldest) || Files.exists(older));
+        assertTrue(Files.exists(old) && Files.exists(mine) && Files.exists(notOurs));
+        assertArrayEquals(new long[] {1, 300}, PackCache.trim(cache, 0, now.minusSeconds(2)), "a bound of 0 keeps only copies used since the run started");
+        assertTrue(Files.exists(mine) && Files.exists(notOurs));
+    }
+
+    @Test
+    void aCopyFoundIsMarkedUsedAndAStoreTrimsOtherRunsCopies() throws IOException {
+        Path file = checkpoint("w.bin", 2, 2), cache = dir.resolve("cache");
+        products(file, 1, w -> backend(new PackCache(cache)).linear(X, w, null));
+        Path first = kept(cache).getFirst();
+        java.time.Instant longAgo = java.time.Instant.now().minusSeconds(86_400);
+        Files.setLastModifiedTime(first, FileTime.from(longAgo));
+        Path stranger = old(cache, "0000.dpk", 4096, longAgo.minusSeconds(60)); // a forgotten checkpoint's copy
+        // a later run with a bound of nothing finds the first weight's copy (marking it used) and stores the second's:
+        // that store deletes the stranger, and neither copy of this run
+        products(file, 2, w -> backend(new PackCache(cache, 0)).linear(X, w, null));
+        assertFalse(Files.exists(stranger), "another checkpoint's old copy, beyond the bound");
+        assertEquals(2, kept(cache).size(), "this run's two copies: " + kept(cache));
+        assertTrue(Files.getLastModifiedTime(first).toInstant().isAfter(longAgo.plusSeconds(60)), "the copy found was marked used");
+    }
+
+    @Test
+    void theBoundIsASize() {
+        assertEquals(PackCache.DEFAULT_MAX, PackCache.size(null));
+        assertEquals(16L << 30, PackCache.size("16g"));
+        assertEquals(500L << 20, PackCache.size(" 500M "));
+        assertEquals(1L << 40, PackCache.size("1tb"));
+        assertEquals(0, PackCache.size("0"));
+        assertEquals(4096, PackCache.size("4096"));
+        for (String bad : new String[] {"1.5g", "-1", "x", "", "9999999999t"}) {
+            String msg = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> PackCache.size(bad), bad).getMessage();
+            assertTrue(msg.startsWith("-Ddit.cpu.packcache.max=" + bad), msg);
+        }
+    }
+
+    private static Path old(Path folder, String name, int bytes, java.time.Instant used) throws IOException {
+        Path f = Files.write(folder.resolve(name), new byte[bytes]);
+        Files.setLastModifiedTime(f, FileTime.from(used));
+        return f;
+    }
+
+    @Test
     void aChangedCheckpointIsPackedAgainNotServedFromTheCache() throws IOException {
         Path file = checkpoint("w.bin", 2, 1), cache = dir.resolve("cache");
         products(file, 1, w -> backend(new PackCache(cache)).linear(X, w, null));
