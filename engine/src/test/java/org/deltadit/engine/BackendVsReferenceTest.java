@@ -26,7 +26,8 @@ abstract class BackendVsReferenceTest {
     static double gemmTol(int k) { return 1e-5 + 1e-6 * k; }
 
     @ParameterizedTest(name = "matmul {0}x{1}x{2}")
-    @CsvSource({"1,1,1", "7,17,5", "17,255,33", "6,257,32", "13,300,70", "130,513,41", "257,7,257", "1,1152,1", "3,1153,19", "9,40,1090"})
+    @CsvSource({"1,1,1", "7,17,5", "17,255,33", "6,257,32", "13,300,70", "130,513,41", "257,7,257", "1,1152,1", "3,1153,19", "9,40,1090",
+        "100,300,70", "256,1200,70"}) // row tasks and MC blocks of several heights, K past a block
     void matmul(int m, int k, int n) {
         Tensor a = Check.random(1, m, k), b = Check.random(2, k, n);
         Check.close(REF.matmul(a, b), CPU.matmul(a, b), gemmTol(k), 1e-5, "matmul " + m + "x" + k + "x" + n);
@@ -43,7 +44,7 @@ abstract class BackendVsReferenceTest {
     /** Constant weights (read-only native memory, as checkpoints are mapped): the cpu backend packs them once and keeps them. */
     @ParameterizedTest(name = "linear {0}x{1}x{2} constant {3} weights")
     @CsvSource({"1,7,1,F32", "7,17,255,F32", "33,600,37,F32", "256,1100,70,F32", "20,2500,70,F32", "40,96,1570,F32",
-        "1,7,1,BF16", "7,17,255,BF16", "33,600,37,BF16", "20,2500,70,BF16", "40,96,1570,BF16"})
+        "1,7,1,BF16", "7,17,255,BF16", "33,600,37,BF16", "20,2500,70,BF16", "40,96,1570,BF16", "256,1300,70,BF16", "100,40,600,BF16"})
     void linearWithConstantWeights(int m, int in, int out, DType wt) {
         Tensor x = Check.random(3, m, in), w = Check.sealed(Check.random(4, out, in).to(wt)), bias = Check.random(5, out);
         Tensor want = REF.linear(x, w, bias), first = CPU.linear(x, w, bias), again = CPU.linear(x, w, bias);

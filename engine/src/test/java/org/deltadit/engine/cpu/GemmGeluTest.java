@@ -24,7 +24,7 @@ class GemmGeluTest {
 
     /** K past one K block (Gemm.KC, 1152) so the GELU must wait for the last one; N with a partial tile; K = 1. */
     @ParameterizedTest(name = "M={0} K={1} N={2} bias={3}")
-    @CsvSource({"7,1200,37,true", "1,2400,64,false", "13,40,96,true", "3,1,20,true"})
+    @CsvSource({"7,1200,37,true", "1,2400,64,false", "13,40,96,true", "3,1,20,true", "256,1200,64,true"})
     void matchesLinearThenGelu(int m, int k, int n, boolean withBias) {
         Tensor x = random(1, m, k), w = random(2, n, k), bias = withBias ? random(3, n) : null;
         {
