@@ -5,7 +5,8 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
- * Which weights {@code dit quantize} turns into weight-only INT8, and doing it: the 2-D linear weights
+ * Which weights {@code dit quantize} turns into weight-only INT8 ({@code Quant}'s rule, applied as
+ * {@link SafetensorsWriter} writes each): the 2-D linear weights
  * inside the transformer blocks (attention, MLP, per-block adaLN and cross-attention projections — all but a
  * few percent of a DiT's MACs). Embeddings, norms, the final layer, T5's relative position bias and
  * convolutions keep their stored precision, as paper App. E and the usual weight-only schemes do.
