@@ -216,6 +216,10 @@ final class Attention {
             }
             return;
         }
+        if (dvPad == 5 * LANES) {
+            accumulatePV5(p, vp, j0, kn, o, oo);
+            return;
+        }
         int t = 0;
         for (; t + 2 * LANES <= dvPad; t += 2 * LANES) {
             FloatVector o00 = FloatVector.fromArray(S, o, oo + t), o01 = FloatVector.fromArray(S, o, oo + t + LANES);
@@ -252,4 +256,35 @@ final class Attention {
             o0.intoArray(o, oo + t); o1.intoArray(o, oo + dvPad + t); o2.intoArray(o, oo + 2 * dvPad + t); o3.intoArray(o, oo + 3 * dvPad + t);
         }
     }
+    /**
+     * {@link #accumulatePV} for five output vectors (DiT-XL/2's and PixArt-α's heads of 72 at 16 lanes): a row's whole
+     * output in one pass over the keys, 20 accumulators, each weight broadcast once. In two passes of two vectors and a
+     * third of one, the third read a weight and a V vector for every 4 FMAs; alternated in one process, this pass took
+     * attention at 256 and 1024 tokens from 147.5–147.6 to 161.3–161.6 and from 182.5–184.4 to 198.1–200.8 GFLOP/s, the
+     * same bits (each output sums its keys in the same order; bench/README.md).
+     */
+    private static void accumulatePV5(float[] p, float[] vp, int j0, int kn, float[] o, int oo) {
+        final int dv = 5 * LANES;
+        FloatVector o00 = FloatVector.fromArray(S, o, oo + 0 * dv + 0 * LANES), o01 = FloatVector.fromArray(S, o, oo + 0 * dv + 1 * LANES), o02 = FloatVector.fromArray(S, o, oo + 0 * dv + 2 * LANES), o03 = FloatVector.fromArray(S, o, oo + 0 * dv + 3 * LANES), o04 = FloatVector.fromArray(S, o, oo + 0 * dv + 4 * LANES);
+        FloatVector o10 = FloatVector.fromArray(S, o, oo + 1 * dv + 0 * LANES), o11 = FloatVector.fromArray(S, o, oo + 1 * dv + 1 * LANES), o12 = FloatVector.fromArray(S, o, oo + 1 * dv + 2 * LANES), o13 = FloatVector.fromArray(S, o, oo + 1 * dv + 3 * LANES), o14 = FloatVector.fromArray(S, o, oo + 1 * dv + 4 * LANES);
+        FloatVector o20 = FloatVector.fromArray(S, o, oo + 2 * dv + 0 * LANES), o21 = FloatVector.fromArray(S, o, oo + 2 * dv + 1 * LANES), o22 = FloatVector.fromArray(S, o, oo + 2 * dv + 2 * LANES), o23 = FloatVector.fromArray(S, o, oo + 2 * dv + 3 * LANES), o24 = FloatVector.fromArray(S, o, oo + 2 * dv + 4 * LANES);
+        FloatVector o30 = FloatVector.fromArray(S, o, oo + 3 * dv + 0 * LANES), o31 = FloatVector.fromArray(S, o, oo + 3 * dv + 1 * LANES), o32 = FloatVector.fromArray(S, o, oo + 3 * dv + 2 * LANES), o33 = FloatVector.fromArray(S, o, oo + 3 * dv + 3 * LANES), o34 = FloatVector.fromArray(S, o, oo + 3 * dv + 4 * LANES);
+        for (int j = 0; j < kn; j++) {
+            int vb = (j0 + j) * dv;
+            FloatVector v0 = FloatVector.fromArray(S, vp, vb + 0 * LANES), v1 = FloatVector.fromArray(S, vp, vb + 1 * LANES), v2 = FloatVector.fromArray(S, vp, vb + 2 * LANES), v3 = FloatVector.fromArray(S, vp, vb + 3 * LANES), v4 = FloatVector.fromArray(S, vp, vb + 4 * LANES);
+            FloatVector w = FloatVector.broadcast(S, p[0 * KB + j]);
+            o00 = w.fma(v0, o00); o01 = w.fma(v1, o01); o02 = w.fma(v2, o02); o03 = w.fma(v3, o03); o04 = w.fma(v4, o04);
+            w = FloatVector.broadcast(S, p[1 * KB + j]);
+            o10 = w.fma(v0, o10); o11 = w.fma(v1, o11); o12 = w.fma(v2, o12); o13 = w.fma(v3, o13); o14 = w.fma(v4, o14);
+            w = FloatVector.broadcast(S, p[2 * KB + j]);
+            o20 = w.fma(v0, o20); o21 = w.fma(v1, o21); o22 = w.fma(v2, o22); o23 = w.fma(v3, o23); o24 = w.fma(v4, o24);
+            w = FloatVector.broadcast(S, p[3 * KB + j]);
+            o30 = w.fma(v0, o30); o31 = w.fma(v1, o31); o32 = w.fma(v2, o32); o33 = w.fma(v3, o33); o34 = w.fma(v4, o34);
+        }
+        o00.intoArray(o, oo + 0 * dv + 0 * LANES); o01.intoArray(o, oo + 0 * dv + 1 * LANES); o02.intoArray(o, oo + 0 * dv + 2 * LANES); o03.intoArray(o, oo + 0 * dv + 3 * LANES); o04.intoArray(o, oo + 0 * dv + 4 * LANES);
+        o10.intoArray(o, oo + 1 * dv + 0 * LANES); o11.intoArray(o, oo + 1 * dv + 1 * LANES); o12.intoArray(o, oo + 1 * dv + 2 * LANES); o13.intoArray(o, oo + 1 * dv + 3 * LANES); o14.intoArray(o, oo + 1 * dv + 4 * LANES);
+        o20.intoArray(o, oo + 2 * dv + 0 * LANES); o21.intoArray(o, oo + 2 * dv + 1 * LANES); o22.intoArray(o, oo + 2 * dv + 2 * LANES); o23.intoArray(o, oo + 2 * dv + 3 * LANES); o24.intoArray(o, oo + 2 * dv + 4 * LANES);
+        o30.intoArray(o, oo + 3 * dv + 0 * LANES); o31.intoArray(o, oo + 3 * dv + 1 * LANES); o32.intoArray(o, oo + 3 * dv + 2 * LANES); o33.intoArray(o, oo + 3 * dv + 3 * LANES); o34.intoArray(o, oo + 3 * dv + 4 * LANES);
+    }
+
 }
