@@ -35,21 +35,18 @@ public final class DtypeExport {
         ModelExport.Written w = ModelExport.run(model, out, null, null, (ck, in) -> {
             StateDict sd = ck.weights();
             if (sd.quantizedCount() > 0) throw new IllegalArgumentException(sd.source() + ": INT8 weights (" + sd.quantizedCount() + " tensors with scales); convert the model they were quantized from");
-            int floats = 0, converted = 0;
-            for (TensorEntry e : sd.entries()) {
-                if (e.type().engineType() == null) continue;
-                floats++;
-                if (e.type().engineType() != to) converted++;
-            }
-            if (converted == 0) throw new IllegalArgumentException(sd.source() + ": " + (floats == 0 ? "no floating-point tensors" : "every floating-point tensor is already " + to));
-            progress.accept("convert: " + converted + " of " + in.size() + " tensors of " + sd.source() + " to " + to + " …");
             // the mapped views as they are, each written in the new dtype a chunk at a time: no converted copy held
             Map<String, DType> as = new LinkedHashMap<>();
+            int floats = 0;
             for (TensorEntry e : sd.entries()) {
                 DType from = e.type().engineType();
-                if (from != null && from != to) as.put(e.name(), to);
+                if (from == null) continue;
+                floats++;
+                if (from != to) as.put(e.name(), to);
             }
-            return new ModelExport.Changed(in, as, 0, converted);
+            if (as.isEmpty()) throw new IllegalArgumentException(sd.source() + ": " + (floats == 0 ? "no floating-point tensors" : "every floating-point tensor is already " + to));
+            progress.accept("convert: " + as.size() + " of " + in.size() + " tensors of " + sd.source() + " to " + to + " …");
+            return new ModelExport.Changed(as, 0);
         });
         return new Result(w.weights(), to, w.changed(), w.kept(), w.bytesBefore(), w.bytesAfter());
     }

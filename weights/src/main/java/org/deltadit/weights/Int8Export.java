@@ -24,10 +24,9 @@ public final class Int8Export {
                 Int8Weights.checkGroup(e.name(), e.shape(), groupSize); // before any progress line
                 as.put(e.name(), DType.I8);
             }
-            int eligible = as.size();
-            if (eligible == 0) throw new IllegalArgumentException(sd.source() + ": a " + ck.format().description() + " has no transformer-block linear weights to quantize");
-            progress.accept("quantize: " + eligible + " of " + in.size() + " tensors of " + sd.source() + " to INT8 (" + (groupSize == 0 ? "per output channel" : "groups of " + groupSize) + ") …");
-            return new ModelExport.Changed(in, as, groupSize, eligible);
+            if (as.isEmpty()) throw new IllegalArgumentException(sd.source() + ": a " + ck.format().description() + " has no transformer-block linear weights to quantize");
+            progress.accept("quantize: " + as.size() + " of " + in.size() + " tensors of " + sd.source() + " to INT8 (" + (groupSize == 0 ? "per output channel" : "groups of " + groupSize) + ") …");
+            return new ModelExport.Changed(as, groupSize);
         });
         return new Result(w.weights(), w.changed(), w.kept(), w.bytesBefore(), w.bytesAfter());
     }

@@ -21,12 +21,14 @@ final class ModelExport {
     private ModelExport() {}
 
     /**
-     * The tensors to write (every key of the input, in its order), the dtype some are written in (converted a chunk
-     * at a time, or quantized with {@code groupSize}, as they are written), and how many of them the change touched.
+     * The dtype the tensors named in {@code as} are written in (converted a chunk at a time, or quantized with
+     * {@code groupSize}, as they are written; every other tensor of the input as stored), and how many it names.
      */
-    record Changed(Map<String, Tensor> tensors, Map<String, org.deltadit.engine.DType> as, int groupSize, int changed) {}
+    record Changed(Map<String, org.deltadit.engine.DType> as, int groupSize) {
+        int changed() { return as.size(); }
+    }
 
-    /** What one export does: checks the checkpoint (an {@link IllegalArgumentException} refuses it) and changes its tensors. */
+    /** What one export does: checks the checkpoint (an {@link IllegalArgumentException} refuses it) and says which tensors change. */
     interface Change {
         Changed apply(Checkpoint ck, Map<String, Tensor> in);
     }
@@ -55,7 +57,7 @@ final class ModelExport {
             Map<String, String> meta = new LinkedHashMap<>();
             meta.put("format", "pt");
             if (configField != null) meta.put(configField, Json.write(marker).strip());
-            SafetensorsWriter.write(weights, c.tensors(), meta, c.as(), c.groupSize());
+            SafetensorsWriter.write(weights, in, meta, c.as(), c.groupSize());
             if (ck.config() != null) {
                 Map<String, Object> cfg = new LinkedHashMap<>(ck.config());
                 if (configField != null) cfg.put(configField, marker);
@@ -66,7 +68,7 @@ final class ModelExport {
             long after = Files.size(weights);
             folder.commit();
             Path written = repo ? out.resolve(sub).resolve(weights.getFileName()) : out.resolve(weights.getFileName());
-            return new Written(written, c.changed(), c.tensors().size() - c.changed(), before, after);
+            return new Written(written, c.changed(), in.size() - c.changed(), before, after);
         } catch (IOException e) {
             throw new java.io.UncheckedIOException("--out: " + out + ": cannot write (" + AtomicFiles.reason(e) + ")", e);
         }
