@@ -36,9 +36,7 @@ class ExportedRepositoriesTest {
         MainTest.Run g = run("generate", "--model", model.toString(), "--prompt", "a small cat", "--steps", "3", "--seed", "11", "--threads", "2",
                 "--save-latent", l.toString(), "--out", dir.resolve(name + ".png").toString());
         assertEquals(0, g.status(), name + ": " + g.err());
-        try (StateDict sd = Safetensors.open(l)) {
-            return sd.tensor("latent").toFloatArray();
-        }
+        return MainTest.savedLatent(l);
     }
 
     private static double psnr(float[] a, float[] b) {

@@ -74,6 +74,21 @@ public class MainTest {
         return all;
     }
 
+    /** The latent a {@code generate --save-latent FILE} run wrote. */
+    static float[] savedLatent(java.nio.file.Path file) {
+        try (org.deltadit.weights.StateDict sd = org.deltadit.weights.Safetensors.open(file)) {
+            return sd.tensor("latent").toFloatArray();
+        }
+    }
+
+    /** PSNR of samples in [−1, 1] (a range of 2): 10·log10(4 / MSE), +∞ where they are identical. */
+    static double samplesPsnr(float[] x, float[] y) {
+        double mse = 0;
+        for (int i = 0; i < x.length; i++) mse += (x[i] - y[i]) * (x[i] - y[i]);
+        mse /= x.length;
+        return 10 * Math.log10(4 / mse);
+    }
+
     @Test
     void infoDescribesACheckpoint() {
         Run r = run("info", "--model", FIX + "tiny_dit_train.pt", "--heads", "2");

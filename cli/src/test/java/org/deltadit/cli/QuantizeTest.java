@@ -45,19 +45,8 @@ class QuantizeTest {
         MainTest.Run int8 = MainTest.run(MainTest.concat(common, b.toString(), "--model", q.toString(), "--out", dir.resolve("b.png").toString()));
         assertEquals(0, full.status(), full.err());
         assertEquals(0, int8.status(), int8.err());
-        float[] x, y;
-        try (StateDict sa = Safetensors.open(a); StateDict sb = Safetensors.open(b)) {
-            x = firstTensor(sa).toFloatArray();
-            y = firstTensor(sb).toFloatArray();
-        }
-        double mse = 0, range = 0;
-        for (int i = 0; i < x.length; i++) {
-            mse += (x[i] - y[i]) * (x[i] - y[i]);
-            range = Math.max(range, Math.abs(x[i]));
-        }
-        mse /= x.length;
-        double psnr = 10 * Math.log10(4 / mse); // samples in [−1, 1]
-        assertTrue(mse > 0, "INT8 weights change the numbers");
+        double psnr = MainTest.samplesPsnr(MainTest.savedLatent(a), MainTest.savedLatent(b));
+        assertTrue(psnr < Double.POSITIVE_INFINITY, "INT8 weights change the numbers");
         assertTrue(psnr > 25, "INT8 digits within " + psnr + " dB of F32 (same seeds)");
 
         // bench compare measures the INT8 rows against the F32 model's full compute
@@ -119,5 +108,4 @@ class QuantizeTest {
         }
     }
 
-    private static Tensor firstTensor(StateDict sd) { return sd.tensor(sd.keys().iterator().next()); }
 }
