@@ -33,6 +33,10 @@ final class CompareCommand implements Callable<Integer> {
     Path model;
     @Option(names = "--heads", description = "attention heads when the checkpoint does not say")
     Integer heads;
+    @Option(names = "--image-size", description = "pixels (default: what the model was trained for; needed for PixArt-α's .pth, which does not say)")
+    Integer imageSize;
+    @picocli.CommandLine.Mixin
+    TextEncoderOptions text;
     @Option(names = "--classifier", description = "evaluation network and FID statistics folder: classifier.safetensors + fid_stats.safetensors, for a 1×32×32 model (default: the model's folder, where the columns are left out if it has none; a folder named here that lacks them is refused)")
     Path classifier;
     @Option(names = "--rows", defaultValue = ROWS, description = "rows: full, t<N>, faster (I = ⌈0.75·depth⌉, 21 of 28), faster<I>, shallow, middle, deep, forecast-shallow|middle|deep, delta-dit, reverse (default: ${DEFAULT-VALUE})")
@@ -86,7 +90,7 @@ final class CompareCommand implements Callable<Integer> {
                 org.deltadit.sampler.Thresholding.parse(thresholding));
         Comparison.Metrics m = Comparison.Metrics.parse(metrics, fidWeights, fidStats, clipModel, prompts != null);
         Path modelPath = model != null ? model : DemoModel.path();
-        try (Pipeline p = Pipeline.open(ModelSpec.builder().model(modelPath).heads(heads).device(engine.device).threads(engine.threads).build())) {
+        try (Pipeline p = Pipeline.open(ModelSpec.builder().model(modelPath).heads(heads).imageSize(imageSize).textEncoder(text.textEncoder).tokenizer(text.tokenizer).device(engine.device).threads(engine.threads).build())) {
             ModelConfig c = p.config();
             Comparison.checkModel(p, s);
             List<CompareRow> list = new ArrayList<>(CompareRow.parse(rows, steps, c, cfg > 1 ? 2 : 1));
@@ -114,7 +118,7 @@ final class CompareCommand implements Callable<Integer> {
     /** The first row's latents on --reference-model, which must make images of this model's shape and classes. */
     private Tensor referenceLatents(Pipeline p, CompareRow full, Comparison.Settings s) {
         ModelConfig c = p.config();
-        try (Pipeline r = Pipeline.open(ModelSpec.builder().model(referenceModel).heads(heads).device(engine.device).threads(engine.threads).build())) {
+        try (Pipeline r = Pipeline.open(ModelSpec.builder().model(referenceModel).heads(heads).imageSize(imageSize).textEncoder(text.textEncoder).tokenizer(text.tokenizer).device(engine.device).threads(engine.threads).build())) {
             ModelConfig rc = r.config();
             if (rc.inputSize() != c.inputSize() || rc.inChannels() != c.inChannels() || r.numClasses() != p.numClasses()) {
                 throw new IllegalArgumentException("--reference-model: " + referenceModel + " makes " + rc.inChannels() + "×" + rc.inputSize() + "² latents of " + r.numClasses()

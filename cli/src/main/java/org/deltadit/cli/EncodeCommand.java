@@ -21,10 +21,8 @@ import picocli.CommandLine.Option;
 final class EncodeCommand implements Callable<Integer> {
     @Option(names = "--model", description = "a PixArt diffusers repository (its text_encoder/ and tokenizer/ are used)")
     Path model;
-    @Option(names = "--text-encoder", description = "T5 encoder folder (default: text_encoder/ of --model)")
-    Path textEncoder;
-    @Option(names = "--tokenizer", description = "folder or spiece.model (default: tokenizer/ beside the encoder)")
-    Path tokenizer;
+    @picocli.CommandLine.Mixin
+    TextEncoderOptions text;
     @Option(names = "--prompt", required = true, description = "a caption; repeat for several")
     List<String> prompts;
     @Option(names = "--negative-prompt", defaultValue = "", description = "the unconditional branch's caption (default: empty)")
@@ -39,10 +37,10 @@ final class EncodeCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         if (maxTokens < 2 || maxTokens > 4096) throw new IllegalArgumentException("--max-tokens: " + maxTokens + " (2..4096: a token and </s> at least; PixArt-α reads 120)");
-        if (model == null && textEncoder == null) throw new IllegalArgumentException("dit encode: give --model (a PixArt repository) or --text-encoder");
+        if (model == null && text.textEncoder == null) throw new IllegalArgumentException("dit encode: give --model (a PixArt repository) or --text-encoder");
         if (model != null && !Files.isDirectory(model)) throw new IllegalArgumentException("--model: " + model + ": not a folder");
         org.deltadit.weights.AtomicFiles.checkWritable(out, "--out");
-        Map<String, org.deltadit.engine.Tensor> tensors = Captions.encodeFile(model, textEncoder, tokenizer, prompts, negative, maxTokens, engine.backend());
+        Map<String, org.deltadit.engine.Tensor> tensors = Captions.encodeFile(model, text.textEncoder, text.tokenizer, prompts, negative, maxTokens, engine.backend());
         SafetensorsWriter.write(out, new TreeMap<>(tensors), Map.of("max_tokens", String.valueOf(maxTokens)));
         int n = prompts.size();
         System.err.println("dit: wrote " + n + " caption" + (n == 1 ? "" : "s") + " and the negative prompt → " + out);

@@ -51,10 +51,8 @@ final class GenerateCommand implements Callable<Integer> {
     String negativePrompt;
     @Option(names = "--text-embeddings", description = "PixArt: safetensors with embeds [n, L, C] and mask [n, L] (see dit encode) instead of --prompt")
     Path textEmbeddings;
-    @Option(names = "--text-encoder", description = "PixArt: T5 encoder folder (default: text_encoder/ of the repository)")
-    Path textEncoder;
-    @Option(names = "--tokenizer", description = "PixArt: folder or spiece.model (default: tokenizer/ beside the encoder)")
-    Path tokenizer;
+    @picocli.CommandLine.Mixin
+    TextEncoderOptions text;
     @Option(names = "--count", description = "number of images (default: one per --class, else 1)")
     Integer count;
     @Option(names = "--batch", description = "images per model batch (default: min(count, 8))")
@@ -104,7 +102,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (noiseFile != null && !Files.isRegularFile(noiseFile)) throw new IllegalArgumentException("--noise: " + noiseFile + ": no such file");
         if (textEmbeddings != null && !Files.isRegularFile(textEmbeddings)) throw new IllegalArgumentException("--text-embeddings: " + textEmbeddings + ": no such file");
         ModelSpec spec = new ModelSpec(!randomWeights && model == null ? DemoModel.path() : model, config, weightsKey, arch, heads, imageSize, vae,
-                textEncoder, tokenizer, randomWeights, seed, engine.device, engine.threads);
+                text.textEncoder, text.tokenizer, randomWeights, seed, engine.device, engine.threads);
         GenerationRequest.Builder rb = GenerationRequest.builder().classes(classList == null ? null : parseClasses(classList)).prompts(prompts).negativePrompt(negativePrompt)
                 .textEmbeddings(textEmbeddings).count(count).batch(batch).seed(seed).steps(steps).sampler(sampler).spacing(spacing).cfg(cfg)
                 .guideChannels(guideChannels).eta(eta).clipSample(clipSample).thresholding(org.deltadit.sampler.Thresholding.parse(thresholding)).finalSigma(finalSigma).lcmTimesteps(lcmTimesteps)

@@ -33,15 +33,21 @@ final class InfoCommand implements Callable<Integer> {
     @Option(names = "--arch", description = "architecture preset such as DiT-XL/2")
     String arch;
 
+    // PixArt-α's original .pth has no config.json and no stored pos_embed, so its native size is not in the file
+    @Option(names = "--image-size", description = "pixels, for a checkpoint that does not say what size it was trained for (PixArt-α's .pth)")
+    Integer imageSize;
+
     @Override
     public Integer call() {
         if (heads != null && heads < 1) throw new IllegalArgumentException("--heads: " + heads + " (must be at least 1)");
+        if (imageSize != null && (imageSize < 8 || imageSize % 8 != 0)) throw new IllegalArgumentException("--image-size: " + imageSize + " (a multiple of 8, at least 8)");
+        Integer latent = imageSize == null ? null : imageSize / 8;
         try (Checkpoint ck = Checkpoint.open(model, config, weightsKey)) {
             var sd = ck.weights();
             // Resolve everything before printing, so a bad checkpoint prints one line and nothing else.
-            DitConfig c = ck.format().isDit() ? ck.ditConfig(new DitConfig.Overrides(heads, arch, null)) : null;
-            PixArtConfig px = ck.format().isPixArt() ? ck.pixartConfig(heads, null) : null;
-            org.deltadit.weights.Sd3Config sd3 = ck.format().isSd3() ? ck.sd3Config(heads, null) : null;
+            DitConfig c = ck.format().isDit() ? ck.ditConfig(new DitConfig.Overrides(heads, arch, latent)) : null;
+            PixArtConfig px = ck.format().isPixArt() ? ck.pixartConfig(heads, latent) : null;
+            org.deltadit.weights.Sd3Config sd3 = ck.format().isSd3() ? ck.sd3Config(heads, latent) : null;
             org.deltadit.weights.UNetConfig unet = ck.format().isUNet() ? org.deltadit.dit.ModelLoader.unet(ck, null, org.deltadit.engine.Backends.select("reference", 1)).config() : null;
             T5Config t5 = ck.format() == CheckpointFormat.T5_ENCODER ? T5Config.resolve(sd.source(), ck.configSource(), T5Config.tied(KeyMap.canonical(sd, ck.format())), ck.config()) : null;
             int canonical = c == null ? KeyMap.canonical(sd, ck.format()).size() : 0;

@@ -141,6 +141,36 @@ public class PixArtGenerateTest {
     }
 
     @Test
+    void anOriginalCheckpointWithoutConfigTakesTheImageSize() throws IOException {
+        // PixArt-α's .pth: no config.json and no stored pos_embed, so only the user knows the size it was trained for
+        Path file = dir.resolve("PixArt-tiny.safetensors");
+        SafetensorsWriter.copy(Path.of(DIT_FIX + "tiny_pixart_forward.safetensors"), file, k -> k.startsWith("w.") && !k.equals("w.pos_embed"), "w.");
+        MainTest.Run none = run("info", "--model", file.toString(), "--heads", "4");
+        assertEquals(2, none.status());
+        assertTrue(none.err().contains("native size is unknown") && none.err().contains("give --image-size") && none.err().lines().count() == 1, none.err());
+        MainTest.Run sized = run("info", "--model", file.toString(), "--heads", "4", "--image-size", "64");
+        assertEquals(0, sized.status(), sized.err());
+        assertTrue(sized.out().contains("native latent size   8  (16 tokens)") && sized.out().contains("native size          from --image-size"), sized.out());
+        MainTest.Run odd = run("info", "--model", file.toString(), "--heads", "4", "--image-size", "60");
+        assertEquals(2, odd.status());
+        assertTrue(odd.err().startsWith("dit: --image-size: 60 (a multiple of 8"), odd.err());
+        // the commands that make images of it take the size and an encoder for their prompts (it has no repository)
+        Path prompts = Files.writeString(dir.resolve("prompts.txt"), "a cat\na dog\n");
+        String[] common = {"--model", file.toString(), "--heads", "4", "--image-size", "64", "--prompts", prompts.toString(), "--steps", "4", "--threads", "2"};
+        String encoder = repo.resolve("text_encoder").toString();
+        MainTest.Run noEncoder = run(concat(new String[] {"bench", "compare", "--count", "2", "--rows", "full,shallow"}, common));
+        assertEquals(2, noEncoder.status());
+        assertTrue(noEncoder.err().contains("--text-encoder: none given"), noEncoder.err());
+        MainTest.Run compare = run(concat(new String[] {"bench", "compare", "--count", "2", "--rows", "full,shallow", "--text-encoder", encoder}, common));
+        assertEquals(0, compare.status(), compare.err());
+        assertTrue(compare.out().contains("shallow"), compare.out());
+        MainTest.Run tune = run(concat(new String[] {"tune", "--speedup", "1.2", "--calibration", "1", "--text-encoder", encoder,
+                "--out", dir.resolve("policy.json").toString()}, common));
+        assertEquals(0, tune.status(), tune.err());
+        assertTrue(Files.exists(dir.resolve("policy.json")), tune.out());
+    }
+
+    @Test
     void badInputGetsOneLineAndStatusTwo() throws IOException {
         String png = dir.resolve("x.png").toString();
         MainTest.Run cls = run("generate", "--model", repo.toString(), "--class", "3", "--out", png);
