@@ -10,6 +10,8 @@ final class ModelOptions {
     Path model;
     @Option(names = "--heads", description = "attention heads when config and shapes do not tell")
     Integer heads;
+    @Option(names = "--image-size", description = "output size in pixels (default: what the model was trained for; PixArt-α's .pth does not say)")
+    Integer imageSize;
     @Option(names = "--vae", description = "AutoencoderKL folder or file for latent models (default: vae/ of a diffusers repository)")
     Path vae;
     @Option(names = "--text-encoder", description = "PixArt: T5 encoder folder (default: text_encoder/ of the repository)")
@@ -21,7 +23,7 @@ final class ModelOptions {
     ModelRef ref(JobOptions job) {
         Path m = model != null ? model : demoModel();
         if (!Files.exists(m)) throw new IllegalArgumentException("--model: " + m + ": no such file or folder");
-        return new ModelRef(abs(m), heads, abs(vae), abs(textEncoder), abs(tokenizer), job.device, job.threads);
+        return new ModelRef(abs(m), heads, imageSize, abs(vae), abs(textEncoder), abs(tokenizer), job.device, job.threads);
     }
 
     /** models/demo under the project root (-Ddit.home, set by the dit-spark launcher), else under the working folder. */

@@ -13,12 +13,12 @@ import org.deltadit.pipeline.ModelSpec;
  * node: a shared filesystem, or the folder an {@code --archives model.tgz#model} unpacks into each
  * executor's working folder) and the device.
  */
-record ModelRef(String model, Integer heads, String vae, String textEncoder, String tokenizer, String device, Integer threads) implements Serializable {
+record ModelRef(String model, Integer heads, Integer imageSize, String vae, String textEncoder, String tokenizer, String device, Integer threads) implements Serializable {
 
     ModelSpec spec() { return spec(device); }
 
     ModelSpec spec(String dev) {
-        return ModelSpec.builder().model(Path.of(model)).heads(heads).vae(path(vae)).textEncoder(path(textEncoder)).tokenizer(path(tokenizer))
+        return ModelSpec.builder().model(Path.of(model)).heads(heads).imageSize(imageSize).vae(path(vae)).textEncoder(path(textEncoder)).tokenizer(path(tokenizer))
                 .device(dev).threads(threads).build();
     }
 

@@ -79,7 +79,7 @@ class CompareJobTest {
     @Test
     void aPartShipsPerImageFeaturesOnlyForTheBootstrap() throws IOException {
         Path model = SparkTests.tinyDigitModel(dir);
-        ModelRef ref = new ModelRef(model.toString(), null, null, null, null, "cpu", 1);
+        ModelRef ref = new ModelRef(model.toString(), null, null, null, null, null, "cpu", 1);
         Comparison.Settings s = new Comparison.Settings("ddim", 3, 4.0, 4, 2, 0, null, null, null);
         List<CompareRow> rows;
         try (Pipeline p = Pipeline.open(ref.spec())) {

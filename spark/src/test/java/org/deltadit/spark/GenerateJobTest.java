@@ -82,11 +82,13 @@ class GenerateJobTest {
         Path repo = org.deltadit.cli.PixArtGenerateTest.tinyRepository(dir);
         Path prompts = Files.writeString(dir.resolve("prompts.txt"), "a small cat\nblue sky\nthe sea at night\n");
         Path out = dir.resolve("prompt-pngs");
+        // at half the native size (--image-size reaches the executors), as the single machine makes them
         MainTest.Run r = SparkTests.run("generate", "--model", repo.toString(), "--master", SparkTests.MASTER, "--prompts", prompts.toString(), "--seed", "4",
-                "--steps", "2", "--partitions", "2", "--threads", "1", "--out", out.toString());
+                "--steps", "2", "--partitions", "2", "--threads", "1", "--image-size", "8", "--out", out.toString());
         assertEquals(0, r.status(), r.err());
         assertEquals(List.of("00000.png", "00001.png", "00002.png"), files(out));
-        try (Pipeline p = Pipeline.open(ModelSpec.builder().model(repo).threads(2).build())) {
+        assertEquals(8, javax.imageio.ImageIO.read(out.resolve("00000.png").toFile()).getWidth());
+        try (Pipeline p = Pipeline.open(ModelSpec.builder().model(repo).imageSize(8).threads(2).build())) {
             GenerationResult g = p.generate(GenerationRequest.builder().prompts("a small cat", "blue sky", "the sea at night").seed(4).steps(2).build(), null);
             for (int i = 0; i < 3; i++) assertArrayEquals(g.images().get(i).png(), Files.readAllBytes(out.resolve(String.format("%05d.png", i))), "image " + i);
         }
