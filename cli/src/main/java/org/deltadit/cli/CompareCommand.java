@@ -11,7 +11,6 @@ import org.deltadit.eval.Comparison;
 import org.deltadit.eval.FidBootstrap;
 import org.deltadit.engine.Tensor;
 import org.deltadit.eval.RowStats;
-import org.deltadit.pipeline.ModelSpec;
 import org.deltadit.pipeline.Pipeline;
 import org.deltadit.weights.ModelConfig;
 import picocli.CommandLine.Command;
@@ -31,12 +30,8 @@ final class CompareCommand implements Callable<Integer> {
 
     @Option(names = "--model", description = "DiT checkpoint (default: the demo model, models/demo)")
     Path model;
-    @Option(names = "--heads", description = "attention heads when the checkpoint does not say")
-    Integer heads;
-    @Option(names = "--image-size", description = "pixels (default: what the model was trained for; needed for PixArt-α's .pth, which does not say)")
-    Integer imageSize;
     @picocli.CommandLine.Mixin
-    TextEncoderOptions text;
+    ModelOptions load;
     @Option(names = "--classifier", description = "evaluation network and FID statistics folder: classifier.safetensors + fid_stats.safetensors, for a 1×32×32 model (default: the model's folder, where the columns are left out if it has none; a folder named here that lacks them is refused)")
     Path classifier;
     @Option(names = "--rows", defaultValue = ROWS, description = "rows: full, t<N>, faster (I = ⌈0.75·depth⌉, 21 of 28), faster<I>, shallow, middle, deep, forecast-shallow|middle|deep, delta-dit, reverse (default: ${DEFAULT-VALUE})")
@@ -90,11 +85,12 @@ final class CompareCommand implements Callable<Integer> {
                 org.deltadit.sampler.Thresholding.parse(thresholding));
         Comparison.Metrics m = Comparison.Metrics.parse(metrics, fidWeights, fidStats, clipModel, prompts != null);
         Path modelPath = model != null ? model : DemoModel.path();
-        try (Pipeline p = Pipeline.open(ModelSpec.builder().model(modelPath).heads(heads).imageSize(imageSize).textEncoder(text.textEncoder).tokenizer(text.tokenizer).device(engine.device).threads(engine.threads).build())) {
+        try (Pipeline p = Pipeline.open(load.spec(modelPath, engine).build())) {
             ModelConfig c = p.config();
             Comparison.checkModel(p, s);
             List<CompareRow> list = new ArrayList<>(CompareRow.parse(rows, steps, c, cfg > 1 ? 2 : 1));
             if (policyFiles != null) for (Path f : policyFiles) list.add(CompareRow.policyFile(f, steps, c, cfg));
+            Comparison.checkRows(p, list, s, m);
             Path evalDir = Comparison.evaluationFolder(modelPath, classifier, c, System.err);
             Comparison.Networks nets = Comparison.networks(evalDir, m, p.backend());
             Comparison.References refs = Comparison.references(evalDir, nets);
@@ -118,7 +114,7 @@ final class CompareCommand implements Callable<Integer> {
     /** The first row's latents on --reference-model, which must make images of this model's shape and classes. */
     private Tensor referenceLatents(Pipeline p, CompareRow full, Comparison.Settings s) {
         ModelConfig c = p.config();
-        try (Pipeline r = Pipeline.open(ModelSpec.builder().model(referenceModel).heads(heads).imageSize(imageSize).textEncoder(text.textEncoder).tokenizer(text.tokenizer).device(engine.device).threads(engine.threads).build())) {
+        try (Pipeline r = Pipeline.open(load.spec(referenceModel, engine).build())) {
             ModelConfig rc = r.config();
             if (rc.inputSize() != c.inputSize() || rc.inChannels() != c.inChannels() || r.numClasses() != p.numClasses()) {
                 throw new IllegalArgumentException("--reference-model: " + referenceModel + " makes " + rc.inChannels() + "×" + rc.inputSize() + "² latents of " + r.numClasses()

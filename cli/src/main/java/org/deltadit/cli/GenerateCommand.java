@@ -37,12 +37,8 @@ final class GenerateCommand implements Callable<Integer> {
     String weightsKey;
     @Option(names = "--arch", description = "architecture preset, e.g. DiT-XL/2 (needed with --random-weights)")
     String arch;
-    @Option(names = "--heads", description = "attention heads when config and shapes do not tell")
-    Integer heads;
-    @Option(names = "--image-size", description = "output size in pixels (default: what the model was trained for)")
-    Integer imageSize;
-    @Option(names = "--vae", description = "AutoencoderKL folder or file for latent models (default: vae/ of a diffusers repository)")
-    Path vae;
+    @picocli.CommandLine.Mixin
+    ModelOptions load;
     @Option(names = "--class", description = "class labels N[,N…], one image each, repeated up to --count (default: drawn from the seed)")
     String classList;
     @Option(names = "--prompt", description = "PixArt: the caption; repeat for several images (repeated up to --count)")
@@ -51,8 +47,6 @@ final class GenerateCommand implements Callable<Integer> {
     String negativePrompt;
     @Option(names = "--text-embeddings", description = "PixArt: safetensors with embeds [n, L, C] and mask [n, L] (see dit encode) instead of --prompt")
     Path textEmbeddings;
-    @picocli.CommandLine.Mixin
-    TextEncoderOptions text;
     @Option(names = "--count", description = "number of images (default: one per --class, else 1)")
     Integer count;
     @Option(names = "--batch", description = "images per model batch (default: min(count, 8))")
@@ -101,8 +95,8 @@ final class GenerateCommand implements Callable<Integer> {
         checkOutputs();
         if (noiseFile != null && !Files.isRegularFile(noiseFile)) throw new IllegalArgumentException("--noise: " + noiseFile + ": no such file");
         if (textEmbeddings != null && !Files.isRegularFile(textEmbeddings)) throw new IllegalArgumentException("--text-embeddings: " + textEmbeddings + ": no such file");
-        ModelSpec spec = new ModelSpec(!randomWeights && model == null ? DemoModel.path() : model, config, weightsKey, arch, heads, imageSize, vae,
-                text.textEncoder, text.tokenizer, randomWeights, seed, engine.device, engine.threads);
+        ModelSpec spec = load.spec(!randomWeights && model == null ? DemoModel.path() : model, engine).config(config).weightsKey(weightsKey).arch(arch)
+                .randomWeights(randomWeights).weightsSeed(seed).build();
         GenerationRequest.Builder rb = GenerationRequest.builder().classes(classList == null ? null : parseClasses(classList)).prompts(prompts).negativePrompt(negativePrompt)
                 .textEmbeddings(textEmbeddings).count(count).batch(batch).seed(seed).steps(steps).sampler(sampler).spacing(spacing).cfg(cfg)
                 .guideChannels(guideChannels).eta(eta).clipSample(clipSample).thresholding(org.deltadit.sampler.Thresholding.parse(thresholding)).finalSigma(finalSigma).lcmTimesteps(lcmTimesteps)

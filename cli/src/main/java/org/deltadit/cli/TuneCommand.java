@@ -17,7 +17,6 @@ import org.deltadit.eval.ImageMetrics;
 import org.deltadit.pipeline.Captions;
 import org.deltadit.pipeline.GenerationRequest;
 import org.deltadit.pipeline.GenerationResult;
-import org.deltadit.pipeline.ModelSpec;
 import org.deltadit.pipeline.Pipeline;
 import org.deltadit.pipeline.PolicyWriter;
 import org.deltadit.weights.AtomicFiles;
@@ -43,12 +42,8 @@ import picocli.CommandLine.Option;
 final class TuneCommand implements Callable<Integer> {
     @Option(names = "--model", description = "weights file, folder or diffusers repository (default: the demo model, models/demo)")
     Path model;
-    @Option(names = "--heads", description = "attention heads when the checkpoint does not say")
-    Integer heads;
-    @Option(names = "--image-size", description = "pixels (default: what the model was trained for; needed for PixArt-α's .pth, which does not say)")
-    Integer imageSize;
     @picocli.CommandLine.Mixin
-    TextEncoderOptions text;
+    ModelOptions load;
     @Option(names = "--speedup", description = "the budget as a MAC speedup over full compute (e.g. 1.6)")
     Double speedup;
     @Option(names = "--macs", description = "the budget as MACs per image (paper convention)")
@@ -108,7 +103,7 @@ final class TuneCommand implements Callable<Integer> {
             AtomicFiles.checkWritable(plot, "--plot");
         }
         long start = System.nanoTime();
-        try (Pipeline p = Pipeline.open(ModelSpec.builder().model(model != null ? model : DemoModel.path()).heads(heads).imageSize(imageSize).textEncoder(text.textEncoder).tokenizer(text.tokenizer).device(engine.device).threads(engine.threads).build())) {
+        try (Pipeline p = Pipeline.open(load.spec(model != null ? model : DemoModel.path(), engine).build())) {
             ModelConfig c = p.config();
             if (c instanceof org.deltadit.weights.UNetConfig) throw new IllegalArgumentException("--model: dit tune searches transformer block stacks; for a U-Net compare deepcache/delta-cache spans with dit bench compare");
             List<String> texts = null;

@@ -106,6 +106,21 @@ public class CompareTest {
     }
 
     @Test
+    void aLatentModelsInceptionMetricsNeedItsVae() throws IOException {
+        // the metrics read decoded images: a bare DiT .pt needs --vae, refused before any image when it is missing
+        String fix = "../eval/src/test/resources/fixtures/";
+        String[] common = {"bench", "compare", "--model", MainTest.FIX + "tiny_dit.pt", "--heads", "2", "--count", "2", "--steps", "3", "--rows", "full,shallow",
+                "--metrics", "is", "--fid-weights", fix + "tiny_pt_inception.pth"};
+        MainTest.Run none = run(common);
+        assertEquals(2, none.status());
+        assertTrue(none.err().startsWith("dit: --vae: this model makes 4-channel latents") && !none.err().contains("warming up"), none.err());
+        Path vae = PixArtGenerateTest.tinyRepository(dir).resolve("vae");
+        MainTest.Run r = run(PixArtGenerateTest.concat(common, new String[] {"--vae", vae.toString()}));
+        assertEquals(0, r.status(), r.err());
+        assertTrue(r.out().contains("| IS | PSNR | SSIM |"), r.out());
+    }
+
+    @Test
     void aTextToImageModelTakesPromptsAndGetsAClipScoreColumn() throws IOException {
         Path repo = PixArtGenerateTest.tinyRepository(dir);
         Path prompts = Files.writeString(dir.resolve("prompts.txt"), "a photo of a cat\n\nthe sea at night\ntwo dogs\n");

@@ -134,9 +134,12 @@ public final class Comparison {
         if (!p.textConditioned() && s.prompts() != null) throw new IllegalArgumentException("--prompts: " + p.config().archName() + " is class-conditional; its rows take classes in turn, not prompts");
     }
 
-    /** Every row's request for one image, checked against the model (sampler, steps, clamp, policy), before any work is handed out. */
-    public static void checkRows(Pipeline p, List<CompareRow> rows, Settings s) {
-        for (CompareRow r : rows) p.validate(request(r, s, 0, 1, p.numClasses(), false));
+    /**
+     * Every row's request for one image, checked against the model (sampler, steps, clamp, policy, and a VAE where
+     * {@code m} reads decoded images), before any work is handed out.
+     */
+    public static void checkRows(Pipeline p, List<CompareRow> rows, Settings s, Metrics m) {
+        for (CompareRow r : rows) p.validate(request(r, s, 0, 1, p.numClasses(), m.any()));
     }
 
     /** The latents of images [from, to) of {@code row} on {@code p}: the reference another model's rows are compared with. */

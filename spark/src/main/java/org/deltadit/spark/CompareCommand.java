@@ -93,7 +93,7 @@ final class CompareCommand implements Callable<Integer> {
             Comparison.checkModel(p, s);
             list = new ArrayList<>(CompareRow.parse(rows, steps, c, cfg > 1 ? 2 : 1));
             if (policyFiles != null) for (Path f : policyFiles) list.add(CompareRow.policyFile(f, steps, c, cfg));
-            Comparison.checkRows(p, list, s);
+            Comparison.checkRows(p, list, s, m);
             evalDir = Comparison.evaluationFolder(Path.of(ref.model()), classifier, c, System.err);
             Comparison.Networks nets = Comparison.networks(evalDir, m, p.backend()); // the networks and statistics checked here too
             refs = Comparison.references(evalDir, nets);
