@@ -33,8 +33,8 @@ final class InfoCommand implements Callable<Integer> {
     @Option(names = "--arch", description = "architecture preset such as DiT-XL/2")
     String arch;
 
-    // PixArt-α's original .pth has no config.json and no stored pos_embed, so its native size is not in the file
-    @Option(names = "--image-size", description = "pixels, for a checkpoint that does not say what size it was trained for (PixArt-α's .pth)")
+    // a PixArt-α state dict saved without its pos_embed buffer (PixArt's inference.py deletes it) and without a config says no size
+    @Option(names = "--image-size", description = "pixels, for a checkpoint that does not say what size it was trained for (no config.json, no pos_embed)")
     Integer imageSize;
 
     @Override

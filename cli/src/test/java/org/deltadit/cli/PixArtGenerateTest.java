@@ -142,7 +142,18 @@ public class PixArtGenerateTest {
 
     @Test
     void anOriginalCheckpointWithoutConfigTakesTheImageSize() throws IOException {
-        // PixArt-α's .pth: no config.json and no stored pos_embed, so only the user knows the size it was trained for
+        // the .pth's pos_embed buffer [1, N, hidden] gives the native size: 16 tokens of patch 2 are 8x8 latents
+        Path withPos = dir.resolve("PixArt-tiny-pos.safetensors");
+        try (StateDict sd = Safetensors.open(Path.of(DIT_FIX + "tiny_pixart_forward.safetensors"))) {
+            Map<String, Tensor> w = new java.util.TreeMap<>();
+            for (org.deltadit.weights.TensorEntry e : sd.entries()) if (e.name().startsWith("w.")) w.put(e.name().substring(2), e.tensor());
+            w.put("pos_embed", Tensor.of(new float[16 * 48], 1, 16, 48));
+            SafetensorsWriter.write(withPos, w, null);
+        }
+        MainTest.Run fromPos = run("info", "--model", withPos.toString(), "--heads", "4");
+        assertEquals(0, fromPos.status(), fromPos.err());
+        assertTrue(fromPos.out().contains("native latent size   8  (16 tokens)") && fromPos.out().contains("native size          from pos_embed"), fromPos.out());
+        // saved without it (PixArt's inference.py deletes it) and without config.json, only the user knows the size
         Path file = dir.resolve("PixArt-tiny.safetensors");
         SafetensorsWriter.copy(Path.of(DIT_FIX + "tiny_pixart_forward.safetensors"), file, k -> k.startsWith("w.") && !k.equals("w.pos_embed"), "w.");
         MainTest.Run none = run("info", "--model", file.toString(), "--heads", "4");

@@ -10,7 +10,7 @@ final class ModelOptions {
     Path model;
     @Option(names = "--heads", description = "attention heads when config and shapes do not tell")
     Integer heads;
-    @Option(names = "--image-size", description = "output size in pixels (default: what the model was trained for; PixArt-α's .pth does not say)")
+    @Option(names = "--image-size", description = "output size in pixels (default: what the model was trained for, from its config or pos_embed)")
     Integer imageSize;
     @Option(names = "--vae", description = "AutoencoderKL folder or file for latent models (default: vae/ of a diffusers repository)")
     Path vae;

@@ -120,7 +120,7 @@ public record PixArtConfig(int inputSize, int nativeSize, int patchSize, int inC
         }
         if (nativeSize == 0) {
             if (imageLatent == null) throw new CheckpointException(src + ": the model's native size is unknown (no config.json, no pos_embed); give --image-size, "
-                    + "or a config.json beside it with \"input_size\" (pixels / 8, e.g. 64 for PixArt-XL-2-512x512.pth)");
+                    + "or a config.json beside it with \"input_size\" (pixels / 8, e.g. 64 for a 512 px model)");
             nativeSize = imageLatent;
             from.put("native size", "--image-size");
         }
