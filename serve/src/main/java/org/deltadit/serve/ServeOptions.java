@@ -2,24 +2,22 @@ package org.deltadit.serve;
 
 import static org.deltadit.engine.InvalidParameter.require;
 
-import java.nio.file.Path;
 import java.util.Map;
+import org.deltadit.pipeline.ModelSpec;
 
 /**
  * What a server loads and the limits that keep it alive.
  *
  * @param host        address to bind (127.0.0.1 unless the operator says otherwise)
  * @param port        0 picks a free port
- * @param models      name → checkpoint path (names, never paths, are what clients send)
- * @param device      cpu or reference (null: the JVM properties)
- * @param threads     engine threads (null: all cores)
+ * @param models      name → what to open: the checkpoint and its parts, device and threads (names, never paths, are what clients send)
  * @param concurrency generations running at once per model
  * @param maxQueue    jobs waiting per model before 429
  * @param maxCount    images per job
  * @param maxSteps    steps per job
  * @param jobTtlSeconds how long a finished job and its images are kept
  */
-public record ServeOptions(String host, int port, Map<String, Path> models, String device, Integer threads, int concurrency, int maxQueue,
+public record ServeOptions(String host, int port, Map<String, ModelSpec> models, int concurrency, int maxQueue,
                            int maxCount, int maxSteps, long jobTtlSeconds) {
     public ServeOptions {
         require(host != null && !host.isBlank(), "host", "empty");

@@ -42,9 +42,7 @@ public final class Server implements AutoCloseable {
     public Server(ServeOptions options) {
         this.options = options;
         try {
-            for (Map.Entry<String, java.nio.file.Path> m : options.models().entrySet()) {
-                models.put(m.getKey(), Pipeline.open(ModelSpec.builder().model(m.getValue()).device(options.device()).threads(options.threads()).build()));
-            }
+            for (Map.Entry<String, ModelSpec> m : options.models().entrySet()) models.put(m.getKey(), Pipeline.open(m.getValue()));
         } catch (RuntimeException e) {
             models.values().forEach(Pipeline::close);
             throw e;

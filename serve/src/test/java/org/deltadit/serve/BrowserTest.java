@@ -50,7 +50,7 @@ class BrowserTest {
             System.err.println("BrowserTest: no chromium on this machine (apt-get install chromium): skipped");
             Assumptions.abort("no chromium");
         }
-        try (Server server = new Server(new ServeOptions("127.0.0.1", 0, Map.of("demo", Path.of("../models/demo")), null, 2, 2, 8, 4, 100, 600))) {
+        try (Server server = new Server(new ServeOptions("127.0.0.1", 0, Map.of("demo", ServerTest.demo()), 2, 8, 4, 100, 600))) {
             String url = "http://127.0.0.1:" + server.start() + "/?autorun=1";
             String dom = run(chromium, url, "--dump-dom");
             assertTrue(dom.contains("data-done=\"true\""), "the comparison finished: " + dom);

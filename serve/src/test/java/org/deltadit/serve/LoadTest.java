@@ -32,7 +32,7 @@ class LoadTest {
     @Test
     void twoHundredRequestsFromSixteenClients() throws Exception {
         int clients = 16, requests = 200;
-        try (Server server = new Server(new ServeOptions("127.0.0.1", 0, Map.of("demo", Path.of("../models/demo")), null, 2, 1, 8, 4, 100, 2))) {
+        try (Server server = new Server(new ServeOptions("127.0.0.1", 0, Map.of("demo", ServerTest.demo()), 1, 8, 4, 100, 2))) {
             String base = "http://127.0.0.1:" + server.start();
             HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
             List<String> accepted = Collections.synchronizedList(new ArrayList<>());

@@ -20,12 +20,15 @@ import org.junit.jupiter.api.Test;
 /** Every endpoint and error status of dit serve, over loopback, on the demo model. */
 class ServerTest {
     static final Path DEMO = Path.of("../models/demo");
+
+    /** The demo model on 2 threads. */
+    static org.deltadit.pipeline.ModelSpec demo() { return org.deltadit.pipeline.ModelSpec.builder().model(DEMO).threads(2).build(); }
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
     Server server;
     String base;
 
     Server start(int concurrency, int maxQueue, long ttl) {
-        server = new Server(new ServeOptions("127.0.0.1", 0, Map.of("demo", DEMO), null, 2, concurrency, maxQueue, 4, 400, ttl));
+        server = new Server(new ServeOptions("127.0.0.1", 0, Map.of("demo", demo()), concurrency, maxQueue, 4, 400, ttl));
         base = "http://127.0.0.1:" + server.start();
         return server;
     }
