@@ -65,7 +65,8 @@ public final class TorchCheckpoint {
         for (Map.Entry<?, ?> e : dict.entrySet()) {
             if (!(e.getKey() instanceof String key)) throw new CheckpointException(src + ": state dict key " + e.getKey() + " is not a string");
             if (!(e.getValue() instanceof Unpickler.TorchTensor t)) {
-                throw new CheckpointException(src + ": state dict entry '" + key + "' is not a tensor");
+                String what = e.getValue() instanceof Unpickler.Opaque o ? " (a " + o.global() + ")" : "";
+                throw new CheckpointException(src + ": state dict entry '" + key + "' is not a tensor" + what);
             }
             entries.put(key, new TensorEntry(key, t.type(), t.shape(), t.strides(), t.offset(), t.storage(), src));
         }

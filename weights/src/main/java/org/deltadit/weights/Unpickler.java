@@ -15,8 +15,11 @@ import java.util.function.Function;
 /**
  * A restricted unpickler for PyTorch state dicts. It is a stack machine over the binary opcodes
  * (protocols 2–5) that builds only plain data (dicts, lists, tuples, strings, numbers), storages
- * and tensor views. A global is looked up in a fixed allow-list and anything else, such as
- * {@code os.system} or {@code builtins.eval}, is refused by name; nothing is ever executed.
+ * and tensor views; nothing is ever executed. The globals a state dict needs are on an allow-list.
+ * A checkpoint also carries objects no state dict needs (DiT's train.py saves its argparse.Namespace,
+ * holding paths and numpy scalars): any other global becomes an inert {@link Opaque} that the loader
+ * passes over, except the ones only an attack names — {@code os.system}, {@code builtins.eval},
+ * {@code subprocess.Popen} and the like — which refuse the whole file by name.
  */
 final class Unpickler {
     /** The globals a state dict needs. */
@@ -24,6 +27,12 @@ final class Unpickler {
 
     /** A torch storage class such as torch.FloatStorage, as the persistent id names it. */
     record StorageClass(StoredType type) {}
+
+    /** A global outside the allow-list, named and never resolved: calling or instantiating it gives an {@link Opaque}. */
+    record OpaqueGlobal(String name) {}
+
+    /** An object of a class outside the allow-list (e.g. argparse.Namespace): its arguments and state are dropped. */
+    record Opaque(String global) {}
 
     /** A Python tuple. */
     record Tuple(Object[] items) {}
@@ -46,6 +55,13 @@ final class Unpickler {
                 {"ShortStorage", StoredType.I16}, {"CharStorage", StoredType.I8}, {"ByteStorage", StoredType.U8}, {"BoolStorage", StoredType.BOOL}};
         for (Object[] s : storages) ALLOWED.put("torch." + s[0], new StorageClass((StoredType) s[1]));
     }
+
+    // modules whose globals only an attack pickles; refusing them names the attempt instead of passing over it
+    private static final java.util.Set<String> DENIED_MODULES = java.util.Set.of("os", "posix", "nt", "subprocess", "sys", "shutil", "socket",
+            "pickle", "_pickle", "importlib", "runpy", "code", "codeop", "pty", "ctypes", "marshal", "webbrowser", "commands", "multiprocessing",
+            "signal", "pdb", "timeit", "shelve", "tempfile", "io", "_io", "threading", "asyncio", "http", "urllib", "operator", "functools", "types");
+    // of the builtins, only plain data types may appear (a set in saved arguments); eval, exec, getattr, open … refuse the file
+    private static final java.util.Set<String> HARMLESS_BUILTINS = java.util.Set.of("set", "frozenset", "slice", "complex", "bytearray", "range");
 
     private static final ValueLayout.OfInt LE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong LE_LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -127,7 +143,9 @@ final class Unpickler {
                 case 0x93 -> { Object name = pop(), module = pop(); push(global(str(module), str(name))); } // STACK_GLOBAL
                 case 0x51 -> push(persistent(pop(), at)); // BINPERSID
                 case 0x52 -> { Object args = pop(), fn = pop(); push(reduce(fn, args, at)); } // REDUCE
-                case 0x62 -> { pop(); peek(); } // BUILD: state on an OrderedDict (its _metadata) is ignored
+                case 0x81 -> { Object args = pop(), cls = pop(); push(instance(cls, args, at)); } // NEWOBJ
+                case 0x92 -> { pop(); Object args = pop(), cls = pop(); push(instance(cls, args, at)); } // NEWOBJ_EX (keyword arguments dropped)
+                case 0x62 -> { pop(); peek(); } // BUILD: state on an OrderedDict (its _metadata) or an Opaque is dropped
                 case 0x69 -> throw bad("pickle creates an instance of global '" + line() + "." + line() + "', which is not allowed");
                 default -> throw bad("pickle opcode 0x" + Integer.toHexString(op) + " at offset " + at + " is not supported in a state dict");
             }
@@ -137,8 +155,19 @@ final class Unpickler {
     private Object global(String module, String name) {
         String full = module + "." + name;
         Object g = ALLOWED.get(full);
-        if (g == null) throw bad("pickle names global '" + full + "', which is not allowed in a state dict (nothing was executed)");
-        return g;
+        if (g != null) return g;
+        String top = module.contains(".") ? module.substring(0, module.indexOf('.')) : module;
+        boolean builtin = module.equals("builtins") || module.equals("__builtin__");
+        if (DENIED_MODULES.contains(top) || (builtin && !HARMLESS_BUILTINS.contains(name))) {
+            throw bad("pickle names global '" + full + "', which is not allowed in a state dict (nothing was executed)");
+        }
+        return new OpaqueGlobal(full);
+    }
+
+    /** NEWOBJ: only a class outside the allow-list is instantiated this way in a checkpoint; it stays opaque. */
+    private Object instance(Object cls, Object args, long at) {
+        if (!(cls instanceof OpaqueGlobal g) || !(args instanceof Tuple)) throw bad("NEWOBJ at offset " + at + " on something that is not a class with arguments");
+        return new Opaque(g.name());
     }
 
     private Object reduce(Object fn, Object args, long at) {
@@ -153,6 +182,7 @@ final class Unpickler {
             return a[0];
         }
         if (fn == Global.REBUILD_TENSOR_V2) return rebuildTensor(a, at);
+        if (fn instanceof OpaqueGlobal g) return new Opaque(g.name()); // e.g. numpy.dtype('f8'): nothing is called
         throw bad("REDUCE at offset " + at + " calls " + (fn instanceof StorageClass ? "a storage class" : "something that is not callable"));
     }
 

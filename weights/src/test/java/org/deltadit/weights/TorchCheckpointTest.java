@@ -39,7 +39,8 @@ class TorchCheckpointTest {
             sameTensors(want, model);
         }
         fails(() -> TorchCheckpoint.open(path("tiny_dit_train.pt"), "opt"), "tiny_dit_train.pt", "not a tensor");
-        fails(() -> TorchCheckpoint.open(path("tiny_dit_train.pt"), "nope"), "--weights-key 'nope'", "model, ema, opt, steps");
+        fails(() -> TorchCheckpoint.open(path("tiny_dit_train.pt"), "nope"), "--weights-key 'nope'", "model, ema, opt, args, steps");
+        fails(() -> TorchCheckpoint.open(path("tiny_dit_train.pt"), "args"), "--weights-key 'args' is not a dict");
     }
 
     @Test
@@ -68,6 +69,30 @@ class TorchCheckpointTest {
             z.closeEntry();
         }
         return f;
+    }
+
+    @Test
+    void objectsNoStateDictNeedsStayOpaqueAndAttacksAreStillRefused() throws IOException {
+        // tiny_dit_train.pt's "args" (an argparse.Namespace with a path, a numpy scalar and a set) is passed over above;
+        // where a tensor is expected, the opaque object is named
+        byte[] namespace = "\u0080\u0002}X\u0001\u0000\u0000\u0000wcargparse\nNamespace\n)\u0081}bs.".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+        fails(() -> TorchCheckpoint.open(zip("ns.pt", "archive/data.pkl", namespace), "nope"), "ns.pt", "top-level keys: w");
+        fails(() -> TorchCheckpoint.open(zip("ns2.pt", "archive/data.pkl", wrap(namespace)), "sd"), "ns2.pt", "entry 'w' is not a tensor (a argparse.Namespace)");
+        for (String g : new String[] {"builtins\ngetattr", "__builtin__\nexec", "functools\npartial", "os.path\njoin", "posix\nsystem"}) {
+            byte[] attack = ("\u0080\u0002c" + g + "\n)R.").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+            fails(() -> TorchCheckpoint.open(zip("g.pt", "archive/data.pkl", attack), null), "'" + g.replace('\n', '.') + "'", "not allowed");
+        }
+    }
+
+    /** {"sd": the dict that {@code pickle} holds}: its PROTO and STOP stripped and nested one level down. */
+    private static byte[] wrap(byte[] pickle) {
+        byte[] head = "\u0080\u0002}X\u0002\u0000\u0000\u0000sd".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+        byte[] out = new byte[head.length + pickle.length - 2 - 1 + 2];
+        System.arraycopy(head, 0, out, 0, head.length);
+        System.arraycopy(pickle, 2, out, head.length, pickle.length - 3);
+        out[out.length - 2] = 's';
+        out[out.length - 1] = '.';
+        return out;
     }
 
     @Test
