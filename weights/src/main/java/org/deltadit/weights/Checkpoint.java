@@ -49,31 +49,35 @@ public record Checkpoint(Path weightsPath, String container, StateDict weights, 
     public static StateDict read(Path file, String weightsKey) {
         String name = file.getFileName().toString().toLowerCase();
         if (Files.isDirectory(file)) throw new CheckpointException(file + ": a folder, not a weights file");
-        if (name.endsWith(".safetensors.index.json")) return ShardedSafetensors.open(file);
+        if (ShardedCheckpoint.isIndex(name)) return ShardedCheckpoint.open(file);
         if (name.endsWith(".safetensors")) {
             if (weightsKey != null) throw new CheckpointException(file + ": --weights-key applies to PyTorch checkpoints, a safetensors file holds one state dict");
             return Safetensors.open(file);
         }
         if (name.endsWith(".pt") || name.endsWith(".pth") || name.endsWith(".bin") || name.endsWith(".ckpt")) return TorchCheckpoint.open(file, weightsKey);
-        throw new CheckpointException(file + ": unknown weights file type (expected .safetensors, .safetensors.index.json, .pt, .pth, .bin or .ckpt)");
+        throw new CheckpointException(file + ": unknown weights file type (expected .safetensors, .pt, .pth, .bin, .ckpt or a shard index, *.safetensors.index.json or *.bin.index.json)");
     }
 
     private static final List<String> PREFERRED = List.of("diffusion_pytorch_model", "model", "dit");
 
-    /** The one weights file in a folder: a shard index first, then safetensors (full precision before .fp16), then PyTorch. */
+    /**
+     * The one weights file in a folder: a safetensors shard index first, then safetensors (full precision before .fp16),
+     * then a PyTorch shard index (whose shards are not picked alone), then PyTorch.
+     */
     public static Path pickWeights(Path dir) {
-        List<Path> index = new ArrayList<>(), st = new ArrayList<>(), pt = new ArrayList<>();
+        List<Path> index = new ArrayList<>(), st = new ArrayList<>(), binIndex = new ArrayList<>(), pt = new ArrayList<>();
         try (Stream<Path> files = Files.list(dir)) {
             for (Path f : (Iterable<Path>) files.sorted()::iterator) {
                 String n = f.getFileName().toString().toLowerCase();
                 if (n.endsWith(".safetensors.index.json")) index.add(f);
+                else if (n.endsWith(".bin.index.json")) binIndex.add(f);
                 else if (n.endsWith(".safetensors")) st.add(f);
                 else if (n.endsWith(".pt") || n.endsWith(".pth") || n.endsWith(".bin") || n.endsWith(".ckpt")) pt.add(f);
             }
         } catch (IOException e) {
             throw new CheckpointException(dir + ": cannot list (" + e.getMessage() + ")", e);
         }
-        for (List<Path> group : List.of(index, st, pt)) {
+        for (List<Path> group : List.of(index, st, binIndex, pt)) {
             List<Path> full = new ArrayList<>(group);
             full.removeIf(p -> p.getFileName().toString().contains(".fp16."));
             List<Path> use = full.isEmpty() ? group : full;

@@ -34,6 +34,13 @@ public final class TorchCheckpoint {
         }
     }
 
+    /** Maps one shard of a sharded checkpoint in {@code arena} and adds its tensors to {@code into}; returns its size. */
+    static long read(Path file, Arena arena, Map<String, TensorEntry> into) {
+        StateDict shard = parse(file.toString(), Safetensors.map(file, arena), null, List.of()); // owns nothing: the caller's arena
+        for (TensorEntry e : shard.entries()) into.put(e.name(), e);
+        return shard.fileBytes();
+    }
+
     /** Reads a checkpoint held in {@code seg}; the state dict owns {@code arenas}. */
     static StateDict parse(String src, MemorySegment seg, String weightsKey, List<Arena> arenas) {
         if (!ZipArchive.looksLikeZip(seg)) {

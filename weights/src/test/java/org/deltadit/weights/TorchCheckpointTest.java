@@ -72,6 +72,29 @@ class TorchCheckpointTest {
     }
 
     @Test
+    void aBinShardIndexLoadsItsTorchShardsAsOneStateDict() throws IOException {
+        // an older Hugging Face repository: pytorch_model-0000N-of-00002.bin and pytorch_model.bin.index.json
+        Path repo = Files.createDirectories(dir.resolve("t5"));
+        Files.copy(path("tiny_dit.pt"), repo.resolve("pytorch_model-00001-of-00002.bin"));
+        Files.copy(path("views.pt"), repo.resolve("pytorch_model-00002-of-00002.bin"));
+        StringBuilder map = new StringBuilder();
+        try (StateDict a = TorchCheckpoint.open(path("tiny_dit.pt"), null); StateDict b = TorchCheckpoint.open(path("views.pt"), null)) {
+            for (TensorEntry e : a.entries()) map.append(map.isEmpty() ? "" : ",").append('"').append(e.name()).append("\":\"pytorch_model-00001-of-00002.bin\"");
+            for (TensorEntry e : b.entries()) map.append(",\"").append(e.name()).append("\":\"pytorch_model-00002-of-00002.bin\"");
+            Files.writeString(repo.resolve("pytorch_model.bin.index.json"), "{\"metadata\":{},\"weight_map\":{" + map + "}}");
+            assertEquals(repo.resolve("pytorch_model.bin.index.json"), Checkpoint.pickWeights(repo), "the index, not one shard");
+            try (StateDict all = Checkpoint.read(Checkpoint.pickWeights(repo), null)) {
+                assertEquals(a.size() + b.size(), all.size());
+                for (String k : a.keys()) assertArrayEquals(a.entry(k).toFloatArray(), all.entry(k).toFloatArray(), k);
+                assertArrayEquals(b.tensor("transposed").toFloatArray(), all.tensor("transposed").toFloatArray(), "a strided view in a shard");
+            }
+        }
+        // a safetensors copy beside it is preferred, as elsewhere
+        SafetensorsWriter.copy(path("tiny_dit.safetensors"), repo.resolve("model.safetensors"), k -> true, "");
+        assertEquals(repo.resolve("model.safetensors"), Checkpoint.pickWeights(repo));
+    }
+
+    @Test
     void objectsNoStateDictNeedsStayOpaqueAndAttacksAreStillRefused() throws IOException {
         // tiny_dit_train.pt's "args" (an argparse.Namespace with a path, a numpy scalar and a set) is passed over above;
         // where a tensor is expected, the opaque object is named

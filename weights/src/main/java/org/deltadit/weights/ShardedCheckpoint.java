@@ -10,11 +10,15 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * A checkpoint split over several safetensors files, described by {@code *.safetensors.index.json}
+ * A checkpoint split over several files, described by {@code *.safetensors.index.json} or, in older Hugging Face
+ * repositories (a T5 encoder's {@code pytorch_model-0000N-of-0000M.bin}), {@code *.bin.index.json}
  * ({@code weight_map}: tensor name → file name in the same folder). It loads as one state dict.
  */
-public final class ShardedSafetensors {
-    private ShardedSafetensors() {}
+public final class ShardedCheckpoint {
+    private ShardedCheckpoint() {}
+
+    /** Whether {@code fileName} (lower case) is a shard index. */
+    static boolean isIndex(String fileName) { return fileName.endsWith(".safetensors.index.json") || fileName.endsWith(".bin.index.json"); }
 
     public static StateDict open(Path index) {
         Map<String, Object> json = Json.readObject(index);
@@ -36,7 +40,8 @@ public final class ShardedSafetensors {
             for (String f : files) {
                 Arena arena = Arena.ofShared();
                 arenas.add(arena);
-                bytes += Safetensors.read(dir.resolve(f), arena, entries);
+                bytes += f.toLowerCase(java.util.Locale.ROOT).endsWith(".safetensors") ? Safetensors.read(dir.resolve(f), arena, entries)
+                        : TorchCheckpoint.read(dir.resolve(f), arena, entries);
             }
             for (Map.Entry<?, ?> e : map.entrySet()) {
                 TensorEntry t = entries.get(String.valueOf(e.getKey()));
