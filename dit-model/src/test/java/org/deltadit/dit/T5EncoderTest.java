@@ -79,6 +79,25 @@ class T5EncoderTest {
     }
 
     @Test
+    void aWholeT5ForConditionalGenerationLoadsItsEncoder(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        // google/t5-v1_1-xxl ships the decoder and LM head too; the encoder is read and they are dropped, as T5EncoderModel does
+        try (StateDict sd = Safetensors.open(fixture("tiny_t5_encoder.safetensors"))) {
+            Map<String, Tensor> whole = new java.util.TreeMap<>(weights(sd));
+            whole.put("decoder.block.0.layer.0.SelfAttention.q.weight", Tensor.zeros(32, 32));
+            whole.put("decoder.final_layer_norm.weight", Tensor.zeros(32));
+            whole.put("lm_head.weight", Tensor.zeros(96, 32));
+            java.nio.file.Path file = dir.resolve("model.safetensors");
+            org.deltadit.weights.SafetensorsWriter.write(file, whole, null);
+            try (org.deltadit.weights.Checkpoint ck = org.deltadit.weights.Checkpoint.open(file, null, null)) {
+                assertEquals(org.deltadit.weights.CheckpointFormat.T5_ENCODER, ck.format());
+                Map<String, Tensor> w = org.deltadit.weights.KeyMap.canonical(ck.weights(), ck.format());
+                assertEquals(weights(sd).keySet(), w.keySet(), "no decoder key is kept");
+                close(sd.tensor("hidden"), T5Encoder.of(T5Config.resolve("fixture", w, null), w, new CpuBackend(2)).encode(ids(sd), mask(sd)), "the whole model's encoder");
+            }
+        }
+    }
+
+    @Test
     void wrongShapesAndIdsAreNamed() {
         try (StateDict sd = Safetensors.open(fixture("tiny_t5_encoder.safetensors"))) {
             Map<String, Tensor> w = weights(sd);

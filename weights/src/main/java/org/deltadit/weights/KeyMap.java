@@ -90,7 +90,9 @@ public final class KeyMap {
                     Rule.rename("encoder\\.final_layer_norm\\.weight", "encoder.final_layer_norm.weight"),
                     Rule.rename("encoder\\.block\\.0\\.layer\\.0\\.SelfAttention\\.relative_attention_bias\\.weight", "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"),
                     Rule.rename("encoder\\.block\\.(\\d+)\\.layer\\.0\\.(SelfAttention\\.[qkvo]|layer_norm)\\.weight", "encoder.block.$1.layer.0.$2.weight"),
-                    Rule.rename("encoder\\.block\\.(\\d+)\\.layer\\.1\\.(DenseReluDense\\.wi_0|DenseReluDense\\.wi_1|DenseReluDense\\.wo|layer_norm)\\.weight", "encoder.block.$1.layer.1.$2.weight")));
+                    Rule.rename("encoder\\.block\\.(\\d+)\\.layer\\.1\\.(DenseReluDense\\.wi_0|DenseReluDense\\.wi_1|DenseReluDense\\.wo|layer_norm)\\.weight", "encoder.block.$1.layer.1.$2.weight"),
+                    // a whole T5ForConditionalGeneration (google/t5-v1_1-xxl): the decoder and LM head are not needed, as T5EncoderModel drops them
+                    Rule.drop("decoder\\..+"), Rule.drop("lm_head\\.weight")));
 
     private static List<Rule> vaeRules(boolean legacy) {
         List<Rule> r = new ArrayList<>();
