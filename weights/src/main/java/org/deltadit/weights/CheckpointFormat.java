@@ -48,6 +48,13 @@ public enum CheckpointFormat {
             for (String k : f.marks) all &= sd.has(k);
             if (all) return f;
         }
+        // the single-file bundles of Stable Diffusion (U-Net or MMDiT, VAE and text encoders in one file, original key names)
+        if (sd.has("model.diffusion_model.input_blocks.0.0.weight") || sd.has("model.diffusion_model.joint_blocks.0.x_block.attn.qkv.weight")) {
+            boolean sd3 = sd.has("model.diffusion_model.joint_blocks.0.x_block.attn.qkv.weight");
+            throw new CheckpointException(sd.source() + ": a single-file " + (sd3 ? "Stable Diffusion 3" : "Stable Diffusion U-Net (1.x, 2.x, XL)") + " checkpoint (original key names, "
+                    + "all parts in one file), which is not read here; use the model's diffusers repository (" + (sd3 ? "transformer/, text_encoder*/, tokenizer*/, vae/"
+                    : "unet/, text_encoder/, tokenizer/, vae/") + ")");
+        }
         List<String> first = new ArrayList<>();
         for (String k : sd.keys()) {
             if (first.size() == 5) break;

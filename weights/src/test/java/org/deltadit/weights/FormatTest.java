@@ -139,6 +139,10 @@ class FormatTest {
         }
         SafetensorsWriter.write(dir.resolve("odd.safetensors"), keys("foo.weight"), null);
         fails(() -> Checkpoint.open(dir.resolve("odd.safetensors"), null, null), "odd.safetensors", "unrecognised checkpoint layout", "foo.weight");
+        SafetensorsWriter.write(dir.resolve("v1-5.safetensors"), keys("model.diffusion_model.input_blocks.0.0.weight", "first_stage_model.decoder.conv_in.weight"), null);
+        fails(() -> Checkpoint.open(dir.resolve("v1-5.safetensors"), null, null), "v1-5.safetensors", "single-file Stable Diffusion U-Net", "unet/, text_encoder/");
+        SafetensorsWriter.write(dir.resolve("sd3.safetensors"), keys("model.diffusion_model.joint_blocks.0.x_block.attn.qkv.weight"), null);
+        fails(() -> Checkpoint.open(dir.resolve("sd3.safetensors"), null, null), "sd3.safetensors", "single-file Stable Diffusion 3", "transformer/");
     }
 
     @Test
