@@ -115,14 +115,13 @@ final class ServeCommand implements Callable<Integer> {
         return p;
     }
 
+    /** The number a flag gives; its range is ModelSpec's to check, as for every other command. */
     private static int number(String flag, String v) {
         try {
-            int n = Integer.parseInt(v.strip());
-            if (n >= 1) return n;
+            return Integer.parseInt(v.strip());
         } catch (NumberFormatException e) {
-            // the message below
+            throw new IllegalArgumentException(flag + ": " + v + " (a whole number)");
         }
-        throw new IllegalArgumentException(flag + ": " + v + " (a whole number, at least 1)");
     }
 
     private static String rootMessage(Throwable e) {

@@ -52,8 +52,9 @@ class ServeCommandTest {
         Map<String, String> cases = Map.of(
                 "dit: --vae: no model named 'x2' is served (xl)", "--vae=x2=/tmp",
                 "dit: --vae: /no/such/vae: no such file or folder", "--vae=xl=/no/such/vae",
-                "dit: --heads: two (a whole number, at least 1)", "--heads=two",
-                "dit: --image-size: 0 (a whole number, at least 1)", "--image-size=xl=0");
+                "dit: --heads: two (a whole number)", "--heads=two",
+                "dit: --heads: 0 (must be at least 1)", "--heads=xl=0",
+                "dit: --image-size: 4 (at least 8)", "--image-size=xl=4");
         for (Map.Entry<String, String> c : cases.entrySet()) {
             MainTest.Run r = MainTest.run("serve", "--model", "xl=" + pt, c.getValue(), "--port", "0");
             assertEquals(2, r.status(), c.getValue());
